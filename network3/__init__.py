@@ -1,0 +1,34 @@
+"""network3
+~~~~~~~~~~~
+
+A PyTensor-based program for training and running simple neural networks: a
+faithful, modern port of Michael Nielsen's ``network3.py`` from chapter 6 of
+*Neural Networks and Deep Learning*.
+
+Supports several layer types (fully connected, convolutional, max pooling,
+softmax), and activation functions (sigmoid, tanh, and rectified linear
+units, with more easily added).  The chapter's code runs verbatim::
+
+    >>> import network3
+    >>> from network3 import Network, ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer
+    >>> training_data, validation_data, test_data = network3.load_data_shared()
+
+"""
+
+from network3.config import GPU, floatX
+from network3.activations import linear, ReLU, sigmoid, tanh
+from network3.layers import (ConvPoolLayer, FullyConnectedLayer, Layer,
+                             SoftmaxLayer, dropout_layer)
+from network3.network import Network, TrainingHistory
+from network3.data import DataError, load_data, load_data_shared, shared, size
+from network3.seeding import seed
+
+__all__ = [
+    "GPU", "floatX",
+    "linear", "ReLU", "sigmoid", "tanh",
+    "ConvPoolLayer", "FullyConnectedLayer", "Layer", "SoftmaxLayer",
+    "dropout_layer",
+    "Network", "TrainingHistory",
+    "DataError", "load_data", "load_data_shared", "shared", "size",
+    "seed",
+]

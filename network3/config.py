@@ -1,0 +1,182 @@
+"""config.py
+~~~~~~~~~~
+
+Settings network3 needs before anything is compiled: the float type
+(``floatX``), the compilation mode, and the device.
+
+People ran network3 with Theano's flags on the command line::
+
+    THEANO_FLAGS=mode=FAST_RUN,device=gpu,floatX=float32 python test.py
+
+Theano is gone; its maintained descendant PyTensor reads ``PYTENSOR_FLAGS``
+instead.  This module reads ``THEANO_FLAGS`` and translates what still means
+something to PyTensor's settings.  Flags that only meant something to Theano's
+old GPU back end are accepted quietly; flags nobody knows get a warning, never
+a crash.
+
+It is also the seam for running on a GPU: ``device`` records what was asked
+for, ``GPU`` says whether network3 actually runs there.
+
+"""
+
+#### Libraries
+# Standard library
+import os
+import sys
+import warnings
+
+#### The Theano flags we understand
+# Theano modes and the PyTensor mode each becomes.  ``None`` keeps PyTensor's
+# default, which compiles with Numba: the fastest linker on a CPU today.
+_MODES = {
+    "FAST_RUN": None,
+    "Mode": None,
+    "FAST_COMPILE": "FAST_COMPILE",
+    "DebugMode": "DebugMode",
+    "DEBUG_MODE": "DebugMode",
+    "NanGuardMode": "NanGuardMode",
+    "NUMBA": "NUMBA",
+    "CVM": "CVM",
+    "C": "C",
+    "JAX": "JAX",
+}
+
+# Flags that tuned Theano's CUDA back end or its C compiler.  They have no
+# counterpart here, and asking for them was never an error, so they pass
+# without a word.
+_THEANO_ONLY = {
+    "lib.cnmem", "gpuarray.preallocate", "gpuarray.single_stream",
+    "nvcc.fastmath", "nvcc.flags", "cuda.root", "dnn.enabled",
+    "dnn.conv.algo_fwd", "dnn.conv.algo_bwd_data", "dnn.conv.algo_bwd_filter",
+    "dnn.include_path", "dnn.library_path", "init_gpu_device", "contexts",
+    "force_device", "print_active_device", "blas.ldflags", "cxx", "openmp",
+    "gcc.cxxflags", "cmodule.warn_no_version", "cmodule.compilation_warning",
+    "assert_no_cpu_op", "compute_test_value", "on_unused_input",
+    "optimizer", "optimizer_including", "optimizer_excluding",
+    "allow_gc", "linker", "device_memory",
+}
+
+# Flags that PyTensor still has under the same name.
+_PASSED_THROUGH = {"exception_verbosity", "warn_float64", "base_compiledir",
+                   "compiledir"}
+
+_FLOAT_TYPES = ("float32", "float64")
+
+
+def parse_flags(text):
+    """Split a ``THEANO_FLAGS`` string into a dict of ``name -> value``.
+
+    Entries are separated by commas and written ``name=value``; an entry
+    without ``=`` (Theano accepted a few bare words) maps to ``"True"``.
+    """
+    flags = {}
+    for entry in (text or "").split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        name, sep, value = entry.partition("=")
+        flags[name.strip()] = value.strip() if sep else "True"
+    return flags
+
+
+def translate_flags(flags):
+    """Translate parsed Theano flags into network3's settings.
+
+    Parameters
+    ----------
+    flags : dict
+        ``name -> value`` as returned by :func:`parse_flags`.
+
+    Returns
+    -------
+    settings : dict
+        Any of ``floatX``, ``mode``, ``device`` and the PyTensor flags passed
+        through unchanged (``exception_verbosity``, ...).
+    problems : list of str
+        One sentence per flag that was unknown or had a value we cannot use.
+    """
+    settings, problems = {}, []
+    for name, value in flags.items():
+        if name == "device":
+            if value == "cpu":
+                settings["device"] = "cpu"
+            elif value.startswith(("gpu", "cuda")):
+                settings["device"] = "gpu"
+            else:
+                problems.append(
+                    "device={0!r} is not a device network3 knows (use cpu, "
+                    "gpu or cuda); running on the CPU".format(value))
+        elif name == "floatX":
+            if value in _FLOAT_TYPES:
+                settings["floatX"] = value
+            else:
+                problems.append(
+                    "floatX={0!r} is not supported (use float32 or float64); "
+                    "using float32".format(value))
+        elif name == "mode":
+            if value in _MODES:
+                settings["mode"] = _MODES[value]
+            else:
+                problems.append(
+                    "mode={0!r} is not a mode network3 knows ({1}); using "
+                    "FAST_RUN".format(value, ", ".join(sorted(_MODES))))
+        elif name in _PASSED_THROUGH:
+            settings[name] = value
+        elif name not in _THEANO_ONLY:
+            problems.append("unknown flag {0!r} ignored".format(name))
+    return settings, problems
+
+
+def _read_environment():
+    """Return the settings asked for by ``THEANO_FLAGS`` (and ``PYTENSOR_FLAGS``)."""
+    settings, problems = translate_flags(
+        parse_flags(os.environ.get("THEANO_FLAGS", "")))
+    for problem in problems:
+        warnings.warn("THEANO_FLAGS: " + problem, stacklevel=3)
+    # network3 always ran in float32 unless told otherwise; a floatX given
+    # to PyTensor directly is respected too.
+    if "floatX" not in settings:
+        pytensor_flags = parse_flags(os.environ.get("PYTENSOR_FLAGS", ""))
+        settings["floatX"] = pytensor_flags.get("floatX", "float32")
+    return settings
+
+
+#### Apply the settings before PyTensor is imported
+_settings = _read_environment()
+
+# Flags that only take effect when PyTensor starts (where it keeps compiled
+# code) must reach it through its own environment variable.
+_startup = ["{0}={1}".format(name, _settings[name])
+            for name in ("base_compiledir", "compiledir") if name in _settings]
+if _startup and "pytensor" not in sys.modules:
+    os.environ["PYTENSOR_FLAGS"] = ",".join(
+        [os.environ.get("PYTENSOR_FLAGS", "")] + _startup).strip(",")
+
+import pytensor  # noqa: E402  (must come after the environment is set)
+
+pytensor.config.floatX = _settings["floatX"]
+for _name in ("exception_verbosity", "warn_float64"):
+    if _name in _settings:
+        try:
+            setattr(pytensor.config, _name, _settings[_name])
+        except (ValueError, TypeError) as error:
+            warnings.warn("THEANO_FLAGS: {0}={1!r} ignored ({2})".format(
+                _name, _settings[_name], error))
+
+#: The float type of images, weights and biases.
+floatX = pytensor.config.floatX
+
+#: The PyTensor mode every network3 function is compiled with (``None``:
+#: PyTensor's default, the Numba linker).
+mode = _settings.get("mode")
+
+#: The device asked for: ``"cpu"`` or ``"gpu"``.
+device = _settings.get("device", "cpu")
+
+#: Whether network3 runs on a GPU.  It does not yet: PyTensor has no GPU
+#: device of its own, and the JAX path that will reach one is not built.
+GPU = False
+
+if device == "gpu" and not GPU:
+    print("network3: device=gpu was requested, but this version of network3 "
+          "has no GPU back end; running on the CPU.")

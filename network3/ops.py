@@ -1,0 +1,343 @@
+"""ops.py
+~~~~~~~
+
+The three operations a convolutional network needs beyond matrix algebra:
+2-D convolution, max-pooling and dropout.
+
+Theano provided them (``theano.tensor.nnet.conv.conv2d``,
+``theano.tensor.signal.downsample.max_pool_2d`` and ``RandomStreams``);
+PyTensor, Theano's descendant, no longer does.  This module is the *only*
+place in network3 that knows how they are built from PyTensor's pieces, so a
+faster kernel can replace one function here without any layer noticing.  Each
+function takes and returns symbolic tensors and says which semantics it
+implements.  PyTensor derives their gradients.
+
+"""
+
+#### Libraries
+# Third-party libraries
+import numpy as np
+import pytensor
+import pytensor.tensor as T
+from pytensor.compile.sharedvalue import SharedVariable
+from pytensor.gradient import grad_undefined
+from pytensor.graph.basic import Apply
+from pytensor.graph.op import Op
+from pytensor.graph.traversal import ancestors
+from pytensor.link.numba.dispatch.basic import (
+    numba_njit, register_funcify_default_op_cache_key)
+from pytensor.tensor.random.op import RandomVariable
+
+# network3
+from network3 import config
+
+
+#### Convolution
+def conv2d(inpt, filters, filter_shape, image_shape):
+    """'Valid' 2-D convolution with Theano's ``conv2d`` semantics.
+
+    As in Theano (and in mathematics) the kernel is *flipped*: this is a true
+    convolution, not the cross-correlation most libraries call convolution.
+    For every image ``n`` and filter ``f``::
+
+        out[n, f, i, j] = sum_{c, a, b} inpt[n, c, i + a, j + b]
+                                        * filters[f, c, kh-1-a, kw-1-b]
+
+    Parameters
+    ----------
+    inpt : tensor4, shape (batch, channels, height, width)
+        The batch may be any size; the other three must match ``image_shape``.
+    filters : tensor4, shape (n_filters, channels, kh, kw)
+    filter_shape : tuple of 4 ints
+        ``(n_filters, channels, kh, kw)``.
+    image_shape : tuple of 4 ints
+        ``(batch, channels, height, width)``; the batch entry is not used.
+
+    Returns
+    -------
+    tensor4, shape (batch, n_filters, height-kh+1, width-kw+1)
+    """
+    n_filters, channels, kh, kw = filter_shape
+    height, width = image_shape[2], image_shape[3]
+    oh, ow = height - kh + 1, width - kw + 1
+    # im2col turns the whole convolution into one matrix product: a row per
+    # output pixel, a column per filter tap.
+    cols = Im2Col(kh, kw)(inpt)              # (batch*oh*ow, channels*kh*kw)
+    # Flipping the kernel turns that cross-correlation into Theano's
+    # convolution.
+    w = filters[:, :, ::-1, ::-1].reshape((n_filters, channels * kh * kw))
+    out = T.dot(cols, w.T)                   # (batch*oh*ow, n_filters)
+    return out.reshape((-1, oh, ow, n_filters)).dimshuffle(0, 3, 1, 2)
+
+
+class Im2Col(Op):
+    """Unfold 'valid' ``kh`` x ``kw`` patches of a batch of images into rows.
+
+    Input ``x`` of shape (batch, channels, height, width); output of shape
+    ``(batch*oh*ow, channels*kh*kw)`` with ``oh = height-kh+1`` and
+    ``ow = width-kw+1``, where ``out[(n*oh + i)*ow + j, (c*kh + a)*kw + b] =
+    x[n, c, i+a, j+b]``.  Its gradient is :class:`Col2Im`.
+    """
+
+    __props__ = ("kh", "kw")
+
+    def __init__(self, kh, kw):
+        self.kh, self.kw = int(kh), int(kw)
+
+    def make_node(self, x):
+        x = T.as_tensor_variable(x)
+        if x.ndim != 4:
+            raise TypeError("Im2Col: x must be 4-D, got {0}-D".format(x.ndim))
+        return Apply(self, [x], [T.matrix(dtype=x.dtype)])
+
+    def perform(self, node, inputs, outputs):
+        (x,) = inputs
+        n, c = x.shape[:2]
+        windows = np.lib.stride_tricks.sliding_window_view(
+            x, (self.kh, self.kw), axis=(2, 3))   # (n, c, oh, ow, kh, kw)
+        oh, ow = windows.shape[2:4]
+        outputs[0][0] = np.ascontiguousarray(
+            windows.transpose(0, 2, 3, 1, 4, 5)).reshape(
+                n * oh * ow, c * self.kh * self.kw)
+
+    def pullback(self, inputs, outputs, cotangents):
+        (x,) = inputs
+        return [Col2Im(self.kh, self.kw)(cotangents[0], x.shape)]
+
+
+class Col2Im(Op):
+    """The adjoint of :class:`Im2Col`: add each row's entries back onto the
+    image pixels they came from.  Inputs: the rows and the image shape
+    ``(batch, channels, height, width)``."""
+
+    __props__ = ("kh", "kw")
+
+    def __init__(self, kh, kw):
+        self.kh, self.kw = int(kh), int(kw)
+
+    def make_node(self, cols, shape):
+        cols = T.as_tensor_variable(cols)
+        shape = T.as_tensor_variable(shape, ndim=1).astype("int64")
+        return Apply(self, [cols, shape], [T.tensor4(dtype=cols.dtype)])
+
+    def perform(self, node, inputs, outputs):
+        cols, shape = inputs
+        n, c, height, width = (int(v) for v in shape)
+        kh, kw = self.kh, self.kw
+        oh, ow = height - kh + 1, width - kw + 1
+        patches = cols.reshape(n, oh, ow, c, kh, kw)
+        x = np.zeros((n, c, height, width), dtype=cols.dtype)
+        for a in range(kh):
+            for b in range(kw):
+                x[:, :, a:a + oh, b:b + ow] += patches[:, :, :, :, a, b].transpose(
+                    0, 3, 1, 2)
+        outputs[0][0] = x
+
+    def pullback(self, inputs, outputs, cotangents):
+        return [Im2Col(self.kh, self.kw)(cotangents[0]),
+                grad_undefined(self, 1, inputs[1])]
+
+
+#### Pooling
+def max_pool_2d(inpt, poolsize):
+    """Max-pooling over non-overlapping windows, with ``ignore_border=True``.
+
+    This is Theano's ``max_pool_2d(input, ds=poolsize, ignore_border=True)``:
+    rows and columns that do not fill a whole window are dropped.  Where
+    several entries of a window share the maximum, each receives the
+    gradient, as in Theano.
+
+    Parameters
+    ----------
+    inpt : tensor4, shape (batch, channels, height, width)
+    poolsize : tuple of 2 ints
+        ``(ph, pw)``, the window's height and width.
+
+    Returns
+    -------
+    tensor4, shape (batch, channels, height // ph, width // pw)
+    """
+    return MaxPool(*poolsize)(inpt)
+
+
+class MaxPool(Op):
+    """Max over non-overlapping ``ph`` x ``pw`` windows of the last two axes
+    of a 4-D tensor, ignoring an incomplete border.  Gradient:
+    :class:`MaxPoolGrad`."""
+
+    __props__ = ("ph", "pw")
+
+    def __init__(self, ph, pw):
+        self.ph, self.pw = int(ph), int(pw)
+
+    def make_node(self, x):
+        x = T.as_tensor_variable(x)
+        if x.ndim != 4:
+            raise TypeError("MaxPool: x must be 4-D, got {0}-D".format(x.ndim))
+        return Apply(self, [x], [T.tensor4(dtype=x.dtype)])
+
+    def perform(self, node, inputs, outputs):
+        (x,) = inputs
+        n, c, height, width = x.shape
+        oh, ow = height // self.ph, width // self.pw
+        windows = x[:, :, :oh * self.ph, :ow * self.pw].reshape(
+            n, c, oh, self.ph, ow, self.pw)
+        outputs[0][0] = windows.max(axis=(3, 5))
+
+    def pullback(self, inputs, outputs, cotangents):
+        return [MaxPoolGrad(self.ph, self.pw)(inputs[0], outputs[0], cotangents[0])]
+
+
+class MaxPoolGrad(Op):
+    """Gradient of :class:`MaxPool`: each window's output gradient goes to
+    every entry equal to the window's maximum (Theano's rule).  Inputs: the
+    pooled input ``x``, the pooled output and its gradient."""
+
+    __props__ = ("ph", "pw")
+
+    def __init__(self, ph, pw):
+        self.ph, self.pw = int(ph), int(pw)
+
+    def make_node(self, x, out, gout):
+        x, out, gout = (T.as_tensor_variable(v) for v in (x, out, gout))
+        return Apply(self, [x, out, gout], [T.tensor4(dtype=x.dtype)])
+
+    def perform(self, node, inputs, outputs):
+        x, out, gout = inputs
+        ph, pw = self.ph, self.pw
+        oh, ow = out.shape[2:]
+        up = lambda a: np.repeat(np.repeat(a, ph, axis=2), pw, axis=3)
+        gx = np.zeros_like(x)
+        region = (slice(None), slice(None), slice(0, oh * ph), slice(0, ow * pw))
+        gx[region] = np.where(x[region] == up(out), up(gout), 0)
+        outputs[0][0] = gx
+
+
+#### Dropout
+def shared_rng(seed):
+    """A PyTensor random generator variable, seeded with ``seed``."""
+    return pytensor.shared(np.random.default_rng(seed), name="dropout_rng")
+
+
+def dropout(inpt, p_dropout, rng):
+    """Zero each entry of ``inpt`` with probability ``p_dropout``.
+
+    The mask is drawn from ``rng``, a shared PyTensor random generator (see
+    :func:`shared_rng`).  No rescaling is done while training: as in the
+    chapter, layers instead multiply by ``1 - p_dropout`` at inference.  A
+    function that should draw a fresh mask on every call must update ``rng``:
+    :func:`rng_updates` finds those updates in a graph.
+    """
+    keep = T.cast(1.0 - p_dropout, config.floatX)
+    uniform = T.random.uniform(size=inpt.shape, rng=rng, dtype=config.floatX)
+    mask = T.cast(T.lt(uniform, keep), config.floatX)
+    return inpt * mask
+
+
+def rng_updates(outputs):
+    """The ``(rng, next_rng)`` pairs that advance every shared generator in
+    the graph of ``outputs``, for ``pytensor.function(updates=...)``."""
+    updates = {}
+    for var in ancestors(outputs):
+        node = var.owner
+        if node is not None and isinstance(node.op, RandomVariable):
+            rng = node.inputs[0]
+            if isinstance(rng, SharedVariable):
+                updates[rng] = node.outputs[0]
+    return list(updates.items())
+
+
+#### Compiled kernels for PyTensor's Numba linker
+# Without these, Numba runs the Ops above through their NumPy ``perform`` in
+# object mode.  Each kernel is a plain loop nest, quick to compile and cached
+# on disk by PyTensor.
+@register_funcify_default_op_cache_key(Im2Col)
+def _numba_im2col(op, **kwargs):
+    kh, kw = op.kh, op.kw
+
+    @numba_njit(boundscheck=False)
+    def im2col(x):
+        n, c, height, width = x.shape
+        oh, ow = height - kh + 1, width - kw + 1
+        out = np.empty((n * oh * ow, c * kh * kw), dtype=x.dtype)
+        for m in range(n):
+            for i in range(oh):
+                for j in range(ow):
+                    row = (m * oh + i) * ow + j
+                    for ch in range(c):
+                        for a in range(kh):
+                            for b in range(kw):
+                                out[row, (ch * kh + a) * kw + b] = x[m, ch, i + a, j + b]
+        return out
+
+    return im2col
+
+
+@register_funcify_default_op_cache_key(Col2Im)
+def _numba_col2im(op, **kwargs):
+    kh, kw = op.kh, op.kw
+
+    @numba_njit(boundscheck=False)
+    def col2im(cols, shape):
+        n, c, height, width = shape[0], shape[1], shape[2], shape[3]
+        oh, ow = height - kh + 1, width - kw + 1
+        x = np.zeros((n, c, height, width), dtype=cols.dtype)
+        for m in range(n):
+            for i in range(oh):
+                for j in range(ow):
+                    row = (m * oh + i) * ow + j
+                    for ch in range(c):
+                        for a in range(kh):
+                            for b in range(kw):
+                                x[m, ch, i + a, j + b] += cols[row, (ch * kh + a) * kw + b]
+        return x
+
+    return col2im
+
+
+@register_funcify_default_op_cache_key(MaxPool)
+def _numba_max_pool(op, **kwargs):
+    ph, pw = op.ph, op.pw
+
+    @numba_njit(boundscheck=False)
+    def max_pool(x):
+        n, c, height, width = x.shape
+        oh, ow = height // ph, width // pw
+        out = np.empty((n, c, oh, ow), dtype=x.dtype)
+        for m in range(n):
+            for ch in range(c):
+                for i in range(oh):
+                    for j in range(ow):
+                        best = x[m, ch, i * ph, j * pw]
+                        for a in range(ph):
+                            for b in range(pw):
+                                v = x[m, ch, i * ph + a, j * pw + b]
+                                if v > best:
+                                    best = v
+                        out[m, ch, i, j] = best
+        return out
+
+    return max_pool
+
+
+@register_funcify_default_op_cache_key(MaxPoolGrad)
+def _numba_max_pool_grad(op, **kwargs):
+    ph, pw = op.ph, op.pw
+
+    @numba_njit(boundscheck=False)
+    def max_pool_grad(x, out, gout):
+        n, c, oh, ow = out.shape
+        gx = np.zeros(x.shape, dtype=x.dtype)
+        for m in range(n):
+            for ch in range(c):
+                for i in range(oh):
+                    for j in range(ow):
+                        best = out[m, ch, i, j]
+                        g = gout[m, ch, i, j]
+                        for a in range(ph):
+                            for b in range(pw):
+                                if x[m, ch, i * ph + a, j * pw + b] == best:
+                                    gx[m, ch, i * ph + a, j * pw + b] = g
+        return gx
+
+    return max_pool_grad

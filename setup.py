@@ -1,0 +1,22 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="network3",
+    version="0.1.0",
+    description="Michael Nielsen's network3.py (Neural Networks and Deep "
+                "Learning, chapter 6) on PyTensor: the chapter's convolutional "
+                "networks on a current Python",
+    long_description=open("README.md", encoding="utf-8").read(),
+    long_description_content_type="text/markdown",
+    packages=find_packages(include=["network3", "network3.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "numpy>=1.26,<3",
+        "scipy>=1.11,<2",
+        "pytensor>=3.0.7,<3.1",
+    ],
+    extras_require={
+        "test": ["pytest>=8,<10"],
+    },
+    entry_points={"console_scripts": ["network3=network3.cli:main"]},
+)
