@@ -212,22 +212,31 @@ class Network(object):
         return history
 
     def _train_step(self, training_data, eta, lmbda, num_training_batches):
-        """The compiled function that trains on mini-batch ``i``; compiled
-        once per training set and hyper-parameters, then reused."""
-        key = (id(training_data[0]), id(training_data[1]), float(eta),
-               float(lmbda), num_training_batches)
+        """The compiled function that trains on mini-batch ``i``.
+
+        ``eta`` and the L2 coefficient live in shared variables rather than
+        in the graph, so the step is compiled once per training set (and
+        once more if L2 is switched on) and reused by later SGD calls with
+        other hyper-parameters.
+        """
+        floatX = config.floatX
+        if not hasattr(self, "_eta"):
+            self._eta = pytensor.shared(np.asarray(0.0, dtype=floatX), name="eta")
+            self._l2 = pytensor.shared(np.asarray(0.0, dtype=floatX),
+                                       name="lmbda/num_training_batches")
+        self._eta.set_value(np.asarray(eta, dtype=floatX))
+        self._l2.set_value(np.asarray(lmbda / num_training_batches, dtype=floatX))
+        key = (id(training_data[0]), id(training_data[1]), bool(lmbda))
         if key in self._train_steps:
             return self._train_steps[key][0]
         training_x, training_y = self._shared_training_data(training_data)
         # define the (regularized) cost function, symbolic gradients, and updates
-        floatX = config.floatX
         cost = self.layers[-1].cost(self)
         if lmbda:
             l2_norm_squared = sum([(layer.w**2).sum() for layer in self.layers])
-            cost = cost + T.cast(0.5*lmbda/num_training_batches, floatX)*l2_norm_squared
+            cost = cost + 0.5*self._l2*l2_norm_squared
         grads = T.grad(cost, self.params)
-        step = T.cast(eta, floatX)
-        updates = [(param, param-step*grad)
+        updates = [(param, param-self._eta*grad)
                    for param, grad in zip(self.params, grads)]
         updates += ops.rng_updates([cost])
 

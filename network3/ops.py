@@ -229,7 +229,8 @@ def dropout(inpt, p_dropout, rng):
     :func:`rng_updates` finds those updates in a graph.
     """
     keep = T.cast(1.0 - p_dropout, config.floatX)
-    uniform = T.random.uniform(size=inpt.shape, rng=rng, dtype=config.floatX)
+    _, uniform = T.random.uniform(size=inpt.shape, rng=rng, dtype=config.floatX,
+                                  return_next_rng=True)
     mask = T.cast(T.lt(uniform, keep), config.floatX)
     return inpt * mask
 

@@ -1,0 +1,125 @@
+"""ops.py against independent references: SciPy's convolve2d, NumPy
+max-pooling, finite-difference gradients, and mask statistics."""
+
+import numpy as np
+import pytensor
+import pytensor.tensor as T
+import pytest
+from pytensor.compile.mode import Mode
+from scipy.signal import convolve2d
+
+from network3 import ops
+
+PY_MODE = Mode(linker="py", optimizer="fast_run")  # the ops' NumPy perform()
+
+
+def reference_conv(x, w):
+    """Theano's conv2d: a true ('valid') convolution per channel, summed."""
+    n, f = x.shape[0], w.shape[0]
+    out = [[sum(convolve2d(x[m, c], w[k, c], mode="valid")
+                for c in range(x.shape[1]))
+            for k in range(f)] for m in range(n)]
+    return np.array(out)
+
+
+def reference_pool(x, ph, pw):
+    n, c, h, w = x.shape
+    out = np.empty((n, c, h // ph, w // pw), x.dtype)
+    for i in range(h // ph):
+        for j in range(w // pw):
+            out[:, :, i, j] = x[:, :, i*ph:(i+1)*ph, j*pw:(j+1)*pw].max(axis=(2, 3))
+    return out
+
+
+def conv_function(filter_shape, image_shape, dtype="float32", mode=None):
+    x, w = T.tensor4(dtype=dtype), T.tensor4(dtype=dtype)
+    return pytensor.function(
+        [x, w], ops.conv2d(x, w, filter_shape, image_shape), mode=mode)
+
+
+@pytest.mark.parametrize("filter_shape, image_shape", [
+    ((4, 3, 3, 3), (2, 3, 8, 8)),
+    ((2, 1, 2, 3), (3, 1, 6, 7)),   # non-square kernel and image
+    ((5, 2, 1, 1), (1, 2, 4, 4)),
+])
+def test_conv2d_is_theano_convolution(filter_shape, image_shape):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=image_shape).astype("float32")
+    w = rng.normal(size=filter_shape).astype("float32")
+    expected = reference_conv(x, w)
+    out = conv_function(filter_shape, image_shape)(x, w)
+    assert out.shape == expected.shape
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=5e-5)
+    # The NumPy fallback (other linkers) computes the same.
+    out_py = conv_function(filter_shape, image_shape, mode=PY_MODE)(x, w)
+    np.testing.assert_allclose(out_py, expected, rtol=1e-5, atol=5e-5)
+
+
+def test_conv2d_flips_the_kernel():
+    # A kernel with a single 1 in its top-left corner moves the image's
+    # bottom-right part to the output under a true convolution.
+    x = np.arange(16, dtype="float32").reshape(1, 1, 4, 4)
+    w = np.zeros((1, 1, 2, 2), "float32")
+    w[0, 0, 0, 0] = 1
+    out = conv_function((1, 1, 2, 2), (1, 1, 4, 4))(x, w)
+    np.testing.assert_array_equal(out[0, 0], x[0, 0, 1:, 1:])
+
+
+@pytest.mark.parametrize("poolsize, shape", [((2, 2), (2, 3, 8, 8)),
+                                             ((3, 2), (1, 2, 7, 9)),
+                                             ((1, 1), (1, 1, 3, 3))])
+def test_max_pool_ignores_border(poolsize, shape):
+    x = np.random.default_rng(1).normal(size=shape).astype("float32")
+    t = T.tensor4()
+    expected = reference_pool(x, *poolsize)
+    for mode in (None, PY_MODE):
+        out = pytensor.function([t], ops.max_pool_2d(t, poolsize), mode=mode)(x)
+        np.testing.assert_array_equal(out, expected)
+
+
+def test_conv2d_gradients_match_finite_differences():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(2, 2, 5, 6))
+    w = rng.normal(size=(3, 2, 2, 3))
+    pytensor.gradient.verify_grad(
+        lambda x, w: ops.conv2d(x, w, (3, 2, 2, 3), (2, 2, 5, 6)), [x, w], rng=rng)
+
+
+def test_max_pool_gradient_matches_finite_differences():
+    rng = np.random.default_rng(3)
+    # distinct values, far apart, so the maximum does not switch under eps
+    x = rng.permutation(2 * 2 * 6 * 5).reshape(2, 2, 6, 5).astype(float)
+    pytensor.gradient.verify_grad(
+        lambda x: ops.max_pool_2d(x, (2, 2)), [x], rng=rng)
+
+
+def test_max_pool_gradient_goes_to_every_tied_maximum():
+    x = np.array([[[[1, 1], [0, 1]]]], dtype="float32")
+    t = T.tensor4()
+    g = T.grad(ops.max_pool_2d(t, (2, 2)).sum(), t)
+    for mode in (None, PY_MODE):
+        out = pytensor.function([t], g, mode=mode)(x)
+        np.testing.assert_array_equal(out, [[[[1, 1], [0, 1]]]])
+
+
+def test_dropout_draws_fresh_masks_at_the_right_rate():
+    x = T.matrix()
+    rng = ops.shared_rng(0)
+    out = ops.dropout(x, 0.3, rng)
+    f = pytensor.function([x], out, updates=ops.rng_updates([out]))
+    ones = np.ones((200, 100), "float32")
+    a, b = f(ones), f(ones)
+    assert set(np.unique(a)) <= {0.0, 1.0}
+    assert abs(a.mean() - 0.7) < 0.01       # 20,000 draws: sd ~ 0.003
+    assert not np.array_equal(a, b)          # a new mask every call
+    # the same seed gives the same masks
+    rng.set_value(np.random.default_rng(0))
+    np.testing.assert_array_equal(f(ones), a)
+
+
+def test_rng_updates_finds_each_generator_once():
+    x = T.matrix()
+    r1, r2 = ops.shared_rng(1), ops.shared_rng(2)
+    out = ops.dropout(ops.dropout(x, 0.5, r1), 0.5, r2)
+    updates = ops.rng_updates([out, out * 2])
+    assert {rng for rng, _ in updates} == {r1, r2}
