@@ -12,11 +12,11 @@ setup(
     python_requires=">=3.10",
     install_requires=[
         "numpy>=1.26,<3",
-        "scipy>=1.11,<2",
         "pytensor>=3.0.7,<3.1",
+        "numba>=0.61,<1",
     ],
     extras_require={
-        "test": ["pytest>=8,<10"],
+        "test": ["pytest>=8,<10", "scipy>=1.11,<2"],
     },
     entry_points={"console_scripts": ["network3=network3.cli:main"]},
 )

@@ -27,7 +27,7 @@ from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Variable
 
 # network3
-from network3 import config
+from network3 import config, seeding
 
 #: The folder holding the bundled data files.
 DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -192,6 +192,52 @@ def check_arrays(pair, where):
     if not np.isfinite(images).all():
         raise DataError("{0}: images contain NaN or infinite values".format(where))
     return images, labels.astype(np.int32)
+
+
+#### Expanding the training set
+def expand(training_data, rng=None):
+    """The chapter's expanded training set: every image, plus four copies
+    shifted by one pixel (down, up, right, left) with the vacated row or
+    column set to zero, all shuffled.
+
+    Parameters
+    ----------
+    training_data : pair of arrays
+        ``(images, labels)``, images of shape ``(n, 784)`` (28x28 pixels).
+    rng : numpy.random.Generator or int, optional
+        Where the shuffle comes from.
+
+    Returns
+    -------
+    (images, labels) of 5n images, in the same dtypes.
+    """
+    images, labels = training_data
+    n = len(images)
+    square = images.reshape(n, 28, 28)
+    shifted = np.zeros((n, 5, 28, 28), dtype=images.dtype)
+    shifted[:, 0] = square
+    shifted[:, 1, 1:, :] = square[:, :-1, :]      # down: row 0 is vacated
+    shifted[:, 2, :-1, :] = square[:, 1:, :]      # up: row 27 is vacated
+    shifted[:, 3, :, 1:] = square[:, :, :-1]      # right: column 0 is vacated
+    shifted[:, 4, :, :-1] = square[:, :, 1:]      # left: column 27 is vacated
+    order = seeding.get_rng(rng).permutation(5 * n)
+    return (shifted.reshape(5 * n, 784)[order],
+            np.repeat(np.asarray(labels), 5)[order])
+
+
+def save_data(filename, data):
+    """Write ``(training_data, validation_data, test_data)`` in the format of
+    ``mnist.pkl.gz``.  The file appears whole or not at all: it is written
+    under a temporary name and then renamed."""
+    _check_structure(data, filename)
+    partial = "{0}.partial-{1}".format(filename, os.getpid())
+    try:
+        with gzip.open(partial, "wb", compresslevel=1) as f:
+            pickle.dump(tuple(tuple(part) for part in data), f, protocol=4)
+        os.replace(partial, filename)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
 
 
 #### Shared variables, as the chapter uses them

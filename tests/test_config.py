@@ -1,0 +1,65 @@
+"""config.py: THEANO_FLAGS translation, and what `import network3` does with
+the flags people put on the command line."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from network3 import config
+
+
+def test_parse_flags():
+    assert config.parse_flags("mode=FAST_RUN,device=gpu,floatX=float32") == {
+        "mode": "FAST_RUN", "device": "gpu", "floatX": "float32"}
+    assert config.parse_flags(" a = 1 ,, b") == {"a": "1", "b": "True"}
+    assert config.parse_flags("") == {}
+
+
+@pytest.mark.parametrize("flags, settings, problem", [
+    ("mode=FAST_RUN,device=gpu,floatX=float32",
+     {"mode": None, "device": "gpu", "floatX": "float32"}, None),
+    ("device=cuda0,lib.cnmem=0.8", {"device": "gpu"}, None),
+    ("device=cpu,mode=FAST_COMPILE", {"device": "cpu", "mode": "FAST_COMPILE"}, None),
+    ("floatX=float16", {}, "floatX='float16' is not supported"),
+    ("mode=TURBO", {}, "mode='TURBO' is not a mode network3 knows"),
+    ("colour=blue", {}, "unknown flag 'colour' ignored"),
+    ("device=tpu", {}, "device='tpu' is not a device"),
+])
+def test_translate_flags(flags, settings, problem):
+    got, problems = config.translate_flags(config.parse_flags(flags))
+    assert got == settings
+    assert problems == ([] if problem is None else [problems[0]])
+    if problem:
+        assert problem in problems[0]
+
+
+def run_import(theano_flags):
+    env = dict(os.environ, THEANO_FLAGS=theano_flags)
+    env.pop("PYTENSOR_FLAGS", None)
+    code = ("import network3, pytensor; "
+            "print(network3.GPU, network3.floatX, pytensor.config.floatX)")
+    return subprocess.run([sys.executable, "-c", code], env=env,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_book_command_line_flags_run_on_the_cpu_with_one_line():
+    result = run_import("mode=FAST_RUN,device=gpu,floatX=float32")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2
+    assert "device=gpu" in lines[0] and "running on the CPU" in lines[0]
+    assert lines[1] == "False float32 float32"
+
+
+def test_float64_and_unknown_flags_warn_but_work():
+    result = run_import("floatX=float64,colour=blue")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False float64 float64"
+    assert "unknown flag 'colour' ignored" in result.stderr
+
+
+def test_default_is_float32_on_the_cpu():
+    result = run_import("")
+    assert result.returncode == 0 and result.stdout.strip() == "False float32 float32"
