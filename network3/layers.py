@@ -112,6 +112,17 @@ class Layer(object):
 
     p_dropout = 0.0
 
+    def set_inpt(self, inpt, inpt_dropout, mini_batch_size):
+        """Build ``output`` from ``inpt`` and ``output_dropout`` from
+        ``inpt_dropout`` (each input dropped with probability ``p_dropout``),
+        for mini-batches of ``mini_batch_size`` images."""
+        self.inpt = self.reshape_input(inpt, mini_batch_size)
+        self.output = self.forward(self.inpt)
+        self.y_out = T.argmax(self.output, axis=1)
+        self.inpt_dropout = dropout_layer(
+            self.reshape_input(inpt_dropout, mini_batch_size), self.p_dropout)
+        self.output_dropout = self.forward(self.inpt_dropout, training=True)
+
     def forward(self, inpt, training=False):
         """Symbolic output for ``inpt`` (already reshaped by ``reshape_input``)."""
         raise NotImplementedError
@@ -251,14 +262,6 @@ class FullyConnectedLayer(Layer):
         self.b = _shared(rng.normal(loc=0.0, scale=1.0, size=(self.n_out,)), "b")
         self.params = [self.w, self.b]
 
-    def set_inpt(self, inpt, inpt_dropout, mini_batch_size):
-        self.inpt = self.reshape_input(inpt, mini_batch_size)
-        self.output = self.forward(self.inpt)
-        self.y_out = T.argmax(self.output, axis=1)
-        self.inpt_dropout = dropout_layer(
-            self.reshape_input(inpt_dropout, mini_batch_size), self.p_dropout)
-        self.output_dropout = self.forward(self.inpt_dropout, training=True)
-
     def forward(self, inpt, training=False):
         return self.activation_fn(_scaled_dot(inpt, self.w, self.p_dropout, training)
                                   + self.b)
@@ -291,14 +294,6 @@ class SoftmaxLayer(Layer):
         self.w = _shared(np.zeros((self.n_in, self.n_out)), "w")
         self.b = _shared(np.zeros((self.n_out,)), "b")
         self.params = [self.w, self.b]
-
-    def set_inpt(self, inpt, inpt_dropout, mini_batch_size):
-        self.inpt = self.reshape_input(inpt, mini_batch_size)
-        self.output = self.forward(self.inpt)
-        self.y_out = T.argmax(self.output, axis=1)
-        self.inpt_dropout = dropout_layer(
-            self.reshape_input(inpt_dropout, mini_batch_size), self.p_dropout)
-        self.output_dropout = self.forward(self.inpt_dropout, training=True)
 
     def forward(self, inpt, training=False):
         return softmax(_scaled_dot(inpt, self.w, self.p_dropout, training) + self.b,
