@@ -70,7 +70,23 @@ def conv2d(inpt, filters, filter_shape, image_shape):
     return out.reshape((-1, oh, ow, n_filters)).dimshuffle(0, 3, 1, 2)
 
 
-class Im2Col(Op):
+class _WindowOp(Op):
+    """An Op on 4-D tensors, parametrised by a window of ``(height, width)``."""
+
+    __props__ = ("window",)
+
+    def __init__(self, height, width):
+        self.window = (int(height), int(width))
+
+    def _check_4d(self, x):
+        x = T.as_tensor_variable(x)
+        if x.ndim != 4:
+            raise TypeError("{0}: x must be 4-D, got {1}-D".format(
+                type(self).__name__, x.ndim))
+        return x
+
+
+class Im2Col(_WindowOp):
     """Unfold 'valid' ``kh`` x ``kw`` patches of a batch of images into rows.
 
     Input ``x`` of shape (batch, channels, height, width); output of shape
@@ -79,41 +95,29 @@ class Im2Col(Op):
     x[n, c, i+a, j+b]``.  Its gradient is :class:`Col2Im`.
     """
 
-    __props__ = ("kh", "kw")
-
-    def __init__(self, kh, kw):
-        self.kh, self.kw = int(kh), int(kw)
-
     def make_node(self, x):
-        x = T.as_tensor_variable(x)
-        if x.ndim != 4:
-            raise TypeError("Im2Col: x must be 4-D, got {0}-D".format(x.ndim))
+        x = self._check_4d(x)
         return Apply(self, [x], [T.matrix(dtype=x.dtype)])
 
     def perform(self, node, inputs, outputs):
         (x,) = inputs
         n, c = x.shape[:2]
         windows = np.lib.stride_tricks.sliding_window_view(
-            x, (self.kh, self.kw), axis=(2, 3))   # (n, c, oh, ow, kh, kw)
+            x, self.window, axis=(2, 3))          # (n, c, oh, ow, kh, kw)
         oh, ow = windows.shape[2:4]
         outputs[0][0] = np.ascontiguousarray(
             windows.transpose(0, 2, 3, 1, 4, 5)).reshape(
-                n * oh * ow, c * self.kh * self.kw)
+                n * oh * ow, c * np.prod(self.window))
 
     def pullback(self, inputs, outputs, cotangents):
         (x,) = inputs
-        return [Col2Im(self.kh, self.kw)(cotangents[0], x.shape)]
+        return [Col2Im(*self.window)(cotangents[0], x.shape)]
 
 
-class Col2Im(Op):
+class Col2Im(_WindowOp):
     """The adjoint of :class:`Im2Col`: add each row's entries back onto the
     image pixels they came from.  Inputs: the rows and the image shape
     ``(batch, channels, height, width)``."""
-
-    __props__ = ("kh", "kw")
-
-    def __init__(self, kh, kw):
-        self.kh, self.kw = int(kh), int(kw)
 
     def make_node(self, cols, shape):
         cols = T.as_tensor_variable(cols)
@@ -123,7 +127,7 @@ class Col2Im(Op):
     def perform(self, node, inputs, outputs):
         cols, shape = inputs
         n, c, height, width = (int(v) for v in shape)
-        kh, kw = self.kh, self.kw
+        kh, kw = self.window
         oh, ow = height - kh + 1, width - kw + 1
         patches = cols.reshape(n, oh, ow, c, kh, kw)
         x = np.zeros((n, c, height, width), dtype=cols.dtype)
@@ -134,7 +138,7 @@ class Col2Im(Op):
         outputs[0][0] = x
 
     def pullback(self, inputs, outputs, cotangents):
-        return [Im2Col(self.kh, self.kw)(cotangents[0]),
+        return [Im2Col(*self.window)(cotangents[0]),
                 grad_undefined(self, 1, inputs[1])]
 
 
@@ -160,43 +164,31 @@ def max_pool_2d(inpt, poolsize):
     return MaxPool(*poolsize)(inpt)
 
 
-class MaxPool(Op):
+class MaxPool(_WindowOp):
     """Max over non-overlapping ``ph`` x ``pw`` windows of the last two axes
     of a 4-D tensor, ignoring an incomplete border.  Gradient:
     :class:`MaxPoolGrad`."""
 
-    __props__ = ("ph", "pw")
-
-    def __init__(self, ph, pw):
-        self.ph, self.pw = int(ph), int(pw)
-
     def make_node(self, x):
-        x = T.as_tensor_variable(x)
-        if x.ndim != 4:
-            raise TypeError("MaxPool: x must be 4-D, got {0}-D".format(x.ndim))
+        x = self._check_4d(x)
         return Apply(self, [x], [T.tensor4(dtype=x.dtype)])
 
     def perform(self, node, inputs, outputs):
         (x,) = inputs
         n, c, height, width = x.shape
-        oh, ow = height // self.ph, width // self.pw
-        windows = x[:, :, :oh * self.ph, :ow * self.pw].reshape(
-            n, c, oh, self.ph, ow, self.pw)
+        ph, pw = self.window
+        oh, ow = height // ph, width // pw
+        windows = x[:, :, :oh * ph, :ow * pw].reshape(n, c, oh, ph, ow, pw)
         outputs[0][0] = windows.max(axis=(3, 5))
 
     def pullback(self, inputs, outputs, cotangents):
-        return [MaxPoolGrad(self.ph, self.pw)(inputs[0], outputs[0], cotangents[0])]
+        return [MaxPoolGrad(*self.window)(inputs[0], outputs[0], cotangents[0])]
 
 
-class MaxPoolGrad(Op):
+class MaxPoolGrad(_WindowOp):
     """Gradient of :class:`MaxPool`: each window's output gradient goes to
     every entry equal to the window's maximum (Theano's rule).  Inputs: the
     pooled input ``x``, the pooled output and its gradient."""
-
-    __props__ = ("ph", "pw")
-
-    def __init__(self, ph, pw):
-        self.ph, self.pw = int(ph), int(pw)
 
     def make_node(self, x, out, gout):
         x, out, gout = (T.as_tensor_variable(v) for v in (x, out, gout))
@@ -204,7 +196,7 @@ class MaxPoolGrad(Op):
 
     def perform(self, node, inputs, outputs):
         x, out, gout = inputs
-        ph, pw = self.ph, self.pw
+        ph, pw = self.window
         oh, ow = out.shape[2:]
         up = lambda a: np.repeat(np.repeat(a, ph, axis=2), pw, axis=3)
         gx = np.zeros_like(x)
@@ -254,7 +246,7 @@ def rng_updates(outputs):
 # on disk by PyTensor.
 @register_funcify_default_op_cache_key(Im2Col)
 def _numba_im2col(op, **kwargs):
-    kh, kw = op.kh, op.kw
+    kh, kw = op.window
 
     @numba_njit(boundscheck=False)
     def im2col(x):
@@ -276,7 +268,7 @@ def _numba_im2col(op, **kwargs):
 
 @register_funcify_default_op_cache_key(Col2Im)
 def _numba_col2im(op, **kwargs):
-    kh, kw = op.kh, op.kw
+    kh, kw = op.window
 
     @numba_njit(boundscheck=False)
     def col2im(cols, shape):
@@ -298,7 +290,7 @@ def _numba_col2im(op, **kwargs):
 
 @register_funcify_default_op_cache_key(MaxPool)
 def _numba_max_pool(op, **kwargs):
-    ph, pw = op.ph, op.pw
+    ph, pw = op.window
 
     @numba_njit(boundscheck=False)
     def max_pool(x):
@@ -323,7 +315,7 @@ def _numba_max_pool(op, **kwargs):
 
 @register_funcify_default_op_cache_key(MaxPoolGrad)
 def _numba_max_pool_grad(op, **kwargs):
-    ph, pw = op.ph, op.pw
+    ph, pw = op.window
 
     @numba_njit(boundscheck=False)
     def max_pool_grad(x, out, gout):

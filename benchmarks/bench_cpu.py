@@ -1,0 +1,279 @@
+"""Training speed of network3 against PyTorch (CPU, eager), in one run.
+
+For each of the chapter's networks and mini-batch sizes, network3's training
+step and PyTorch doing the same computation (``torch_peer.py``: same weights,
+same mini-batches, same cost, plain SGD) are timed in separate processes,
+interleaved round by round, and the median of the rounds is reported: µs per
+mini-batch, images/s, our time / PyTorch's, compile time, and GFLOP/s as a
+fraction of the machine's float32 GEMM peak (measured by NumPy in this run).
+Optionally also one full chapter epoch of the ReLU net (50,000 training +
+10,000 validation + 10,000 test images) and the wall time to 99.0% test
+accuracy with the book's ReLU recipe.
+
+    pip install -e . torch==2.13.0
+    python benchmarks/bench_cpu.py                 # table, ~10 minutes
+    python benchmarks/bench_cpu.py --epoch --to-99 # and the long runs
+
+Results go to ``benchmarks/results/cpu.md`` (and ``cpu.json``).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+NETS = ("fc", "conv1", "relu", "dropout")
+STEPS = {10: 400, 64: 100, 256: 30}
+
+
+#### The networks, as specs both sides can build
+def spec_of(layers):
+    """network3 layers as a JSON-able list of dicts (for the PyTorch side)."""
+    spec = []
+    for layer in layers:
+        name = type(layer).__name__
+        entry = {"kind": {"ConvPoolLayer": "conv", "FullyConnectedLayer": "fc",
+                          "SoftmaxLayer": "softmax"}[name],
+                 "p_dropout": layer.p_dropout}
+        if name == "ConvPoolLayer":
+            entry.update(image_shape=layer.image_shape, filter_shape=layer.filter_shape,
+                         poolsize=layer.poolsize)
+        else:
+            entry.update(n_in=layer.n_in, n_out=layer.n_out)
+        entry["activation"] = getattr(getattr(layer, "activation_fn", None),
+                                      "__name__", "linear").lower()
+        spec.append(entry)
+    return spec
+
+
+def training_flops(spec, batch):
+    """Floating-point operations of one training step (multiply-adds x 2):
+    forward, weight gradients, and input gradients except for the first layer."""
+    total = 0
+    for k, layer in enumerate(spec):
+        if layer["kind"] == "conv":
+            f, c, kh, kw = layer["filter_shape"]
+            _, _, h, w = layer["image_shape"]
+            forward = 2 * batch * f * c * kh * kw * (h - kh + 1) * (w - kw + 1)
+        else:
+            forward = 2 * batch * layer["n_in"] * layer["n_out"]
+        total += forward * (2 if k == 0 else 3)
+    return total
+
+
+#### Workers: each runs in a process of its own and prints one JSON line
+def network3_worker(args):
+    import numpy as np
+    import network3
+    from network3 import chapter, data
+    weights = np.load(args.weights)
+    network3.seed(0)
+    net = network3.Network(chapter.build_layers(args.net, args.batch), args.batch)
+    for k, layer in enumerate(net.layers):
+        layer.w.set_value(weights["w{0}".format(k)])
+        layer.b.set_value(weights["b{0}".format(k)])
+    training_data = data.shared((weights["images"], weights["labels"]))
+    recipe = chapter.RECIPES[args.net]
+    n_batches = len(weights["images"]) // args.batch
+    start = time.perf_counter()
+    train_mb = net._train_step(training_data, recipe.eta, recipe.lmbda, n_batches)
+    train_mb(0)
+    compile_s = time.perf_counter() - start
+    for i in range(10):
+        train_mb(i % n_batches)
+    start = time.perf_counter()
+    for i in range(args.steps):
+        train_mb(i % n_batches)
+    seconds = time.perf_counter() - start
+    print(json.dumps({"step_us": seconds / args.steps * 1e6, "compile_s": compile_s}))
+
+
+def gemm_peak_worker(args):
+    import numpy as np
+    a = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)
+    a @ a
+    best = min(_timed(lambda: a @ a) for _ in range(5))
+    print(json.dumps({"gflops": 2 * 2048**3 / best / 1e9}))
+
+
+def epoch_worker(args):
+    import network3
+    from network3 import chapter
+    training_data, validation_data, test_data = network3.load_data_shared()
+    network3.seed(0)
+    net = network3.Network(chapter.build_layers("relu", 10), 10)
+    recipe = chapter.RECIPES["relu"]
+    start = time.perf_counter()
+    first = net.SGD(training_data, 1, 10, recipe.eta, validation_data, test_data,
+                    lmbda=recipe.lmbda, verbose=False)
+    result = {"first_epoch_s": time.perf_counter() - start}
+    if args.to_99:
+        epochs, accuracy = 1, first.best_test_accuracy
+        while accuracy < 0.99 and epochs < 60:
+            net.SGD(training_data, 1, 10, recipe.eta, validation_data, None,
+                    lmbda=recipe.lmbda, restore_best=False, verbose=False)
+            accuracy, epochs = net.accuracy(test_data), epochs + 1
+        result.update(to_99_s=time.perf_counter() - start, to_99_epochs=epochs,
+                      to_99_accuracy=accuracy)
+    start = time.perf_counter()
+    net.SGD(training_data, 1, 10, recipe.eta, validation_data, test_data,
+            lmbda=recipe.lmbda, verbose=False)
+    result["epoch_s"] = time.perf_counter() - start
+    print(json.dumps(result))
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+#### The driver
+def run_json(cmd, env=None):
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    if out.returncode != 0:
+        raise RuntimeError("{0} failed:\n{1}".format(" ".join(cmd), out.stderr[-3000:]))
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def prepare(net, batch, folder):
+    """Write the net's initial weights and the training images to an .npz."""
+    import numpy as np
+    import network3
+    from network3 import chapter
+    network3.seed(0)
+    layers = chapter.build_layers(net, batch)
+    arrays = {}
+    for k, layer in enumerate(layers):
+        arrays["w{0}".format(k)] = layer.w.get_value()
+        arrays["b{0}".format(k)] = layer.b.get_value()
+    (images, labels), _, _ = network3.load_data()
+    arrays["images"], arrays["labels"] = images[:10000], labels[:10000]
+    path = os.path.join(folder, "{0}-{1}.npz".format(net, batch))
+    np.savez(path, **arrays)
+    return path, spec_of(layers)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--worker", choices=["network3", "gemm", "epoch"])
+    parser.add_argument("--net", default="relu")
+    parser.add_argument("--batch", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--weights")
+    parser.add_argument("--nets", default=",".join(NETS))
+    parser.add_argument("--batches", default="10,64,256")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--epoch", action="store_true",
+                        help="also time a full chapter epoch of the ReLU net")
+    parser.add_argument("--to-99", action="store_true",
+                        help="also the wall time to 99.0%% test accuracy (minutes)")
+    parser.add_argument("--output", default=os.path.join(HERE, "results", "cpu"))
+    args = parser.parse_args()
+    if args.worker == "network3":
+        return network3_worker(args)
+    if args.worker == "gemm":
+        return gemm_peak_worker(args)
+    if args.worker == "epoch":
+        return epoch_worker(args)
+
+    me = [sys.executable, os.path.abspath(__file__)]
+    peak = run_json(me + ["--worker", "gemm"])["gflops"]
+    print("float32 GEMM peak (NumPy, 2048^3): {0:.1f} GFLOP/s".format(peak))
+    rows = []
+    with tempfile.TemporaryDirectory() as folder:
+        cases = []
+        for net in args.nets.split(","):
+            for batch in (int(b) for b in args.batches.split(",")):
+                path, spec = prepare(net, batch, folder)
+                cases.append((net, batch, path, spec))
+        # a cold compile of the largest net, from an empty cache
+        cold_env = dict(os.environ, PYTENSOR_FLAGS="base_compiledir=" +
+                        os.path.join(folder, "cold-cache"))
+        net, batch, path, _ = [c for c in cases if c[0] == cases[-1][0]][0]
+        cold = run_json(me + ["--worker", "network3", "--net", net, "--batch",
+                              str(batch), "--steps", "5", "--weights", path],
+                        env=cold_env)["compile_s"]
+        print("cold compile + first step, {0} net: {1:.1f} s".format(net, cold))
+        timings = {(c[0], c[1]): {"ours": [], "torch": [], "compile": []} for c in cases}
+        for r in range(args.rounds):
+            for net, batch, path, spec in cases:
+                steps = STEPS.get(batch, 50)
+                ours = run_json(me + ["--worker", "network3", "--net", net,
+                                      "--batch", str(batch), "--steps", str(steps),
+                                      "--weights", path])
+                from network3 import chapter
+                recipe = chapter.RECIPES[net]
+                theirs = min(
+                    (run_json([sys.executable, os.path.join(HERE, "torch_peer.py"),
+                               "--weights", path, "--spec", json.dumps(spec),
+                               "--batch", str(batch), "--steps", str(steps),
+                               "--eta", str(recipe.eta), "--lmbda", str(recipe.lmbda),
+                               "--threads", str(threads)])
+                     for threads in (1, 2)), key=lambda t: t["step_us"])
+                t = timings[(net, batch)]
+                t["ours"].append(ours["step_us"])
+                t["compile"].append(ours["compile_s"])
+                t["torch"].append(theirs["step_us"])
+                print("round {0}: {1} batch {2}: network3 {3:.0f} us, PyTorch {4:.0f} us "
+                      "({5} threads)".format(r + 1, net, batch, ours["step_us"],
+                                             theirs["step_us"], theirs["threads"]),
+                      flush=True)
+        for net, batch, path, spec in cases:
+            t = timings[(net, batch)]
+            ours, theirs = statistics.median(t["ours"]), statistics.median(t["torch"])
+            gflops = training_flops(spec, batch) / ours / 1e3
+            rows.append({"net": net, "batch": batch, "network3_us": ours,
+                         "pytorch_us": theirs, "ratio": ours / theirs,
+                         "images_per_s": batch / ours * 1e6,
+                         "compile_s": statistics.median(t["compile"]),
+                         "gflops": gflops, "peak_fraction": gflops / peak})
+    epoch = run_json(me + ["--worker", "epoch"] + (["--to-99"] if args.to_99 else [])) \
+        if args.epoch or args.to_99 else None
+    report(rows, peak, cold, epoch, args.output)
+
+
+def report(rows, peak, cold, epoch, output):
+    lines = [
+        "# network3 vs PyTorch (CPU, eager): training step",
+        "",
+        "Written by `python benchmarks/bench_cpu.py` on {0}; {1} cores; float32 GEMM peak "
+        "{2:.1f} GFLOP/s. Median of interleaved rounds, each side in its own process; "
+        "PyTorch gets the better of 1 and 2 threads.".format(
+            time.strftime("%Y-%m-%d %H:%M"), os.cpu_count(), peak),
+        "",
+        "| net | batch | network3 µs/step | PyTorch µs/step | ratio | images/s | "
+        "compile s | GFLOP/s | % of peak |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append("| {net} | {batch} | {network3_us:.0f} | {pytorch_us:.0f} | "
+                     "{ratio:.2f} | {images_per_s:.0f} | {compile_s:.1f} | "
+                     "{gflops:.1f} | {pct:.0f}% |".format(pct=100 * r["peak_fraction"], **r))
+    lines += ["", "Cold compile of the largest net (empty cache, first step included): "
+              "{0:.1f} s.".format(cold)]
+    if epoch:
+        lines.append("One chapter epoch of the ReLU net at mini-batch 10 (50,000 training "
+                     "+ 10,000 validation + 10,000 test images): {0:.1f} s.".format(
+                         epoch["epoch_s"]))
+        if "to_99_s" in epoch:
+            lines.append("Book's ReLU recipe to {0:.2%} test accuracy: {1:.0f} s "
+                         "({2} epochs).".format(epoch["to_99_accuracy"], epoch["to_99_s"],
+                                                epoch["to_99_epochs"]))
+    text = "\n".join(lines) + "\n"
+    print(text)
+    os.makedirs(os.path.dirname(output), exist_ok=True)
+    with open(output + ".md", "w") as f:
+        f.write(text)
+    with open(output + ".json", "w") as f:
+        json.dump({"rows": rows, "gemm_peak_gflops": peak, "cold_compile_s": cold,
+                   "epoch": epoch}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
