@@ -15,6 +15,10 @@ implements.  PyTensor derives their gradients.
 """
 
 #### Libraries
+# Standard library
+import inspect
+import zlib
+
 # Third-party libraries
 import numpy as np
 import pytensor
@@ -243,12 +247,18 @@ def rng_updates(outputs):
 #### Compiled kernels for PyTensor's Numba linker
 # Without these, Numba runs the Ops above through their NumPy ``perform`` in
 # object mode.  Each kernel is a plain loop nest, quick to compile and cached
-# on disk by PyTensor.
+# on disk by PyTensor.  PyTensor keys that cache on the Op and its props
+# only, so each kernel also hands back a checksum of its own source: editing
+# a kernel then recompiles it instead of reusing the stale cached one.
+def _compiled(kernel):
+    """``kernel`` jitted for PyTensor, with a cache salt from its source."""
+    salt = zlib.crc32(inspect.getsource(kernel).encode())
+    return numba_njit(kernel, boundscheck=False), salt
+
 @register_funcify_default_op_cache_key(Im2Col)
 def _numba_im2col(op, **kwargs):
     kh, kw = op.window
 
-    @numba_njit(boundscheck=False)
     def im2col(x):
         n, c, height, width = x.shape
         oh, ow = height - kh + 1, width - kw + 1
@@ -263,14 +273,13 @@ def _numba_im2col(op, **kwargs):
                                 out[row, (ch * kh + a) * kw + b] = x[m, ch, i + a, j + b]
         return out
 
-    return im2col
+    return _compiled(im2col)
 
 
 @register_funcify_default_op_cache_key(Col2Im)
 def _numba_col2im(op, **kwargs):
     kh, kw = op.window
 
-    @numba_njit(boundscheck=False)
     def col2im(cols, shape):
         n, c, height, width = shape[0], shape[1], shape[2], shape[3]
         oh, ow = height - kh + 1, width - kw + 1
@@ -285,14 +294,13 @@ def _numba_col2im(op, **kwargs):
                                 x[m, ch, i + a, j + b] += cols[row, (ch * kh + a) * kw + b]
         return x
 
-    return col2im
+    return _compiled(col2im)
 
 
 @register_funcify_default_op_cache_key(MaxPool)
 def _numba_max_pool(op, **kwargs):
     ph, pw = op.window
 
-    @numba_njit(boundscheck=False)
     def max_pool(x):
         n, c, height, width = x.shape
         oh, ow = height // ph, width // pw
@@ -300,37 +308,43 @@ def _numba_max_pool(op, **kwargs):
         for m in range(n):
             for ch in range(c):
                 for i in range(oh):
+                    # the window's first row, then the others, in memory order
                     for j in range(ow):
                         best = x[m, ch, i * ph, j * pw]
-                        for a in range(ph):
-                            for b in range(pw):
-                                v = x[m, ch, i * ph + a, j * pw + b]
-                                if v > best:
-                                    best = v
+                        for b in range(1, pw):
+                            best = max(best, x[m, ch, i * ph, j * pw + b])
                         out[m, ch, i, j] = best
+                    for a in range(1, ph):
+                        for j in range(ow):
+                            best = out[m, ch, i, j]
+                            for b in range(pw):
+                                best = max(best, x[m, ch, i * ph + a, j * pw + b])
+                            out[m, ch, i, j] = best
         return out
 
-    return max_pool
+    return _compiled(max_pool)
 
 
 @register_funcify_default_op_cache_key(MaxPoolGrad)
 def _numba_max_pool_grad(op, **kwargs):
     ph, pw = op.window
 
-    @numba_njit(boundscheck=False)
     def max_pool_grad(x, out, gout):
         n, c, oh, ow = out.shape
         gx = np.zeros(x.shape, dtype=x.dtype)
+        # Row by row and without branches: several times faster than
+        # visiting window by window with an ``if``.
         for m in range(n):
             for ch in range(c):
                 for i in range(oh):
-                    for j in range(ow):
-                        best = out[m, ch, i, j]
-                        g = gout[m, ch, i, j]
-                        for a in range(ph):
+                    for a in range(ph):
+                        row = i * ph + a
+                        for j in range(ow):
+                            best = out[m, ch, i, j]
+                            g = gout[m, ch, i, j]
                             for b in range(pw):
-                                if x[m, ch, i * ph + a, j * pw + b] == best:
-                                    gx[m, ch, i * ph + a, j * pw + b] = g
+                                col = j * pw + b
+                                gx[m, ch, row, col] = g if x[m, ch, row, col] == best else 0.0
         return gx
 
-    return max_pool_grad
+    return _compiled(max_pool_grad)
