@@ -29,7 +29,9 @@ from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.graph.traversal import ancestors
 from pytensor.link.numba.dispatch.basic import (
-    numba_njit, register_funcify_default_op_cache_key)
+    numba_funcify_default_op_cache_key, numba_njit,
+    register_funcify_default_op_cache_key)
+from pytensor.tensor.math import Dot
 from pytensor.tensor.random.op import RandomVariable
 
 # network3
@@ -348,3 +350,38 @@ def _numba_max_pool_grad(op, **kwargs):
         return gx
 
     return _compiled(max_pool_grad)
+
+
+#### Matrix products without transposing copies
+# Gradients are full of transposed operands (``dot(delta, w.T)``,
+# ``dot(x.T, delta)``).  Numba types every array PyTensor hands it as of
+# unknown layout, and its ``np.dot`` then copies such an operand into C order
+# first: for the 1000x1000 weights of the dropout net that transposing copy
+# costs more than the product.  BLAS takes column-major operands as they are,
+# so this kernel checks the layout at run time and passes a transposed view
+# straight through.  It replaces PyTensor's Numba kernel for 2-D float
+# products only; everything else goes to PyTensor's own.
+_pytensor_dot = numba_funcify_default_op_cache_key.dispatch(Dot)
+
+
+@register_funcify_default_op_cache_key(Dot)
+def _numba_dot(op, node, **kwargs):
+    x, y = node.inputs
+    out = node.outputs[0]
+    if not (x.ndim == y.ndim == 2
+            and x.type.dtype == y.type.dtype == out.type.dtype
+            and out.type.dtype in ("float32", "float64")):
+        return _pytensor_dot(op, node, **kwargs)
+
+    def dot(x, y):
+        x_f = x.flags.f_contiguous and not x.flags.c_contiguous
+        y_f = y.flags.f_contiguous and not y.flags.c_contiguous
+        if x_f and y_f:
+            return np.dot(np.asfortranarray(x), np.asfortranarray(y))
+        if x_f:
+            return np.dot(np.asfortranarray(x), np.ascontiguousarray(y))
+        if y_f:
+            return np.dot(np.ascontiguousarray(x), np.asfortranarray(y))
+        return np.dot(np.ascontiguousarray(x), np.ascontiguousarray(y))
+
+    return _compiled(dot)

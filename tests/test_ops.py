@@ -123,3 +123,21 @@ def test_rng_updates_finds_each_generator_once():
     out = ops.dropout(ops.dropout(x, 0.5, r1), 0.5, r2)
     updates = ops.rng_updates([out, out * 2])
     assert {rng for rng, _ in updates} == {r1, r2}
+
+
+def test_matrix_products_with_transposed_operands():
+    # ops.py gives Numba a Dot kernel that passes transposed views to BLAS
+    # without copying; every layout must still give NumPy's product.
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(7, 5)).astype("float32")
+    b = rng.normal(size=(5, 3)).astype("float32")
+    x, y = T.matrix(), T.matrix()
+    products = pytensor.function(
+        [x, y], [T.dot(x, y), T.dot(x.T.T, y), T.dot(y.T, x.T), T.dot(x.T, x),
+                 T.dot(y, y.T), T.dot(x[:, ::2], y[::2])])
+    expected = [a @ b, a @ b, b.T @ a.T, a.T @ a, b @ b.T, a[:, ::2] @ b[::2]]
+    for got, want in zip(products(a, b), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    v = T.vector()
+    mv = pytensor.function([x, v], T.dot(x, v))(a, b[:, 0])   # PyTensor's own kernel
+    np.testing.assert_allclose(mv, a @ b[:, 0], rtol=1e-5, atol=1e-5)
