@@ -17,6 +17,8 @@ setup(
     ],
     extras_require={
         "test": ["pytest>=8,<10", "scipy>=1.11,<2"],
+        # the peer of benchmarks/bench_cpu.py; never needed to use network3
+        "bench": ["torch>=2.4,<3"],
     },
     entry_points={"console_scripts": ["network3=network3.cli:main"]},
 )
