@@ -77,11 +77,13 @@ def network3_worker(args):
     for k, layer in enumerate(net.layers):
         layer.w.set_value(weights["w{0}".format(k)])
         layer.b.set_value(weights["b{0}".format(k)])
-    training_data = data.shared((weights["images"], weights["labels"]))
+    arrays = data.check_arrays((weights["images"], weights["labels"]), "images")
+    training_data = data.shared(arrays)
     recipe = chapter.RECIPES[args.net]
     n_batches = len(weights["images"]) // args.batch
     start = time.perf_counter()
-    train_mb = net._train_step(training_data, recipe.eta, recipe.lmbda, n_batches)
+    train_mb = net._train_step(training_data, arrays, recipe.eta, recipe.lmbda,
+                               n_batches)
     train_mb(0)
     compile_s = time.perf_counter() - start
     for i in range(10):
@@ -141,8 +143,9 @@ def run_json(cmd, env=None):
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def prepare(net, batch, folder):
-    """Write the net's initial weights and the training images to an .npz."""
+def prepare(net, batch, folder, training_data):
+    """Write the net's initial weights and the first 10,000 training images
+    to an .npz."""
     import numpy as np
     import network3
     from network3 import chapter
@@ -152,7 +155,7 @@ def prepare(net, batch, folder):
     for k, layer in enumerate(layers):
         arrays["w{0}".format(k)] = layer.w.get_value()
         arrays["b{0}".format(k)] = layer.b.get_value()
-    (images, labels), _, _ = network3.load_data()
+    images, labels = training_data
     arrays["images"], arrays["labels"] = images[:10000], labels[:10000]
     path = os.path.join(folder, "{0}-{1}.npz".format(net, batch))
     np.savez(path, **arrays)
@@ -185,12 +188,15 @@ def main():
     me = [sys.executable, os.path.abspath(__file__)]
     peak = run_json(me + ["--worker", "gemm"])["gflops"]
     print("float32 GEMM peak (NumPy, 2048^3): {0:.1f} GFLOP/s".format(peak))
+    import network3
+    from network3 import chapter
+    training_data = network3.load_data()[0]
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         cases = []
         for net in args.nets.split(","):
             for batch in (int(b) for b in args.batches.split(",")):
-                path, spec = prepare(net, batch, folder)
+                path, spec = prepare(net, batch, folder, training_data)
                 cases.append((net, batch, path, spec))
         # a cold compile of the largest net, from an empty cache
         cold_env = dict(os.environ, PYTENSOR_FLAGS="base_compiledir=" +
@@ -207,7 +213,6 @@ def main():
                 ours = run_json(me + ["--worker", "network3", "--net", net,
                                       "--batch", str(batch), "--steps", str(steps),
                                       "--weights", path])
-                from network3 import chapter
                 recipe = chapter.RECIPES[net]
                 theirs = min(
                     (run_json([sys.executable, os.path.join(HERE, "torch_peer.py"),

@@ -104,6 +104,10 @@ class Network(object):
                 prev_layer.output, prev_layer.output_dropout, self.mini_batch_size)
         self.output = self.layers[-1].output
         self.output_dropout = self.layers[-1].output_dropout
+        # SGD's hyper-parameters, kept out of the compiled graph (see _train_step)
+        self._eta = pytensor.shared(np.asarray(0.0, dtype=config.floatX), name="eta")
+        self._l2 = pytensor.shared(np.asarray(0.0, dtype=config.floatX),
+                                   name="lmbda/num_training_batches")
         self._train_steps = {}
         self._predict = None
 
@@ -149,7 +153,8 @@ class Network(object):
             epoch, and the best epoch's numbers.
         """
         say = print if verbose else (lambda *args: None)
-        self._check_sgd_arguments(training_data, epochs, mini_batch_size, eta, lmbda)
+        training_arrays = self._check_sgd_arguments(
+            training_data, epochs, mini_batch_size, eta, lmbda)
         validation = (None if validation_data is None else
                       self._check_data(validation_data, "validation_data"))
         test = None if test_data is None else self._check_data(test_data, "test_data")
@@ -166,7 +171,8 @@ class Network(object):
                 "SGD: {0} training images do not fill a last mini-batch of {1} "
                 "and are not used for training".format(unused, mini_batch_size),
                 stacklevel=2)
-        train_mb = self._train_step(training_data, eta, lmbda, num_training_batches)
+        train_mb = self._train_step(training_data, training_arrays, eta, lmbda,
+                                    num_training_batches)
 
         # Do the actual training
         history = TrainingHistory()
@@ -183,7 +189,7 @@ class Network(object):
             history.cost.append(float(np.mean(costs)) if costs else float("nan"))
             epoch_test_accuracy = None
             if validation is not None:
-                validation_accuracy = self.accuracy(validation)
+                validation_accuracy = _fraction_correct(self.predict, *validation)
                 history.validation_accuracy.append(validation_accuracy)
                 say("Epoch {0}: validation accuracy {1:.2%}".format(
                     epoch, validation_accuracy))
@@ -195,7 +201,8 @@ class Network(object):
                     history.best_iteration = iteration
                     best_params = [p.get_value() for p in self.params]
                     if test is not None:
-                        test_accuracy = epoch_test_accuracy = self.accuracy(test)
+                        test_accuracy = epoch_test_accuracy = _fraction_correct(
+                            self.predict, *test)
                         history.best_test_accuracy = test_accuracy
                         say('The corresponding test accuracy is {0:.2%}'.format(
                             test_accuracy))
@@ -212,7 +219,8 @@ class Network(object):
                 say("Corresponding test accuracy of {0:.2%}".format(test_accuracy))
         return history
 
-    def _train_step(self, training_data, eta, lmbda, num_training_batches):
+    def _train_step(self, training_data, training_arrays, eta, lmbda,
+                    num_training_batches):
         """The compiled function that trains on mini-batch ``i``.
 
         ``eta`` and the L2 coefficient live in shared variables rather than
@@ -221,16 +229,12 @@ class Network(object):
         other hyper-parameters.
         """
         floatX = config.floatX
-        if not hasattr(self, "_eta"):
-            self._eta = pytensor.shared(np.asarray(0.0, dtype=floatX), name="eta")
-            self._l2 = pytensor.shared(np.asarray(0.0, dtype=floatX),
-                                       name="lmbda/num_training_batches")
         self._eta.set_value(np.asarray(eta, dtype=floatX))
         self._l2.set_value(np.asarray(lmbda / num_training_batches, dtype=floatX))
         key = (id(training_data[0]), id(training_data[1]), bool(lmbda))
         if key in self._train_steps:
             return self._train_steps[key][0]
-        training_x, training_y = self._shared_training_data(training_data)
+        training_x, training_y = _shared_training_data(training_data, training_arrays)
         # define the (regularized) cost function, symbolic gradients, and updates
         cost = self.layers[-1].cost(self)
         if lmbda:
@@ -298,8 +302,7 @@ class Network(object):
         ``dataset`` is a pair ``(images, labels)`` of shared variables or
         arrays.  Every image counts.
         """
-        images, labels = self._check_data(dataset, "dataset")
-        return float(np.mean(self.predict(images) == labels))
+        return _fraction_correct(self.predict, *self._check_data(dataset, "dataset"))
 
     #### Argument checks
     def _check_data(self, dataset, name):
@@ -327,7 +330,8 @@ class Network(object):
 
     def _check_sgd_arguments(self, training_data, epochs, mini_batch_size, eta,
                              lmbda):
-        """Check the arguments of SGD that are not evaluation data."""
+        """Check the arguments of SGD that are not evaluation data; return
+        the training images and labels as arrays."""
         if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) \
                 or epochs < 0:
             raise ValueError(
@@ -348,23 +352,30 @@ class Network(object):
             raise TypeError(
                 "SGD: the last layer ({0}) has no cost to minimise; end the "
                 "network with a SoftmaxLayer".format(type(self.layers[-1]).__name__))
-        images, _ = self._check_data(training_data, "training_data")
+        images, labels = self._check_data(training_data, "training_data")
         if len(images) < self.mini_batch_size:
             raise ValueError(
                 "training_data: {0} images, fewer than one mini-batch of "
                 "{1}".format(len(images), self.mini_batch_size))
+        return images, labels
 
-    def _shared_training_data(self, training_data):
-        """Training data as shared variables, so that each step reads its
-        mini-batch without a copy: arrays the user handed over are wrapped."""
-        images, labels = self._check_data(training_data, "training_data")
-        x, y = training_data
-        if not isinstance(x, pytensor.compile.sharedvalue.SharedVariable) \
-                or x.dtype != config.floatX:
-            x = pytensor.shared(images, borrow=True)
-        if not isinstance(y, pytensor.graph.basic.Variable) or y.dtype != "int32":
-            y = pytensor.shared(labels, borrow=True)
-        return x, y
+
+def _shared_training_data(training_data, arrays):
+    """Training data as shared variables, so that each step reads its
+    mini-batch without a copy: ``arrays`` (the checked images and labels)
+    are wrapped where the user handed over something else."""
+    (x, y), (images, labels) = training_data, arrays
+    if not isinstance(x, pytensor.compile.sharedvalue.SharedVariable) \
+            or x.dtype != config.floatX:
+        x = pytensor.shared(images, borrow=True)
+    if not isinstance(y, pytensor.graph.basic.Variable) or y.dtype != "int32":
+        y = pytensor.shared(labels, borrow=True)
+    return x, y
+
+
+def _fraction_correct(predict, images, labels):
+    """Fraction of already-checked ``images`` that ``predict`` labels right."""
+    return float(np.mean(predict(images) == labels))
 
 
 #### Checking that the layers fit together
