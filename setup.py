@@ -16,7 +16,10 @@ setup(
         "numba>=0.61,<1",
     ],
     extras_require={
-        "test": ["pytest>=8,<10", "scipy>=1.11,<2"],
+        # JAX on the CPU runs the GPU code path in the tests
+        "test": ["pytest>=8,<10", "scipy>=1.11,<2", "jax>=0.10,<0.11"],
+        # training on an NVIDIA GPU (THEANO_FLAGS=device=gpu)
+        "gpu": ["jax[cuda13]>=0.10,<0.11"],
         # the peer of benchmarks/bench_cpu.py; never needed to use network3
         "bench": ["torch>=2.4,<3"],
     },

@@ -20,12 +20,12 @@ import numpy as np
 import torch
 
 
-def build(weights, spec):
+def build(weights, spec, device="cpu"):
     """Parameters as leaf tensors, and a function from images to log-probabilities."""
     params, layers = [], []
     for k, layer in enumerate(spec):
-        w = torch.tensor(np.ascontiguousarray(weights["w{0}".format(k)]))
-        b = torch.tensor(weights["b{0}".format(k)])
+        w = torch.tensor(np.ascontiguousarray(weights["w{0}".format(k)]), device=device)
+        b = torch.tensor(weights["b{0}".format(k)], device=device)
         if layer["kind"] == "conv":
             w = torch.flip(w, dims=(2, 3)).contiguous()
         w.requires_grad_(True)

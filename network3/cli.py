@@ -48,6 +48,11 @@ def _parser():
     train.add_argument("--train-size", type=int, metavar="N",
                        help="train on the first N training images only")
     train.add_argument("--seed", type=int, help="make the run repeatable")
+    train.add_argument("--device", choices=["cpu", "gpu", "cuda"],
+                       help="where to train (default: THEANO_FLAGS' device, else "
+                            "the CPU); a GPU needs a CUDA-enabled JAX")
+    train.add_argument("--backend", choices=["numba", "jax"],
+                       help="default: numba on the CPU, jax on a GPU")
     return parser
 
 
@@ -59,7 +64,7 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     try:
         return _train(args)
-    except (OSError, ValueError, TypeError) as error:
+    except (OSError, ValueError, TypeError, RuntimeError) as error:
         print("network3: error: {0}".format(error), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
@@ -83,7 +88,7 @@ def _train(args):
     training_data, validation_data, test_data = (
         data.shared(part) for part in (training_data, validation_data, test_data))
     net = Network(chapter.build_layers(args.net, args.mini_batch_size),
-                  args.mini_batch_size)
+                  args.mini_batch_size, device=args.device, backend=args.backend)
     print("network3: {0}; {1} epochs, mini-batch {2}, eta={3}, lmbda={4}".format(
         recipe.description, epochs, args.mini_batch_size, eta, lmbda))
     start = time.perf_counter()

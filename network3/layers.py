@@ -301,7 +301,9 @@ class SoftmaxLayer(Layer):
 
     def cost(self, net):
         "Return the log-likelihood cost."
-        return -T.mean(T.log(self.output_dropout)[T.arange(net.y.shape[0]), net.y])
+        # (an int64 start keeps JAX's arange from overflowing an int8 0)
+        rows = T.arange(T.constant(0, dtype="int64"), net.y.shape[0])
+        return -T.mean(T.log(self.output_dropout)[rows, net.y])
 
     def __repr__(self):
         return "SoftmaxLayer(n_in={0}, n_out={1}, p_dropout={2})".format(

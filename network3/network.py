@@ -77,9 +77,17 @@ class Network(object):
     mini_batch_size : int
         Images per mini-batch while training.  A ``ConvPoolLayer``'s
         ``image_shape[0]`` must equal it.
+    device : {None, "cpu", "gpu", "cuda"}, optional
+        Where to train and predict.  ``None`` (default) follows
+        ``THEANO_FLAGS=device=...`` and then ``network3.GPU``.  A GPU is
+        reached through JAX; without a CUDA-enabled JAX one line says so and
+        the network runs on the CPU.
+    backend : {None, "numba", "jax"}, optional
+        ``None`` picks Numba on the CPU and JAX on a GPU; ``"jax"`` with
+        ``device="cpu"`` runs the GPU code path on JAX's CPU back end.
     """
 
-    def __init__(self, layers, mini_batch_size):
+    def __init__(self, layers, mini_batch_size, *, device=None, backend=None):
         """Takes a list of `layers`, describing the network architecture, and
         a value for the `mini_batch_size` to be used during training
         by stochastic gradient descent.
@@ -88,6 +96,9 @@ class Network(object):
         self.mini_batch_size = _positive_int("Network", "mini_batch_size",
                                              mini_batch_size)
         check_layers(layers, self.mini_batch_size)
+        import network3
+        self.backend, self.device = config.select_backend(
+            device, backend, gpu_flag=getattr(network3, "GPU", None))
         self.layers = list(layers)
         self.params = [param for layer in self.layers for param in layer.params]
         for j, layer in enumerate(self.layers):
@@ -110,6 +121,10 @@ class Network(object):
                                    name="lmbda/num_training_batches")
         self._train_steps = {}
         self._predict = None
+        self._jax = None
+        if self.backend == "jax":
+            from network3.jax_backend import JaxBackend
+            self._jax = JaxBackend(self, self.device)
 
     def __repr__(self):
         inner = ",\n         ".join(repr(layer) for layer in self.layers)
@@ -171,8 +186,8 @@ class Network(object):
                 "SGD: {0} training images do not fill a last mini-batch of {1} "
                 "and are not used for training".format(unused, mini_batch_size),
                 stacklevel=2)
-        train_mb = self._train_step(training_data, training_arrays, eta, lmbda,
-                                    num_training_batches)
+        train = self._trainer(training_data, training_arrays, eta, lmbda,
+                              num_training_batches)
 
         # Do the actual training
         history = TrainingHistory()
@@ -181,15 +196,22 @@ class Network(object):
         test_accuracy = None
         for epoch in range(epochs):
             start, costs = time.perf_counter(), []
-            for minibatch_index in range(num_training_batches):
+            minibatch_index = 0
+            while minibatch_index < num_training_batches:
                 iteration = num_training_batches*epoch+minibatch_index
                 if iteration % 1000 == 0:
                     say("Training mini-batch number {0}".format(iteration))
-                costs.append(train_mb(minibatch_index))
+                # run up to the next line to print (or the epoch's end)
+                count = min(1000 - iteration % 1000,
+                            num_training_batches - minibatch_index)
+                costs.extend(train(minibatch_index, count))
+                minibatch_index += count
+            iteration = num_training_batches*(epoch+1) - 1
+            self._sync()
             history.cost.append(float(np.mean(costs)) if costs else float("nan"))
             epoch_test_accuracy = None
             if validation is not None:
-                validation_accuracy = _fraction_correct(self.predict, *validation)
+                validation_accuracy = _fraction_correct(self._predict_now, *validation)
                 history.validation_accuracy.append(validation_accuracy)
                 say("Epoch {0}: validation accuracy {1:.2%}".format(
                     epoch, validation_accuracy))
@@ -202,7 +224,7 @@ class Network(object):
                     best_params = [p.get_value() for p in self.params]
                     if test is not None:
                         test_accuracy = epoch_test_accuracy = _fraction_correct(
-                            self.predict, *test)
+                            self._predict_now, *test)
                         history.best_test_accuracy = test_accuracy
                         say('The corresponding test accuracy is {0:.2%}'.format(
                             test_accuracy))
@@ -213,11 +235,35 @@ class Network(object):
             if restore_best:
                 for param, value in zip(self.params, best_params):
                     param.set_value(value)
+                self._released()
             say("Best validation accuracy of {0:.2%} obtained at iteration {1}".format(
                 best_validation_accuracy, history.best_iteration))
             if test_accuracy is not None:
                 say("Corresponding test accuracy of {0:.2%}".format(test_accuracy))
         return history
+
+    def _trainer(self, training_data, training_arrays, eta, lmbda,
+                 num_training_batches):
+        """A function ``train(first, count)`` that trains on ``count``
+        mini-batches from number ``first`` on and returns their costs."""
+        if self._jax is not None:
+            self._jax.release()    # start from the shared variables' values
+            run = self._jax.trainer(training_arrays, lmbda, num_training_batches)
+            l2 = lmbda / num_training_batches
+            return lambda first, count: run(first, count, eta, l2)
+        train_mb = self._train_step(training_data, training_arrays, eta, lmbda,
+                                    num_training_batches)
+        return lambda first, count: [train_mb(i) for i in range(first, first + count)]
+
+    def _sync(self):
+        """Bring the shared variables up to date with the device's parameters."""
+        if self._jax is not None:
+            self._jax.sync()
+
+    def _released(self):
+        """The shared variables changed: the device's parameters are stale."""
+        if self._jax is not None:
+            self._jax.release()
 
     def _train_step(self, training_data, training_arrays, eta, lmbda,
                     num_training_batches):
@@ -283,6 +329,14 @@ class Network(object):
             raise ValueError(
                 "predict: images must have shape (n, {0}), one image per row, "
                 "got shape {1}".format(expected, images.shape))
+        self._released()    # the user may have set the parameters
+        return self._predict_now(images)
+
+    def _predict_now(self, images):
+        """``predict`` for a checked floatX array, with the parameters where
+        they are now (on the device while training)."""
+        if self._jax is not None:
+            return self._jax.predict(images, EVAL_BATCH_SIZE)
         if self._predict is None:
             x = T.matrix("x")
             output = x
@@ -302,7 +356,9 @@ class Network(object):
         ``dataset`` is a pair ``(images, labels)`` of shared variables or
         arrays.  Every image counts.
         """
-        return _fraction_correct(self.predict, *self._check_data(dataset, "dataset"))
+        self._released()
+        return _fraction_correct(self._predict_now,
+                                 *self._check_data(dataset, "dataset"))
 
     #### Argument checks
     def _check_data(self, dataset, name):

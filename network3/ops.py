@@ -31,6 +31,7 @@ from pytensor.graph.traversal import ancestors
 from pytensor.link.numba.dispatch.basic import (
     numba_funcify_default_op_cache_key, numba_njit,
     register_funcify_default_op_cache_key)
+from pytensor.tensor.basic import infer_static_shape
 from pytensor.tensor.math import Dot
 from pytensor.tensor.random.op import RandomVariable
 
@@ -105,7 +106,12 @@ class Im2Col(_WindowOp):
 
     def make_node(self, x):
         x = self._check_4d(x)
-        return Apply(self, [x], [T.matrix(dtype=x.dtype)])
+        n, c, height, width = x.type.shape
+        kh, kw = self.window
+        rows = (None if None in (n, height, width)
+                else n * (height - kh + 1) * (width - kw + 1))
+        cols = None if c is None else c * kh * kw
+        return Apply(self, [x], [T.tensor(dtype=x.dtype, shape=(rows, cols))])
 
     def perform(self, node, inputs, outputs):
         (x,) = inputs
@@ -130,7 +136,11 @@ class Col2Im(_WindowOp):
     def make_node(self, cols, shape):
         cols = T.as_tensor_variable(cols)
         shape = T.as_tensor_variable(shape, ndim=1).astype("int64")
-        return Apply(self, [cols, shape], [T.tensor4(dtype=cols.dtype)])
+        # The image shape is usually known when the graph is built; PyTensor's
+        # JAX back end needs it then.
+        _, static_shape = infer_static_shape(shape)
+        return Apply(self, [cols, shape],
+                     [T.tensor(dtype=cols.dtype, shape=tuple(static_shape))])
 
     def perform(self, node, inputs, outputs):
         cols, shape = inputs
@@ -179,7 +189,11 @@ class MaxPool(_WindowOp):
 
     def make_node(self, x):
         x = self._check_4d(x)
-        return Apply(self, [x], [T.tensor4(dtype=x.dtype)])
+        n, c, height, width = x.type.shape
+        ph, pw = self.window
+        shape = (n, c, None if height is None else height // ph,
+                 None if width is None else width // pw)
+        return Apply(self, [x], [T.tensor(dtype=x.dtype, shape=shape)])
 
     def perform(self, node, inputs, outputs):
         (x,) = inputs
@@ -200,7 +214,7 @@ class MaxPoolGrad(_WindowOp):
 
     def make_node(self, x, out, gout):
         x, out, gout = (T.as_tensor_variable(v) for v in (x, out, gout))
-        return Apply(self, [x, out, gout], [T.tensor4(dtype=x.dtype)])
+        return Apply(self, [x, out, gout], [x.type()])
 
     def perform(self, node, inputs, outputs):
         x, out, gout = inputs
@@ -387,3 +401,86 @@ def _numba_dot(op, node, **kwargs):
         return np.dot(np.ascontiguousarray(x), np.ascontiguousarray(y))
 
     return _compiled(dot)
+
+
+#### Kernels for PyTensor's JAX back end (the GPU path)
+# PyTensor translates a graph to JAX Op by Op; these teach it ours.  They do
+# exactly what the NumPy ``perform`` methods above do, with array slicing
+# that XLA fuses, so the numbers match the CPU path's.  JAX is imported only
+# when the JAX back end is first used.
+_jax_registered = False
+
+
+def register_jax():
+    """Register JAX implementations of this module's Ops (imports JAX)."""
+    global _jax_registered
+    if _jax_registered:
+        return
+    import jax.numpy as jnp
+    from pytensor.link.jax.dispatch import jax_funcify
+
+    def static_shape(node, what):
+        shape = node.outputs[0].type.shape
+        if None in shape:
+            raise NotImplementedError(
+                "{0}: the JAX back end needs the image shape when the graph is "
+                "built, got {1}".format(what, shape))
+        return shape
+
+    @jax_funcify.register(Im2Col)
+    def _jax_im2col(op, node=None, **kwargs):
+        kh, kw = op.window
+
+        def im2col(x):
+            n, c, height, width = x.shape
+            oh, ow = height - kh + 1, width - kw + 1
+            taps = jnp.stack([x[:, :, a:a + oh, b:b + ow]
+                              for a in range(kh) for b in range(kw)], axis=-1)
+            # (n, c, oh, ow, kh*kw) -> rows (n, oh, ow), columns (c, kh, kw)
+            return taps.transpose(0, 2, 3, 1, 4).reshape(n * oh * ow, c * kh * kw)
+
+        return im2col
+
+    @jax_funcify.register(Col2Im)
+    def _jax_col2im(op, node=None, **kwargs):
+        kh, kw = op.window
+        n, c, height, width = static_shape(node, "Col2Im")
+        oh, ow = height - kh + 1, width - kw + 1
+
+        def col2im(cols, shape):
+            taps = cols.reshape(n, oh, ow, c, kh, kw).transpose(0, 3, 1, 2, 4, 5)
+            x = jnp.zeros((n, c, height, width), dtype=cols.dtype)
+            for a in range(kh):
+                for b in range(kw):
+                    x = x.at[:, :, a:a + oh, b:b + ow].add(taps[..., a, b])
+            return x
+
+        return col2im
+
+    @jax_funcify.register(MaxPool)
+    def _jax_max_pool(op, node=None, **kwargs):
+        ph, pw = op.window
+
+        def max_pool(x):
+            n, c, height, width = x.shape
+            oh, ow = height // ph, width // pw
+            windows = x[:, :, :oh * ph, :ow * pw].reshape(n, c, oh, ph, ow, pw)
+            return windows.max(axis=(3, 5))
+
+        return max_pool
+
+    @jax_funcify.register(MaxPoolGrad)
+    def _jax_max_pool_grad(op, node=None, **kwargs):
+        ph, pw = op.window
+
+        def max_pool_grad(x, out, gout):
+            oh, ow = out.shape[2], out.shape[3]
+            up = lambda a: jnp.repeat(jnp.repeat(a, ph, axis=2), pw, axis=3)
+            region = x[:, :, :oh * ph, :ow * pw]
+            g = jnp.where(region == up(out), up(gout), jnp.zeros((), x.dtype))
+            pad = ((0, 0), (0, 0), (0, x.shape[2] - oh * ph), (0, x.shape[3] - ow * pw))
+            return jnp.pad(g, pad)
+
+        return max_pool_grad
+
+    _jax_registered = True

@@ -28,3 +28,13 @@ def test_help_and_bad_arguments():
     result = network3("--data", "missing.pkl.gz")
     assert result.returncode == 1
     assert "network3: error: missing.pkl.gz: no such data file" in result.stderr
+
+
+def test_device_gpu_without_a_gpu_says_so_and_trains():
+    result = network3("--net", "fc", "--epochs", "1", "--train-size", "500",
+                      "--device", "gpu")
+    assert result.returncode == 0, result.stderr
+    first = result.stdout.splitlines()[0]
+    assert ("running on the CPU" in first) or ("running on the GPU" in first)
+    assert "Finished training network." in result.stdout
+    assert "Traceback" not in result.stderr

@@ -35,22 +35,30 @@ def test_translate_flags(flags, settings, problem):
         assert problem in problems[0]
 
 
-def run_import(theano_flags):
+def run_import(theano_flags, build=False):
     env = dict(os.environ, THEANO_FLAGS=theano_flags)
     env.pop("PYTENSOR_FLAGS", None)
     code = ("import network3, pytensor; "
             "print(network3.GPU, network3.floatX, pytensor.config.floatX)")
+    if build:   # where a network runs is decided when it is built
+        code += ("; net = network3.Network([network3.SoftmaxLayer(n_in=784, "
+                 "n_out=10)], 10); print(net.backend, net.device)")
     return subprocess.run([sys.executable, "-c", code], env=env,
                           capture_output=True, text=True, timeout=120)
 
 
 def test_book_command_line_flags_run_on_the_cpu_with_one_line():
-    result = run_import("mode=FAST_RUN,device=gpu,floatX=float32")
+    result = run_import("mode=FAST_RUN,device=gpu,floatX=float32", build=True)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert len(lines) == 2
-    assert "device=gpu" in lines[0] and "running on the CPU" in lines[0]
-    assert lines[1] == "False float32 float32"
+    assert lines[0] == "True float32 float32"      # a GPU was asked for
+    assert len(lines) == 3
+    if lines[2] == "numba cpu":                     # no CUDA JAX here
+        assert "device=gpu" in lines[1] and "running on the CPU" in lines[1]
+        assert "JAX" in lines[1]                    # ... and why
+    else:
+        assert lines[2] == "jax gpu" and "GPU" in lines[1]
+    assert "Traceback" not in result.stderr
 
 
 def test_float64_and_unknown_flags_warn_but_work():
