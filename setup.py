@@ -14,6 +14,7 @@ setup(
         "numpy>=1.26,<3",
         "pytensor>=3.0.7,<3.1",
         "numba>=0.61,<1",
+        "matplotlib>=3.7,<4",
     ],
     extras_require={
         # JAX on the CPU runs the GPU code path in the tests

@@ -22,6 +22,8 @@ from network3.layers import (ConvPoolLayer, FullyConnectedLayer, Layer,
 from network3.network import Network, TrainingHistory
 from network3.data import DataError, load_data, load_data_shared, shared, size
 from network3.seeding import seed
+from network3.saving import ModelFileError, load as load_network
+from network3.ensemble import EnsembleResult, ensemble
 
 __all__ = [
     "GPU", "floatX",
@@ -31,4 +33,6 @@ __all__ = [
     "Network", "TrainingHistory",
     "DataError", "load_data", "load_data_shared", "shared", "size",
     "seed",
+    "ModelFileError", "load_network",
+    "EnsembleResult", "ensemble",
 ]

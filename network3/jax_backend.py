@@ -47,10 +47,17 @@ _HARMLESS = ("Explicitly requested dtype", "Skipping Assert")
 
 
 def _quietly(fn):
-    """``fn`` with JAX's tracing warnings about 64-bit types silenced."""
+    """``fn`` with JAX's tracing warnings about 64-bit types silenced, and
+    matrix products in full float32 precision.
+
+    On recent NVIDIA GPUs JAX's default multiplies float32 matrices in
+    TF32 (10-bit mantissas); the book's numbers were computed in float32.
+    """
+    import jax
+
     @functools.wraps(fn)
     def quiet(*args, **kwargs):
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), jax.default_matmul_precision("highest"):
             for text in _HARMLESS:
                 warnings.filterwarnings("ignore", message=text)
             return fn(*args, **kwargs)

@@ -30,7 +30,7 @@ import pytensor
 import pytensor.tensor as T
 
 # network3
-from network3 import config, data, ops
+from network3 import config, data, ops, saving
 from network3.layers import Layer, _positive_int
 
 #: How many images are evaluated per call when measuring accuracy or
@@ -134,7 +134,7 @@ class Network(object):
     #### Training
     def SGD(self, training_data, epochs, mini_batch_size, eta,
             validation_data, test_data, lmbda=0.0, *, restore_best=True,
-            verbose=True):
+            verbose=True, checkpoint=None):
         """Train the network using mini-batch stochastic gradient descent.
 
         Parameters
@@ -160,6 +160,10 @@ class Network(object):
             epoch's parameters, as the 2015 network3 did.
         verbose : bool, optional
             Print the book's progress lines (default).
+        checkpoint : str or path, optional
+            Save the network to this file (see :meth:`save`) whenever
+            validation accuracy reaches a new best, so the best net so far
+            survives a crash.
 
         Returns
         -------
@@ -222,6 +226,8 @@ class Network(object):
                     history.best_epoch = epoch
                     history.best_iteration = iteration
                     best_params = [p.get_value() for p in self.params]
+                    if checkpoint is not None:
+                        saving.save(self, checkpoint)
                     if test is not None:
                         test_accuracy = epoch_test_accuracy = _fraction_correct(
                             self._predict_now, *test)
@@ -309,6 +315,21 @@ class Network(object):
         # Keep the data alive with the function, so that its id stays unique.
         self._train_steps[key] = (step, training_data)
         return step
+
+    #### Saving and loading
+    def save(self, filename):
+        """Write the network's architecture and parameters to ``filename``.
+
+        The file (an ``.npz`` archive) holds only data, never code, and is
+        written atomically; :meth:`load` rebuilds the network from it.
+        """
+        self._sync()
+        saving.save(self, filename)
+
+    @classmethod
+    def load(cls, filename, mini_batch_size=None, **kwargs):
+        """The network saved in ``filename`` (see :func:`network3.load_network`)."""
+        return saving.load(filename, mini_batch_size, **kwargs)
 
     #### Evaluation and prediction
     def predict(self, images):

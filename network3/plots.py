@@ -1,0 +1,127 @@
+"""plots.py
+~~~~~~~~~~~
+
+The chapter's figures, each written to a PNG file by one call:
+
+* :func:`plot_errors`: the digits a network (or an ensemble) gets wrong,
+  each with its true and predicted label, like the chapter's 33 errors;
+* :func:`plot_filters`: the learned filters of a ``ConvPoolLayer``;
+* :func:`plot_history`: validation and test accuracy (and the training
+  cost) epoch by epoch, from the ``TrainingHistory`` that ``SGD`` returns.
+
+They draw with Matplotlib's Agg canvas directly, never with ``pyplot``, so
+they work without a display and leave any interactive backend alone.
+"""
+
+#### Libraries
+# Standard library
+import math
+import os
+
+# Third-party libraries
+import numpy as np
+
+
+def _figure(width, height):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    figure = Figure(figsize=(width, height))
+    FigureCanvasAgg(figure)
+    return figure
+
+
+def _write(figure, filename):
+    filename = os.fspath(filename)
+    figure.savefig(filename, dpi=100, bbox_inches="tight")
+    return filename
+
+
+def plot_errors(images, labels, predictions, filename, *, columns=11, limit=100,
+                side=28):
+    """Draw the images whose prediction differs from their label.
+
+    Parameters
+    ----------
+    images : array_like, shape (n, side*side)
+    labels, predictions : array_like of int, shape (n,)
+        E.g. ``test_data`` and ``net.predict(...)``, or an ensemble's
+        ``predictions``.
+    filename : str or path
+        Where the PNG goes.
+    columns : int, optional
+        Digits per row (the chapter's figure has 11).
+    limit : int, optional
+        Draw at most this many errors.
+
+    Returns
+    -------
+    str
+        ``filename``.
+    """
+    images = np.asarray(images)
+    labels, predictions = np.asarray(labels), np.asarray(predictions)
+    if not (len(images) == len(labels) == len(predictions)):
+        raise ValueError(
+            "plot_errors: images, labels and predictions must have the same length, "
+            "got {0}, {1} and {2}".format(len(images), len(labels), len(predictions)))
+    wrong = np.flatnonzero(labels != predictions)[:limit]
+    rows = max(1, math.ceil(len(wrong) / columns))
+    figure = _figure(columns * 0.9, rows * 1.1)
+    for k, index in enumerate(wrong):
+        axes = figure.add_subplot(rows, columns, k + 1)
+        axes.imshow(images[index].reshape(side, side), cmap="Greys",
+                    interpolation="nearest")
+        axes.set_xticks([])
+        axes.set_yticks([])
+        axes.set_title("{0} \u2192 {1}".format(labels[index], predictions[index]),
+                       fontsize=8)
+    figure.suptitle("{0} misclassified (true \u2192 predicted)".format(
+        int(np.sum(labels != predictions))), fontsize=10)
+    return _write(figure, filename)
+
+
+def plot_filters(layer, filename, *, feature_map=0, columns=10):
+    """Draw the filters of a ``ConvPoolLayer`` as small grey images.
+
+    ``feature_map`` picks which input feature map's weights to show (the
+    first layer has one).  Dark is positive, as in the chapter's figure.
+    """
+    w = getattr(layer, "w", None)
+    if getattr(layer, "filter_shape", None) is None or w is None:
+        raise TypeError("plot_filters: layer must be a ConvPoolLayer, got {0!r}".format(
+            type(layer).__name__))
+    weights = w.get_value()
+    if not 0 <= feature_map < weights.shape[1]:
+        raise ValueError("plot_filters: feature_map must be in 0..{0}, got {1}".format(
+            weights.shape[1] - 1, feature_map))
+    n = weights.shape[0]
+    rows = math.ceil(n / columns)
+    figure = _figure(columns * 0.8, rows * 0.8)
+    for k in range(n):
+        axes = figure.add_subplot(rows, columns, k + 1)
+        axes.imshow(weights[k, feature_map], cmap="Greys", interpolation="nearest")
+        axes.set_xticks([])
+        axes.set_yticks([])
+    figure.suptitle("{0} learned filters, {1}x{2}".format(n, *weights.shape[2:]),
+                    fontsize=10)
+    return _write(figure, filename)
+
+
+def plot_history(history, filename):
+    """Draw a ``TrainingHistory``: accuracies above, mean training cost below."""
+    epochs = np.arange(history.epochs)
+    figure = _figure(7, 5)
+    top = figure.add_subplot(2, 1, 1)
+    if history.validation_accuracy:
+        top.plot(epochs[:len(history.validation_accuracy)],
+                 100 * np.asarray(history.validation_accuracy), label="validation")
+    tested = [(e, a) for e, a in zip(epochs, history.test_accuracy) if a is not None]
+    if tested:
+        top.plot(*zip(*[(e, 100 * a) for e, a in tested]), "o", label="test")
+    top.set_ylabel("accuracy (%)")
+    top.legend(loc="lower right")
+    bottom = figure.add_subplot(2, 1, 2, sharex=top)
+    bottom.plot(epochs, history.cost)
+    bottom.set_ylabel("training cost")
+    bottom.set_xlabel("epoch")
+    return _write(figure, filename)

@@ -1,0 +1,218 @@
+"""saving.py
+~~~~~~~~~~~~
+
+Save a trained network to a file and load it back.
+
+The 2015 network3 had no way to keep a trained net; people pickled it, and a
+pickle runs code when it is loaded.  A network3 model file is an ``.npz``
+archive that holds only data: the architecture as JSON text, each parameter
+as an array, and a SHA-256 digest of both.  Loading uses NumPy with pickles
+refused, rebuilds the layers from the JSON, checks every parameter's shape
+against them, and checks the digest, so a truncated, damaged or altered file
+gives a clear :class:`ModelFileError` rather than a wrong network.
+
+Saving is atomic: the file is written under a temporary name and renamed
+over the old one, so a crash mid-save leaves the previous file intact.
+"""
+
+#### Libraries
+# Standard library
+import hashlib
+import json
+import os
+import zipfile
+
+# Third-party libraries
+import numpy as np
+
+# network3
+from network3 import activations, config
+from network3.layers import ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer
+
+FORMAT = "network3-model"
+VERSION = 1
+
+#: The layer types a model file can hold and the constructor arguments that
+#: describe each.
+LAYER_ARGUMENTS = {
+    "ConvPoolLayer": ("filter_shape", "image_shape", "poolsize", "activation_fn"),
+    "FullyConnectedLayer": ("n_in", "n_out", "activation_fn", "p_dropout"),
+    "SoftmaxLayer": ("n_in", "n_out", "p_dropout"),
+}
+_LAYER_TYPES = {cls.__name__: cls for cls in
+                (ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer)}
+_ACTIVATIONS = {fn.__name__: fn for fn in (activations.linear, activations.ReLU,
+                                           activations.sigmoid, activations.tanh)}
+
+
+class ModelFileError(ValueError):
+    """A model file that cannot be loaded: missing, damaged, altered, or
+    holding parameters that do not fit its architecture."""
+
+
+#### Saving
+def architecture(net):
+    """The network's architecture as a JSON-able dict."""
+    layers = []
+    for j, layer in enumerate(net.layers):
+        name = type(layer).__name__
+        if name not in LAYER_ARGUMENTS:
+            raise ValueError(
+                "save: layer {0} is a {1}; model files hold {2} only".format(
+                    j, name, ", ".join(LAYER_ARGUMENTS)))
+        spec = {"type": name}
+        for arg in LAYER_ARGUMENTS[name]:
+            value = getattr(layer, arg)
+            if arg == "activation_fn":
+                if _ACTIVATIONS.get(getattr(value, "__name__", None)) is not value:
+                    raise ValueError(
+                        "save: layer {0} ({1}) uses activation_fn={2!r}, which a "
+                        "model file cannot record; use one of {3}".format(
+                            j, name, value, ", ".join(_ACTIVATIONS)))
+                value = value.__name__
+            spec[arg] = list(value) if isinstance(value, tuple) else value
+        layers.append(spec)
+    return {"format": FORMAT, "version": VERSION,
+            "mini_batch_size": net.mini_batch_size, "floatX": config.floatX,
+            "layers": layers, "params": [p.name for p in net.params]}
+
+
+def _digest(arch_bytes, arrays):
+    """SHA-256 of the architecture and of every parameter's dtype, shape and bytes."""
+    h = hashlib.sha256(arch_bytes)
+    for array in arrays:
+        h.update("{0}{1}".format(array.dtype.str, array.shape).encode())
+        h.update(np.ascontiguousarray(array).tobytes())
+    return h.hexdigest()
+
+
+def save(net, filename):
+    """Write ``net`` (architecture and parameters) to ``filename``.
+
+    The file is an ``.npz`` archive (whatever its name) that loads without
+    running code; see :func:`load`.  It appears whole or not at all.
+    """
+    arch_bytes = json.dumps(architecture(net), sort_keys=True).encode()
+    arrays = [p.get_value() for p in net.params]
+    members = {"architecture": np.frombuffer(arch_bytes, dtype=np.uint8)}
+    members.update(("param{0}".format(k), a) for k, a in enumerate(arrays))
+    members["sha256"] = np.frombuffer(_digest(arch_bytes, arrays).encode(),
+                                      dtype=np.uint8)
+    filename = os.fspath(filename)
+    partial = "{0}.partial-{1}".format(filename, os.getpid())
+    try:
+        with open(partial, "wb") as f:
+            np.savez(f, **members)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(partial, filename)
+    finally:
+        if os.path.exists(partial):
+            os.remove(partial)
+
+
+#### Loading
+def load(filename, mini_batch_size=None, **network_kwargs):
+    """Rebuild the network saved in ``filename``.
+
+    Parameters
+    ----------
+    filename : str or path
+    mini_batch_size : int, optional
+        Build the network for this mini-batch size instead of the saved one
+        (the parameters do not depend on it).
+    **network_kwargs
+        Passed to :class:`~network3.Network` (``device``, ``backend``).
+
+    Returns
+    -------
+    Network
+        With the saved parameters: it predicts exactly as the saved one did.
+
+    Raises
+    ------
+    ModelFileError
+        If the file is missing, not a model file, truncated or altered.
+    """
+    from network3.network import Network
+    filename = os.fspath(filename)
+    arch, arrays = _read(filename)
+    mbs = arch.get("mini_batch_size") if mini_batch_size is None else mini_batch_size
+    try:
+        layers = [_build_layer(spec, mbs) for spec in arch["layers"]]
+        net = Network(layers, mbs, **network_kwargs)
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelFileError("{0}: the architecture it describes cannot be built: "
+                             "{1}".format(filename, error)) from None
+    if len(arrays) != len(net.params):
+        raise ModelFileError(
+            "{0}: holds {1} parameter arrays but its architecture has {2}".format(
+                filename, len(arrays), len(net.params)))
+    for param, array in zip(net.params, arrays):
+        expected = param.get_value(borrow=True).shape
+        if array.shape != expected:
+            raise ModelFileError(
+                "{0}: parameter {1} has shape {2} but the architecture needs "
+                "{3}".format(filename, param.name, array.shape, expected))
+        param.set_value(array.astype(config.floatX))
+    return net
+
+
+def _read(filename):
+    """The architecture dict and parameter arrays of a model file, checked."""
+    if not os.path.exists(filename):
+        raise ModelFileError("{0}: no such model file".format(filename))
+    try:
+        with np.load(filename, allow_pickle=False) as archive:
+            names = set(archive.files)
+            if not {"architecture", "sha256"} <= names:
+                raise ModelFileError(
+                    "{0}: not a network3 model file (it lacks the architecture "
+                    "or the digest)".format(filename))
+            arch_bytes = archive["architecture"].tobytes()
+            digest = archive["sha256"].tobytes().decode("ascii", "replace")
+            arrays = []
+            while "param{0}".format(len(arrays)) in names:
+                arrays.append(archive["param{0}".format(len(arrays))])
+    except ModelFileError:
+        raise
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError) as error:
+        raise ModelFileError(
+            "{0}: not a readable network3 model file ({1}: {2}); it may be "
+            "truncated or damaged".format(filename, type(error).__name__, error)) \
+            from None
+    if _digest(arch_bytes, arrays) != digest:
+        raise ModelFileError(
+            "{0}: its contents do not match its SHA-256 digest; the file was "
+            "altered or damaged".format(filename))
+    try:
+        arch = json.loads(arch_bytes.decode())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelFileError("{0}: the architecture is not valid JSON ({1})".format(
+            filename, error)) from None
+    if not isinstance(arch, dict) or arch.get("format") != FORMAT:
+        raise ModelFileError("{0}: not a network3 model file".format(filename))
+    if arch.get("version") != VERSION:
+        raise ModelFileError(
+            "{0}: model file version {1!r}; this network3 reads version {2}".format(
+                filename, arch.get("version"), VERSION))
+    return arch, arrays
+
+
+def _build_layer(spec, mini_batch_size):
+    """A layer from its JSON description; random initial weights are
+    overwritten, so they come from a fixed seed (the global one is left alone)."""
+    cls = _LAYER_TYPES[spec["type"]]
+    kwargs = {}
+    for arg in LAYER_ARGUMENTS[spec["type"]]:
+        value = spec[arg]
+        if arg == "activation_fn":
+            value = _ACTIVATIONS[value]
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[arg] = value
+    if "image_shape" in kwargs:
+        kwargs["image_shape"] = (mini_batch_size,) + kwargs["image_shape"][1:]
+    if cls is not SoftmaxLayer:
+        kwargs["rng"] = 0
+    return cls(**kwargs)

@@ -1,0 +1,40 @@
+"""The figures: each call writes a PNG of the expected size, headless."""
+
+import numpy as np
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+from matplotlib.image import imread  # noqa: E402
+
+import network3  # noqa: E402
+from network3 import plots  # noqa: E402
+from network3.layers import ConvPoolLayer, SoftmaxLayer  # noqa: E402
+
+
+def test_plot_errors_draws_only_the_errors(tmp_path, mnist):
+    images, labels = mnist[2][0][:40], mnist[2][1][:40]
+    predictions = labels.copy()
+    predictions[[3, 17, 29]] = (labels[[3, 17, 29]] + 1) % 10
+    path = plots.plot_errors(images, labels, predictions, tmp_path / "errors.png")
+    picture = imread(path)
+    assert picture.ndim == 3 and picture.shape[0] > 50 and picture.shape[1] > 200
+    with pytest.raises(ValueError, match="same length"):
+        plots.plot_errors(images, labels[:3], predictions, tmp_path / "x.png")
+
+
+def test_plot_filters_and_history(tmp_path, subset):
+    training_data, validation_data, test_data = subset(100, 50, 50)
+    network3.seed(2)
+    conv = ConvPoolLayer(image_shape=(10, 1, 28, 28), filter_shape=(20, 1, 5, 5),
+                         poolsize=(2, 2))
+    net = network3.Network([conv, SoftmaxLayer(n_in=20*12*12, n_out=10)], 10)
+    history = net.SGD(training_data, 2, 10, 0.1, validation_data, test_data,
+                      verbose=False)
+    filters = imread(plots.plot_filters(conv, tmp_path / "filters.png"))
+    assert filters.shape[1] > filters.shape[0]           # two rows of ten
+    curves = imread(plots.plot_history(history, tmp_path / "history.png"))
+    assert curves.shape[0] > 100
+    with pytest.raises(TypeError, match="must be a ConvPoolLayer"):
+        plots.plot_filters(net.layers[1], tmp_path / "x.png")
+    with pytest.raises(ValueError, match="feature_map must be in 0..0"):
+        plots.plot_filters(conv, tmp_path / "x.png", feature_map=1)

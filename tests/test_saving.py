@@ -1,0 +1,167 @@
+"""Saving and loading networks: identical predictions after a round trip,
+no code run from a file, clear errors for damaged ones, atomic writes."""
+
+import os
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+
+import network3
+from network3 import ModelFileError, ReLU, saving
+from network3.layers import ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer
+
+
+def conv_net(mbs=5):
+    return network3.Network([
+        ConvPoolLayer(image_shape=(mbs, 1, 28, 28), filter_shape=(3, 1, 5, 5),
+                      poolsize=(2, 2), activation_fn=ReLU),
+        FullyConnectedLayer(n_in=3*12*12, n_out=20, p_dropout=0.5),
+        SoftmaxLayer(n_in=20, n_out=10)], mbs)
+
+
+@pytest.fixture
+def trained(subset):
+    training_data, validation_data, test_data = subset(100, 100, 100)
+    network3.seed(11)
+    net = conv_net()
+    net.SGD(training_data, 1, 5, 0.1, validation_data, None, verbose=False)
+    return net, test_data[0].get_value()
+
+
+def test_round_trip_gives_identical_predictions(trained, tmp_path):
+    net, images = trained
+    path = tmp_path / "net.npz"
+    net.save(path)
+    loaded = network3.load_network(path)
+    assert repr(loaded) == repr(net)
+    for a, b in zip(net.params, loaded.params):
+        np.testing.assert_array_equal(a.get_value(), b.get_value())
+    np.testing.assert_array_equal(loaded.predict(images), net.predict(images))
+    # another mini-batch size, the same network
+    other = network3.Network.load(path, mini_batch_size=7)
+    assert other.mini_batch_size == 7
+    np.testing.assert_array_equal(other.predict(images), net.predict(images))
+    assert os.listdir(tmp_path) == ["net.npz"]
+
+
+def test_loading_leaves_the_global_random_state_alone(trained, tmp_path):
+    net, _ = trained
+    net.save(tmp_path / "net.npz")
+    np.random.seed(5)
+    expected = np.random.random()
+    np.random.seed(5)
+    network3.load_network(tmp_path / "net.npz")
+    assert np.random.random() == expected
+
+
+def test_a_pickle_is_never_run(tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("touch {0}".format(marker),))
+    # as a whole file, and as a parameter inside an otherwise valid archive
+    path = tmp_path / "evil.npz"
+    with open(path, "wb") as f:
+        pickle.dump(Evil(), f)
+    with pytest.raises(ModelFileError, match="not a readable network3 model file"):
+        network3.load_network(path)
+    np.savez(tmp_path / "evil2.npz", architecture=np.zeros(3, np.uint8),
+             sha256=np.zeros(3, np.uint8),
+             param0=np.array([Evil()], dtype=object))
+    with pytest.raises(ModelFileError):
+        network3.load_network(tmp_path / "evil2.npz")
+    assert not marker.exists()
+
+
+def test_truncated_and_garbage_files_are_refused(trained, tmp_path):
+    net, _ = trained
+    path = tmp_path / "net.npz"
+    net.save(path)
+    raw = path.read_bytes()
+    (tmp_path / "half.npz").write_bytes(raw[:len(raw) // 2])
+    with pytest.raises(ModelFileError, match="half.npz: not a readable"):
+        network3.load_network(tmp_path / "half.npz")
+    (tmp_path / "text.npz").write_text("hello")
+    with pytest.raises(ModelFileError, match="text.npz"):
+        network3.load_network(tmp_path / "text.npz")
+    with pytest.raises(ModelFileError, match="no such model file"):
+        network3.load_network(tmp_path / "missing.npz")
+
+
+def rewrite(path, out, change):
+    """Copy the archive at ``path`` to ``out``, changing members with ``change``."""
+    with np.load(path) as archive:
+        members = {name: archive[name] for name in archive.files}
+    change(members)
+    np.savez(out, **members)
+
+
+def test_altered_parameters_fail_the_digest(trained, tmp_path):
+    net, _ = trained
+    net.save(tmp_path / "net.npz")
+
+    def nudge(members):
+        members["param0"] = members["param0"] + 1e-3
+    rewrite(tmp_path / "net.npz", tmp_path / "altered.npz", nudge)
+    with pytest.raises(ModelFileError, match="do not match its SHA-256 digest"):
+        network3.load_network(tmp_path / "altered.npz")
+
+
+def test_parameters_that_do_not_fit_the_architecture(trained, tmp_path):
+    net, _ = trained
+    net.save(tmp_path / "net.npz")
+
+    def reshape(members):   # a consistent digest, but the wrong shape
+        members["param2"] = np.zeros((7, 20), np.float32)
+        arrays = [members["param{0}".format(k)] for k in range(6)]
+        members["sha256"] = np.frombuffer(saving._digest(
+            members["architecture"].tobytes(), arrays).encode(), np.uint8)
+    rewrite(tmp_path / "net.npz", tmp_path / "bad.npz", reshape)
+    with pytest.raises(ModelFileError,
+                       match=r"parameter FullyConnectedLayer1.w has shape \(7, 20\) "
+                             r"but the architecture needs \(432, 20\)"):
+        network3.load_network(tmp_path / "bad.npz")
+
+
+def test_a_failed_save_leaves_the_old_file(trained, tmp_path, monkeypatch):
+    net, images = trained
+    path = tmp_path / "net.npz"
+    net.save(path)
+    before = path.read_bytes()
+
+    def crash(f, **members):
+        f.write(b"half a file")
+        raise KeyboardInterrupt
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(KeyboardInterrupt):
+        net.save(path)
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["net.npz"]
+    assert zipfile.is_zipfile(path)
+
+
+def test_custom_activation_cannot_be_saved(tmp_path):
+    def swish(z):
+        return z
+    net = network3.Network([FullyConnectedLayer(n_in=784, n_out=5, activation_fn=swish),
+                            SoftmaxLayer(n_in=5, n_out=10)], 10)
+    with pytest.raises(ValueError, match="layer 0 .* activation_fn=.*swish"):
+        net.save(tmp_path / "net.npz")
+    assert not os.listdir(tmp_path)
+
+
+def test_sgd_checkpoint_holds_the_best_network(subset, tmp_path):
+    training_data, validation_data, test_data = subset(200, 100, 100)
+    network3.seed(12)
+    net = conv_net()
+    path = tmp_path / "best.npz"
+    history = net.SGD(training_data, 3, 5, 0.1, validation_data, None,
+                      verbose=False, checkpoint=path)
+    best = network3.load_network(path)
+    assert best.accuracy(validation_data) == history.best_validation_accuracy
+    # restore_best left the net holding the same parameters
+    for a, b in zip(net.params, best.params):
+        np.testing.assert_array_equal(a.get_value(), b.get_value())
