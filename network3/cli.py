@@ -1,69 +1,215 @@
 """cli.py
 ~~~~~~~~
 
-The ``network3`` command (also ``python -m network3``).
+The ``network3`` command (also ``python -m network3``)::
 
-``network3 train`` (the default) trains one of the chapter's networks on the
-bundled MNIST with the book's settings and prints the book's lines; options
-shorten or vary the run.
+    network3 train        train one of the chapter's networks, or layers you describe
+    network3 evaluate     measure a saved network on a data set
+    network3 expand       make the expanded training set (scripts/expand_mnist.py)
+    network3 experiments  run the chapter's ladder of experiments
+
+``train`` is the default: ``network3 --net fc --epochs 5`` trains.  Exit
+status: 0 on success, 1 on an error (a message says what went wrong), 2 on
+bad arguments (with a usage line), 130 when interrupted by Ctrl-C.
 
 """
 
 #### Libraries
 # Standard library
 import argparse
+import os
+import re
 import sys
 import time
 
 # network3
 from network3 import chapter, data, seeding
-from network3.network import Network
 
-_COMMANDS = ("train",)
+_COMMANDS = ("train", "evaluate", "expand", "experiments")
+
+_LAYERS_HELP = """\
+--layers SPEC describes a network instead of --net: comma-separated layers,
+input first, e.g. "conv20,conv40,fc100,softmax" with --activation relu is the
+chapter's ReLU net.
+  conv<N>[x<K>][p<P>]  N filters of KxK pixels (default 5), max-pooled PxP (default 2)
+  fc<N>                a fully connected layer of N neurons
+  softmax[<N>]         the output layer, last (N classes, default 10)
+  ...:d<P>             dropout with probability P (fc and softmax), e.g. fc1000:d0.5
+
+examples:
+  network3 --net fc --epochs 5
+  network3 --layers conv20,fc100,softmax --activation relu --eta 0.03 --epochs 10
+  network3 --data /usr/share/datasets/fashion-mnist --net relu --epochs 10
+  network3 --checkpoint best.npz      # then: network3 evaluate best.npz
+"""
 
 
+#### Describing layers on the command line
+def parse_layers(text, mini_batch_size, activation="sigmoid", image_side=28):
+    """Build layers from a description such as ``"conv20,conv40,fc100,softmax"``.
+
+    See ``network3 train --help``; raises ValueError naming the bad item.
+    """
+    from network3 import activations
+    from network3.layers import ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer
+    act = {"sigmoid": activations.sigmoid, "relu": activations.ReLU,
+           "tanh": activations.tanh, "linear": activations.linear}[activation]
+    items = [item.strip() for item in text.split(",") if item.strip()]
+    if not items or not items[-1].split(":")[0].startswith("softmax"):
+        raise ValueError("--layers: the last layer must be softmax, got {0!r}".format(
+            text))
+    layers, shape = [], (1, image_side, image_side)     # (maps, height, width)
+    for k, item in enumerate(items):
+        body, _, option = item.partition(":")
+        p_dropout = 0.0
+        if option:
+            match = re.fullmatch(r"d(0?\.\d+)", option)
+            if not match:
+                raise ValueError("--layers: item {0} ({1!r}): the option after ':' "
+                                 "must be d<P>, e.g. d0.5".format(k, item))
+            p_dropout = float(match.group(1))
+        conv = re.fullmatch(r"conv(\d+)(?:x(\d+))?(?:p(\d+))?", body)
+        fc = re.fullmatch(r"fc(\d+)", body)
+        soft = re.fullmatch(r"softmax(\d+)?", body)
+        n_in = shape[0] * shape[1] * shape[2]
+        if conv:
+            if p_dropout:
+                raise ValueError("--layers: item {0} ({1!r}): convolutional layers "
+                                 "take no dropout".format(k, item))
+            if len(shape) != 3 or (layers and not isinstance(layers[-1], ConvPoolLayer)):
+                raise ValueError("--layers: item {0} ({1!r}): conv layers must come "
+                                 "first".format(k, item))
+            n, kernel, pool = int(conv.group(1)), int(conv.group(2) or 5), \
+                int(conv.group(3) or 2)
+            layer = ConvPoolLayer(image_shape=(mini_batch_size,) + shape,
+                                  filter_shape=(n, shape[0], kernel, kernel),
+                                  poolsize=(pool, pool), activation_fn=act)
+            shape = layer.output_shape[1:]
+        elif fc:
+            layer = FullyConnectedLayer(n_in=n_in, n_out=int(fc.group(1)),
+                                        activation_fn=act, p_dropout=p_dropout)
+            shape = (layer.n_out, 1, 1)
+        elif soft and k == len(items) - 1:
+            layer = SoftmaxLayer(n_in=n_in, n_out=int(soft.group(1) or 10),
+                                 p_dropout=p_dropout)
+        else:
+            raise ValueError("--layers: item {0} ({1!r}) is not conv<N>, fc<N> or a "
+                             "final softmax".format(k, item))
+        layers.append(layer)
+    return layers
+
+
+#### The parser
 def _parser():
     parser = argparse.ArgumentParser(
         prog="network3",
-        description="Train the convolutional networks of chapter 6 of Neural "
-                    "Networks and Deep Learning on MNIST.")
+        description="Train and use the convolutional networks of chapter 6 of "
+                    "Neural Networks and Deep Learning (MNIST and other 28x28 data "
+                    "sets).  'train' is the default command.",
+        epilog="Run 'network3 COMMAND --help' for a command's options.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
     train = commands.add_parser(
         "train", help="train one of the chapter's networks (the default)",
         description="Train one of the chapter's networks with the book's "
-                    "hyper-parameters, unless options say otherwise.")
+                    "hyper-parameters, unless options say otherwise, printing the "
+                    "book's lines.", epilog=_LAYERS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     names = ", ".join("{0} ({1})".format(k, r.description)
                       for k, r in chapter.RECIPES.items())
     train.add_argument("--net", choices=list(chapter.RECIPES), default="relu",
-                       metavar="NAME",
-                       help="which network: " + names + ". Default: relu.")
-    train.add_argument("--epochs", type=int, help="default: the book's (60; 40 for dropout)")
+                       metavar="NAME", help="which network: " + names + ". Default: relu.")
+    train.add_argument("--layers", metavar="SPEC",
+                       help="describe the layers instead (see below)")
+    train.add_argument("--activation", choices=["sigmoid", "relu", "tanh", "linear"],
+                       default="sigmoid", help="activation of --layers (default sigmoid)")
+    train.add_argument("--epochs", type=int,
+                       help="default: the book's (60; 40 for dropout)")
     train.add_argument("--eta", type=float, help="learning rate; default: the book's")
-    train.add_argument("--lmbda", type=float, help="L2 regularization; default: the book's")
+    train.add_argument("--lmbda", type=float,
+                       help="L2 regularization; default: the book's")
     train.add_argument("--mini-batch-size", type=int, default=10, metavar="N",
                        help="default: 10")
-    train.add_argument("--data", default="../data/mnist.pkl.gz", metavar="FILE",
-                       help="data file in the format of mnist.pkl.gz "
-                            "(default: the bundled MNIST)")
+    _data_arguments(train)
     train.add_argument("--train-size", type=int, metavar="N",
                        help="train on the first N training images only")
     train.add_argument("--seed", type=int, help="make the run repeatable")
-    train.add_argument("--device", choices=["cpu", "gpu", "cuda"],
-                       help="where to train (default: THEANO_FLAGS' device, else "
-                            "the CPU); a GPU needs a CUDA-enabled JAX")
-    train.add_argument("--backend", choices=["numba", "jax"],
-                       help="default: numba on the CPU, jax on a GPU")
+    _device_arguments(train)
+    train.add_argument("--checkpoint", metavar="FILE",
+                       help="save the best network so far to FILE after each epoch "
+                            "that improves it (survives Ctrl-C and crashes)")
+    train.add_argument("--save", metavar="FILE",
+                       help="save the trained network to FILE at the end")
+    train.add_argument("--progress", action=argparse.BooleanOptionalAction,
+                       default=None,
+                       help="a progress bar per epoch (default: on a terminal)")
+
+    evaluate = commands.add_parser(
+        "evaluate", help="measure a saved network on a data set",
+        description="Load a network saved with --save/--checkpoint (or "
+                    "Network.save) and print its accuracy on a data set.")
+    evaluate.add_argument("model", metavar="MODEL", help="a saved network (.npz)")
+    _data_arguments(evaluate)
+    evaluate.add_argument("--set", choices=["test", "validation", "training"],
+                          default="test", help="which part of the data (default test)")
+    evaluate.add_argument("--errors", metavar="PNG",
+                          help="also draw the misclassified images to PNG")
+    _device_arguments(evaluate)
+
+    expand = commands.add_parser(
+        "expand", help="make the expanded training set (250,000 images)",
+        description="Add four one-pixel shifts of every training image and shuffle: "
+                    "data/mnist_expanded.pkl.gz, as scripts/expand_mnist.py.")
+    expand.add_argument("--input", default=os.path.join(data.DATA_DIR, "mnist.pkl.gz"),
+                        metavar="FILE")
+    expand.add_argument("--output", metavar="FILE",
+                        default=os.path.join(data.DATA_DIR, "mnist_expanded.pkl.gz"))
+    expand.add_argument("--seed", type=int, help="seed of the shuffle")
+    expand.add_argument("--force", action="store_true",
+                        help="rebuild the file even if it exists")
+
+    commands.add_parser(
+        "experiments", add_help=False,
+        help="run the chapter's ladder of experiments (see 'network3 experiments "
+             "--help')")
     return parser
 
 
+def _data_arguments(parser):
+    parser.add_argument("--data", default="../data/mnist.pkl.gz", metavar="PATH",
+                        help="a data file in the format of mnist.pkl.gz, or a folder "
+                             "of IDX files such as Fashion-MNIST's (default: the "
+                             "bundled MNIST)")
+
+
+def _device_arguments(parser):
+    parser.add_argument("--device", choices=["cpu", "gpu", "cuda"],
+                        help="where to run (default: THEANO_FLAGS' device, else the "
+                             "CPU); a GPU needs a CUDA-enabled JAX")
+    parser.add_argument("--backend", choices=["numba", "jax"],
+                        help="default: numba on the CPU, jax on a GPU")
+
+
+#### Running a command
 def main(argv=None):
     """Run the command line; return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in _COMMANDS + ("-h", "--help"):
         argv.insert(0, "train")
-    args = _parser().parse_args(argv)
+    if argv[0] == "experiments":
+        from network3 import experiments
+        return experiments.main(argv[1:], prog="network3 experiments")
+    parser = _parser()
+    args = parser.parse_args(argv)
+    for name in ("epochs", "mini_batch_size", "train_size"):
+        value = getattr(args, name, None)
+        if value is not None and value < (0 if name == "epochs" else 1):
+            parser.error("--{0} must be {1}, got {2}".format(
+                name.replace("_", "-"), "non-negative" if name == "epochs"
+                else "positive", value))
     try:
-        return _train(args)
+        return {"train": _train, "evaluate": _evaluate, "expand": _expand}[
+            args.command](args)
     except (OSError, ValueError, TypeError, RuntimeError) as error:
         print("network3: error: {0}".format(error), file=sys.stderr)
         return 1
@@ -73,6 +219,7 @@ def main(argv=None):
 
 
 def _train(args):
+    from network3.network import Network
     recipe = chapter.RECIPES[args.net]
     epochs = recipe.epochs if args.epochs is None else args.epochs
     eta = recipe.eta if args.eta is None else args.eta
@@ -81,20 +228,60 @@ def _train(args):
         seeding.seed(args.seed)
     training_data, validation_data, test_data = data.load_data(args.data)
     if args.train_size is not None:
-        if args.train_size <= 0:
-            raise ValueError("--train-size must be positive, got {0}".format(
-                args.train_size))
         training_data = tuple(part[:args.train_size] for part in training_data)
+    side = int(round(training_data[0].shape[1] ** 0.5))
+    if args.layers:
+        layers = parse_layers(args.layers, args.mini_batch_size, args.activation,
+                              image_side=side)
+        description = "layers " + args.layers
+    else:
+        layers = chapter.build_layers(args.net, args.mini_batch_size)
+        description = recipe.description
     training_data, validation_data, test_data = (
         data.shared(part) for part in (training_data, validation_data, test_data))
-    net = Network(chapter.build_layers(args.net, args.mini_batch_size),
-                  args.mini_batch_size, device=args.device, backend=args.backend)
+    net = Network(layers, args.mini_batch_size, device=args.device,
+                  backend=args.backend)
     print("network3: {0}; {1} epochs, mini-batch {2}, eta={3}, lmbda={4}".format(
-        recipe.description, epochs, args.mini_batch_size, eta, lmbda))
+        description, epochs, args.mini_batch_size, eta, lmbda))
     start = time.perf_counter()
     history = net.SGD(training_data, epochs, args.mini_batch_size, eta,
-                      validation_data, test_data, lmbda=lmbda)
+                      validation_data, test_data, lmbda=lmbda,
+                      checkpoint=args.checkpoint, progress=args.progress)
+    if args.save:
+        net.save(args.save)
+        print("network3: saved the network to {0}".format(args.save))
     if history.epochs:
         print("network3: {0:.1f} s in all, {1:.1f} s per epoch".format(
             time.perf_counter() - start, sum(history.seconds) / history.epochs))
+    return {"interrupted": 130, "diverged": 1}.get(history.stopped, 0)
+
+
+def _evaluate(args):
+    from network3.saving import load
+    net = load(args.model, device=args.device, backend=args.backend)
+    parts = dict(zip(("training", "validation", "test"), data.load_data(args.data)))
+    images, labels = parts[args.set]
+    accuracy = net.accuracy((images, labels))
+    print("{0}: {1} accuracy {2:.2%} ({3} of {4} images wrong)".format(
+        args.model, args.set, accuracy, int(round((1 - accuracy) * len(labels))),
+        len(labels)))
+    if args.errors:
+        from network3 import plots
+        plots.plot_errors(images, labels, net.predict(images), args.errors)
+        print("network3: drew the misclassified images to {0}".format(args.errors))
+    return 0
+
+
+def _expand(args):
+    print("Expanding the MNIST training set")
+    if os.path.exists(args.output) and not args.force:
+        print("The expanded training set already exists.  Exiting.")
+        return 0
+    start = time.perf_counter()
+    training_data, validation_data, test_data = data.load_data(args.input)
+    expanded = data.expand(training_data, rng=args.seed)
+    print("Saving expanded data. This may take a few minutes.")
+    data.save_data(args.output, (expanded, validation_data, test_data))
+    print("Wrote {0} images to {1} in {2:.1f} s".format(
+        len(expanded[0]), args.output, time.perf_counter() - start))
     return 0

@@ -103,6 +103,9 @@ def _check_bundled(path):
 def load_data(filename="../data/mnist.pkl.gz"):
     """Return the MNIST data as NumPy arrays.
 
+    ``filename`` is a file in the format of ``mnist.pkl.gz``, or a folder of
+    IDX files (Fashion-MNIST, KMNIST, ...: see :func:`load_idx`).
+
     Returns
     -------
     (training_data, validation_data, test_data)
@@ -119,6 +122,8 @@ def load_data(filename="../data/mnist.pkl.gz"):
         three (images, labels) pairs, or fails the bundled file's checksum.
     """
     path = resolve(filename)
+    if os.path.isdir(path):
+        return load_idx(path)
     if not os.path.exists(path):
         hint = (_RESTORE_HINT if os.path.basename(path) == "mnist.pkl.gz"
                 else "check the name, or create it (scripts/expand_mnist.py "
@@ -193,6 +198,120 @@ def check_arrays(pair, where):
     if not np.isfinite(images).all():
         raise DataError("{0}: images contain NaN or infinite values".format(where))
     return images, labels.astype(np.int32)
+
+
+#### Other MNIST-family data sets: the IDX format
+# Every MNIST-family data set (MNIST itself, Fashion-MNIST, KMNIST, the EMNIST
+# splits) is distributed as IDX files: a 4-byte magic number (two zero bytes,
+# a type code, the number of dimensions), one big-endian uint32 per
+# dimension, then the values.
+_IDX_TYPES = {0x08: np.dtype(np.uint8), 0x09: np.dtype(np.int8),
+              0x0B: np.dtype(">i2"), 0x0C: np.dtype(">i4"),
+              0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
+
+
+def read_idx(filename):
+    """Return the array stored in the IDX file ``filename`` (gzipped or not)."""
+    opener = gzip.open if _is_gzip(filename) else open
+    try:
+        with opener(filename, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError, zlib.error) as error:
+        raise DataError("{0}: cannot be read ({1}: {2}); the file is truncated or "
+                        "damaged".format(filename, type(error).__name__, error)) from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
+        raise DataError("{0}: not an IDX file (its first bytes are {1!r})".format(
+            filename, raw[:4]))
+    dtype, ndim = _IDX_TYPES[raw[2]], raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise DataError("{0}: truncated IDX header".format(filename))
+    shape = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
+    expected = int(np.prod(shape)) * dtype.itemsize
+    body = raw[4 + 4 * ndim:]
+    if len(body) != expected:
+        raise DataError(
+            "{0}: the header promises {1} values of shape {2} ({3} bytes) but the "
+            "file holds {4} bytes; it is truncated or damaged".format(
+                filename, int(np.prod(shape)), shape, expected, len(body)))
+    return np.frombuffer(body, dtype=dtype).reshape(shape)
+
+
+def _is_gzip(filename):
+    with open(filename, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
+def _find_idx(folder, kind, prefix):
+    """The one file in ``folder`` holding ``kind`` ("train-images", ...)."""
+    aliases = {"test-images": ("t10k-images", "test-images"),
+               "test-labels": ("t10k-labels", "test-labels")}.get(kind, (kind,))
+    found = sorted(name for name in os.listdir(folder)
+                   if name.startswith(prefix) and any(a in name for a in aliases)
+                   and "idx" in name)
+    if len(found) != 1:
+        raise DataError(
+            "{0}: expected one {1} IDX file{2}, found {3}".format(
+                folder, kind, " starting with {0!r}".format(prefix) if prefix else "",
+                ", ".join(found) if found else "none") +
+            ("; pass prefix= (e.g. {0!r}) to choose".format(
+                found[0].split(aliases[0])[0]) if len(found) > 1 else ""))
+    return os.path.join(folder, found[0])
+
+
+def load_idx(folder, validation_size=None, seed=0, prefix=""):
+    """Load an MNIST-family data set in IDX format from ``folder``.
+
+    The folder holds ``train-images-idx3-ubyte[.gz]``,
+    ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte`` and
+    ``t10k-labels-idx1-ubyte`` (``test-`` instead of ``t10k-`` and a common
+    ``prefix`` such as ``"emnist-digits-"`` are accepted).
+
+    Parameters
+    ----------
+    folder : str or path
+    validation_size : int, optional
+        IDX data sets have no validation set: this many training images,
+        chosen at random with ``seed``, become one.  Default: 10,000, or a
+        sixth of the training images if there are fewer than 60,000
+        (MNIST's 60,000 then split 50,000 / 10,000 as in the book's file).
+    seed : int, optional
+    prefix : str, optional
+        Only files whose names start with it (for folders holding several
+        data sets, like EMNIST's).
+
+    Returns
+    -------
+    (training_data, validation_data, test_data)
+        As :func:`load_data`: images scaled to [0, 1] as floatX rows,
+        labels as int32.
+    """
+    folder = os.fspath(folder)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError("{0}: no such folder of IDX files".format(folder))
+    parts = []
+    for kind in ("train", "test"):
+        images = read_idx(_find_idx(folder, kind + "-images", prefix))
+        labels = read_idx(_find_idx(folder, kind + "-labels", prefix))
+        if images.ndim != 3 or labels.ndim != 1:
+            raise DataError(
+                "{0}: {1} images must be 3-D (n, rows, columns) and labels 1-D, got "
+                "{2}-D and {3}-D".format(folder, kind, images.ndim, labels.ndim))
+        scale = 255.0 if images.dtype == np.uint8 else 1.0
+        flat = images.reshape(len(images), -1).astype(config.floatX) / np.asarray(
+            scale, dtype=config.floatX)
+        parts.append(check_arrays((flat, labels.astype(np.int64)),
+                                  "{0}: {1} set".format(folder, kind)))
+    (train_x, train_y), test = parts
+    if validation_size is None:
+        validation_size = min(10000, len(train_x) // 6)
+    if not 0 <= validation_size < len(train_x):
+        raise ValueError(
+            "load_idx: validation_size must be between 0 and the {0} training "
+            "images, got {1}".format(len(train_x), validation_size))
+    order = seeding.get_rng(seed).permutation(len(train_x))
+    keep, held_out = np.sort(order[validation_size:]), np.sort(order[:validation_size])
+    return ((train_x[keep], train_y[keep]), (train_x[held_out], train_y[held_out]),
+            test)
 
 
 #### Expanding the training set
@@ -291,7 +410,9 @@ def load_data_shared(filename="../data/mnist.pkl.gz"):
     ``filename`` defaults to the book's path; a relative name that does not
     exist is looked up in the bundled ``data/`` folder, so the chapter's
     ``load_data_shared("../data/mnist_expanded.pkl.gz")`` works from
-    anywhere.
+    anywhere.  A folder of IDX files (Fashion-MNIST, KMNIST, ...) loads the
+    same way (:func:`load_idx`, with 10,000 training images held out for
+    validation).
 
     Returns
     -------

@@ -171,10 +171,18 @@ class JaxBackend(object):
                               for rng in self._rngs]
 
         def run(first, count, eta, l2):
-            params, keys, costs = run_scan(
-                self.params(), self._rng_keys, x, y, jnp.int32(first),
-                jnp.asarray(eta, dtype=config.floatX), jnp.asarray(l2, dtype=config.floatX),
-                count)
+            params = self.params()
+            try:
+                params, keys, costs = run_scan(
+                    params, self._rng_keys, x, y, jnp.int32(first),
+                    jnp.asarray(eta, dtype=config.floatX),
+                    jnp.asarray(l2, dtype=config.floatX), count)
+            except BaseException:
+                # The call may have consumed the parameters' (donated)
+                # buffers: fall back on the shared variables' values, which
+                # are at most an epoch old.
+                self._params = None
+                raise
             self._params, self._rng_keys = list(params), list(keys)
             return np.asarray(costs)
         return run

@@ -21,6 +21,7 @@ Differences from 2015, all keeping the book's numbers:
 # Standard library
 import dataclasses
 import numbers
+import sys
 import time
 import warnings
 
@@ -58,6 +59,8 @@ class TrainingHistory:
     best_epoch: int = None
     best_iteration: int = None
     best_test_accuracy: float = None
+    #: ``None``, or why training ended early: ``"interrupted"`` or ``"diverged"``
+    stopped: str = None
 
     @property
     def epochs(self):
@@ -134,7 +137,7 @@ class Network(object):
     #### Training
     def SGD(self, training_data, epochs, mini_batch_size, eta,
             validation_data, test_data, lmbda=0.0, *, restore_best=True,
-            verbose=True, checkpoint=None):
+            verbose=True, checkpoint=None, progress=None):
         """Train the network using mini-batch stochastic gradient descent.
 
         Parameters
@@ -164,19 +167,32 @@ class Network(object):
             Save the network to this file (see :meth:`save`) whenever
             validation accuracy reaches a new best, so the best net so far
             survives a crash.
+        progress : bool, optional
+            Show a progress bar for each epoch (mini-batches done, images/s,
+            running cost, time left).  Default: when ``verbose`` and the
+            output is a terminal or a notebook; never in logs.
 
         Returns
         -------
         TrainingHistory
             Validation accuracy, test accuracy, mean cost and seconds per
-            epoch, and the best epoch's numbers.
+            epoch, and the best epoch's numbers.  ``stopped`` says whether
+            training ended early: ``"interrupted"`` (Ctrl-C: training stops
+            after the current mini-batch) or ``"diverged"`` (the cost became
+            NaN, infinite, or so large that the right answers' probabilities
+            underflowed).  Either way the network is left holding the
+            best parameters so far, as at a normal end.
         """
-        say = print if verbose else (lambda *args: None)
         training_arrays = self._check_sgd_arguments(
             training_data, epochs, mini_batch_size, eta, lmbda)
         validation = (None if validation_data is None else
                       self._check_data(validation_data, "validation_data"))
         test = None if test_data is None else self._check_data(test_data, "test_data")
+        if progress is not None and not isinstance(progress, bool):
+            raise TypeError("SGD: progress must be True, False or None, got "
+                            "{0!r}".format(progress))
+        if progress is None:
+            progress = verbose and _interactive()
         if test is not None:
             test_x = test[0]
             self.test_mb_predictions = lambda i: self.predict(
@@ -192,53 +208,120 @@ class Network(object):
                 stacklevel=2)
         train = self._trainer(training_data, training_arrays, eta, lmbda,
                               num_training_batches)
+        # Progress bars and cost checks want chunks smaller than the book's
+        # 1000 mini-batches between printed lines; the JAX back end runs a
+        # whole chunk in one call, so there they stay large.
+        chunk = 1000 if self._jax is not None else 100
+        bar = None
+        out = [print if verbose else (lambda *args: None)]
+
+        def say(line):
+            out[0](line)
 
         # Do the actual training
         history = TrainingHistory()
         best_validation_accuracy = 0.0
         best_params = None
         test_accuracy = None
-        for epoch in range(epochs):
-            start, costs = time.perf_counter(), []
-            minibatch_index = 0
-            while minibatch_index < num_training_batches:
-                iteration = num_training_batches*epoch+minibatch_index
-                if iteration % 1000 == 0:
-                    say("Training mini-batch number {0}".format(iteration))
-                # run up to the next line to print (or the epoch's end)
-                count = min(1000 - iteration % 1000,
-                            num_training_batches - minibatch_index)
-                costs.extend(train(minibatch_index, count))
-                minibatch_index += count
-            iteration = num_training_batches*(epoch+1) - 1
-            self._sync()
-            history.cost.append(float(np.mean(costs)) if costs else float("nan"))
-            epoch_test_accuracy = None
-            if validation is not None:
-                validation_accuracy = _fraction_correct(self._predict_now, *validation)
-                history.validation_accuracy.append(validation_accuracy)
-                say("Epoch {0}: validation accuracy {1:.2%}".format(
-                    epoch, validation_accuracy))
-                if validation_accuracy >= best_validation_accuracy:
-                    say("This is the best validation accuracy to date.")
-                    best_validation_accuracy = validation_accuracy
-                    history.best_validation_accuracy = validation_accuracy
-                    history.best_epoch = epoch
-                    history.best_iteration = iteration
-                    best_params = [p.get_value() for p in self.params]
-                    if checkpoint is not None:
-                        saving.save(self, checkpoint)
-                    if test is not None:
-                        test_accuracy = epoch_test_accuracy = _fraction_correct(
-                            self._predict_now, *test)
-                        history.best_test_accuracy = test_accuracy
-                        say('The corresponding test accuracy is {0:.2%}'.format(
-                            test_accuracy))
-            history.test_accuracy.append(epoch_test_accuracy)
-            history.seconds.append(time.perf_counter() - start)
+        initial_params = [p.get_value() for p in self.params]
+        epoch = minibatch_index = 0
+        warned_cost = False
+        # A log-likelihood cost beyond -log(smallest float) means the right
+        # answers' probabilities underflowed: the numbers are gone, as with
+        # NaN or infinity.
+        diverged_above = -np.log(np.finfo(config.floatX).tiny)
+        try:
+            for epoch in range(epochs):
+                start, costs = time.perf_counter(), []
+                if progress:
+                    bar = _progress_bar(epoch, epochs, num_training_batches,
+                                        mini_batch_size)
+                    if verbose:
+                        out[0] = bar.write     # the book's lines above the bar
+                minibatch_index = 0
+                while minibatch_index < num_training_batches:
+                    iteration = num_training_batches*epoch+minibatch_index
+                    if iteration % 1000 == 0:
+                        say("Training mini-batch number {0}".format(iteration))
+                    # run up to the next line to print (or the epoch's end)
+                    count = min(1000 - iteration % 1000, chunk,
+                                num_training_batches - minibatch_index)
+                    new_costs = np.asarray(train(minibatch_index, count), dtype=float)
+                    bad = np.flatnonzero(~(new_costs < diverged_above))
+                    if bad.size:
+                        minibatch_index += int(bad[0])
+                        raise _Diverged(float(new_costs[bad[0]]))
+                    costs.extend(new_costs.tolist())
+                    minibatch_index += count
+                    if bar is not None:
+                        bar.update(count)
+                        bar.set_postfix_str("cost {0:.4f}, {1:.0f} images/s".format(
+                            np.mean(costs[-1000:]),
+                            bar.format_dict["rate"] * mini_batch_size
+                            if bar.format_dict.get("rate") else 0.0), refresh=False)
+                if bar is not None:
+                    bar.close()
+                    bar, out[0] = None, (print if verbose else out[0])
+                iteration = num_training_batches*(epoch+1) - 1
+                self._sync()
+                history.cost.append(float(np.mean(costs)) if costs else float("nan"))
+                guessing = np.log(self.layers[-1].output_size)
+                if history.cost[-1] > guessing and not warned_cost:
+                    warned_cost = True
+                    warnings.warn(
+                        "SGD: epoch {0}'s mean cost {1:.3f} is worse than guessing "
+                        "({2:.3f}); the learning rate eta={3} may be too large".format(
+                            epoch, history.cost[-1], guessing, eta), stacklevel=2)
+                epoch_test_accuracy = None
+                if validation is not None:
+                    validation_accuracy = _fraction_correct(self._predict_now,
+                                                            *validation)
+                    history.validation_accuracy.append(validation_accuracy)
+                    say("Epoch {0}: validation accuracy {1:.2%}".format(
+                        epoch, validation_accuracy))
+                    if validation_accuracy >= best_validation_accuracy:
+                        say("This is the best validation accuracy to date.")
+                        best_validation_accuracy = validation_accuracy
+                        history.best_validation_accuracy = validation_accuracy
+                        history.best_epoch = epoch
+                        history.best_iteration = iteration
+                        best_params = [p.get_value() for p in self.params]
+                        if checkpoint is not None:
+                            saving.save(self, checkpoint)
+                        if test is not None:
+                            test_accuracy = epoch_test_accuracy = _fraction_correct(
+                                self._predict_now, *test)
+                            history.best_test_accuracy = test_accuracy
+                            say('The corresponding test accuracy is {0:.2%}'.format(
+                                test_accuracy))
+                history.test_accuracy.append(epoch_test_accuracy)
+                history.seconds.append(time.perf_counter() - start)
+        except KeyboardInterrupt:
+            history.stopped = "interrupted"
+            self._stop_early(bar, "SGD interrupted at epoch {0}, mini-batch {1} "
+                             "of {2}".format(epoch, minibatch_index,
+                                             num_training_batches), history,
+                             restore_best)
+        except _Diverged as diverged:
+            history.stopped = "diverged"
+            self._stop_early(bar, (
+                "SGD stopped: the cost became {0:.4g} at epoch {1}, mini-batch {2}; "
+                "training diverged. The learning rate eta={3} is probably too "
+                "large: try a smaller one (e.g. eta={4:g})").format(
+                    diverged.args[0], epoch, minibatch_index, eta, eta / 10), history,
+                True)
+            if best_params is None:    # nothing good to go back to but the start
+                for param, value in zip(self.params, initial_params):
+                    param.set_value(value)
+                self._released()
+                print("The network holds its parameters from before this SGD "
+                      "call.", file=sys.stderr)
+        finally:
+            if bar is not None:
+                bar.close()
         say("Finished training network.")
         if history.best_epoch is not None:
-            if restore_best:
+            if restore_best or history.stopped == "diverged":
                 for param, value in zip(self.params, best_params):
                     param.set_value(value)
                 self._released()
@@ -247,6 +330,23 @@ class Network(object):
             if test_accuracy is not None:
                 say("Corresponding test accuracy of {0:.2%}".format(test_accuracy))
         return history
+
+    def _stop_early(self, bar, message, history, holds_best):
+        """Say why training stopped and what it has; keep the device's values."""
+        if bar is not None:
+            bar.close()
+        try:
+            self._sync()
+        except Exception:        # the device's copy is gone; the last epoch's stays
+            self._released()
+        done = "{0} epoch{1} done".format(history.epochs,
+                                          "" if history.epochs == 1 else "s")
+        if history.best_epoch is not None:
+            done += "; best validation accuracy {0:.2%} at epoch {1}".format(
+                history.best_validation_accuracy, history.best_epoch)
+            if holds_best:
+                done += ", whose parameters the network holds"
+        print("{0}. {1}.".format(message, done), file=sys.stderr)
 
     def _trainer(self, training_data, training_arrays, eta, lmbda,
                  num_training_batches):
@@ -435,6 +535,27 @@ class Network(object):
                 "training_data: {0} images, fewer than one mini-batch of "
                 "{1}".format(len(images), self.mini_batch_size))
         return images, labels
+
+
+class _Diverged(Exception):
+    """Raised inside SGD's loop when a mini-batch's cost is not finite."""
+
+
+def _interactive():
+    """Whether standard output is a terminal or a Jupyter notebook."""
+    try:
+        if sys.stdout.isatty():
+            return True
+    except (AttributeError, ValueError):
+        return False
+    return "ipykernel" in sys.modules
+
+
+def _progress_bar(epoch, epochs, num_training_batches, mini_batch_size):
+    """A tqdm bar counting one epoch's mini-batches (on standard error)."""
+    from tqdm.auto import tqdm
+    return tqdm(total=num_training_batches, desc="Epoch {0}/{1}".format(epoch + 1, epochs),
+                unit="batch", leave=False, dynamic_ncols=True, mininterval=0.5)
 
 
 def _shared_training_data(training_data, arrays):

@@ -38,3 +38,61 @@ def test_device_gpu_without_a_gpu_says_so_and_trains():
     assert ("running on the CPU" in first) or ("running on the GPU" in first)
     assert "Finished training network." in result.stdout
     assert "Traceback" not in result.stderr
+
+
+def test_layers_save_and_evaluate(tmp_path):
+    model = tmp_path / "net.npz"
+    result = network3("train", "--layers", "conv4x5p2,fc20:d0.2,softmax",
+                      "--activation", "relu", "--eta", "0.03", "--epochs", "1",
+                      "--train-size", "500", "--seed", "2", "--save", str(model))
+    assert result.returncode == 0, result.stderr
+    assert "layers conv4x5p2,fc20:d0.2,softmax" in result.stdout
+    net = __import__("network3").load_network(model)
+    assert [type(l).__name__ for l in net.layers] == [
+        "ConvPoolLayer", "FullyConnectedLayer", "SoftmaxLayer"]
+    assert net.layers[1].p_dropout == 0.2
+    result = network3("evaluate", str(model), "--set", "validation",
+                      "--errors", str(tmp_path / "errors.png"))
+    assert result.returncode == 0, result.stderr
+    assert "validation accuracy" in result.stdout and (tmp_path / "errors.png").exists()
+    result = network3("evaluate", str(tmp_path / "missing.npz"))
+    assert result.returncode == 1 and "no such model file" in result.stderr
+
+
+def test_bad_layer_descriptions_and_numbers():
+    result = network3("--layers", "conv20,fc100", "--epochs", "1")
+    assert result.returncode == 1 and "last layer must be softmax" in result.stderr
+    result = network3("--layers", "fc100,conv20,softmax", "--epochs", "1")
+    assert result.returncode == 1 and "conv layers must come first" in result.stderr
+    result = network3("--epochs", "-1")
+    assert result.returncode == 2 and "--epochs must be non-negative" in result.stderr
+    assert "usage:" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_other_data_sets_from_an_idx_folder(tmp_path):
+    import gzip
+    import numpy as np
+    rng = np.random.default_rng(0)
+    for name, n, dims in (("train-images-idx3-ubyte.gz", 120, (28, 28)),
+                          ("train-labels-idx1-ubyte.gz", 120, ()),
+                          ("t10k-images-idx3-ubyte.gz", 30, (28, 28)),
+                          ("t10k-labels-idx1-ubyte.gz", 30, ())):
+        shape = (n,) + dims
+        values = (rng.integers(0, 256, size=shape) if dims else
+                  np.arange(n) % 10).astype(np.uint8)
+        header = bytes([0, 0, 8, len(shape)]) + b"".join(
+            d.to_bytes(4, "big") for d in shape)
+        with gzip.open(tmp_path / name, "wb") as f:
+            f.write(header + values.tobytes())
+    result = network3("--net", "fc", "--epochs", "1", "--data", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "Corresponding test accuracy of" in result.stdout
+
+
+def test_expand_command(tmp_path):
+    target = tmp_path / "e.pkl.gz"
+    target.write_bytes(b"x")
+    result = network3("expand", "--output", str(target))
+    assert result.returncode == 0 and "already exists" in result.stdout
+    result = network3("experiments", "--help")
+    assert result.returncode == 0 and "usage: network3 experiments" in result.stdout

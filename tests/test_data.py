@@ -144,3 +144,68 @@ def test_saved_data_loads_back(tmp_path, mnist):
         np.testing.assert_array_equal(x, x2)
         np.testing.assert_array_equal(y, y2)
     assert os.listdir(tmp_path) == ["small.pkl.gz"]
+
+
+#### IDX files (Fashion-MNIST, KMNIST, EMNIST, the original MNIST)
+def write_idx(path, array, compress=True):
+    """An IDX file written independently of network3: magic, dims, bytes."""
+    codes = {np.dtype(np.uint8): 0x08, np.dtype(">f4"): 0x0D}
+    header = bytes([0, 0, codes[array.dtype], array.ndim]) + b"".join(
+        int(d).to_bytes(4, "big") for d in array.shape)
+    raw = header + array.tobytes()
+    with (gzip.open(path, "wb") if compress else open(path, "wb")) as f:
+        f.write(raw)
+
+
+@pytest.fixture
+def idx_folder(tmp_path):
+    rng = np.random.default_rng(0)
+    train = rng.integers(0, 256, size=(60, 28, 28), dtype=np.uint8)
+    test = rng.integers(0, 256, size=(15, 28, 28), dtype=np.uint8)
+    write_idx(tmp_path / "train-images-idx3-ubyte.gz", train)
+    write_idx(tmp_path / "train-labels-idx1-ubyte.gz",
+              (np.arange(60) % 10).astype(np.uint8))
+    write_idx(tmp_path / "t10k-images-idx3-ubyte", test, compress=False)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte", (np.arange(15) % 10).astype(np.uint8),
+              compress=False)
+    return tmp_path, train, test
+
+
+def test_idx_folder_loads_like_mnist(idx_folder):
+    folder, train, test = idx_folder
+    (tx, ty), (vx, vy), (sx, sy) = data.load_idx(folder, validation_size=12, seed=1)
+    assert tx.shape == (48, 784) and vx.shape == (12, 784) and sx.shape == (15, 784)
+    assert tx.dtype == np.float32 and ty.dtype == np.int32
+    np.testing.assert_allclose(sx, test.reshape(15, 784) / 255.0, rtol=1e-6)
+    np.testing.assert_array_equal(sy, np.arange(15) % 10)
+    # training and validation split the training file between them
+    rows = {tuple(np.round(r * 255).astype(int)): y for r, y in zip(
+        np.concatenate([tx, vx]), np.concatenate([ty, vy]))}
+    assert len(rows) == 60
+    for k in range(60):
+        assert rows[tuple(train[k].reshape(784).astype(int))] == k % 10
+    # seeded: the same seed, the same split; another seed, another
+    again = data.load_idx(folder, validation_size=12, seed=1)
+    np.testing.assert_array_equal(again[1][0], vx)
+    assert not np.array_equal(data.load_idx(folder, validation_size=12, seed=2)[1][0], vx)
+    # load_data_shared takes the folder too, as the chapter's code would
+    shared = network3.load_data_shared(str(folder))
+    assert shared[0][0].get_value().shape == (50, 784)
+
+
+def test_bad_idx_files_are_reported(idx_folder, tmp_path):
+    folder, _, _ = idx_folder
+    path = folder / "train-images-idx3-ubyte.gz"
+    raw = gzip.open(path).read()
+    with gzip.open(path, "wb") as f:
+        f.write(raw[:-100])
+    with pytest.raises(data.DataError, match="the header promises 47040 values"):
+        data.load_idx(folder)
+    path.write_bytes(b"not an idx file at all")
+    with pytest.raises(data.DataError, match="not an IDX file"):
+        data.load_idx(folder)
+    (folder / "emnist-x-train-images-idx3-ubyte").write_bytes(b"")
+    with pytest.raises(data.DataError, match="expected one train-images IDX file"):
+        data.load_idx(folder)
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        data.load_idx(tmp_path / "nowhere")
