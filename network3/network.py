@@ -21,6 +21,7 @@ Differences from 2015, all keeping the book's numbers:
 # Standard library
 import dataclasses
 import numbers
+import os
 import sys
 import time
 import warnings
@@ -193,6 +194,15 @@ class Network(object):
                             "{0!r}".format(progress))
         if progress is None:
             progress = verbose and _interactive()
+        if checkpoint is not None:
+            if not isinstance(checkpoint, (str, os.PathLike)):
+                raise TypeError("SGD: checkpoint must be a file name, got {0!r}".format(
+                    checkpoint))
+            folder = os.path.dirname(os.path.abspath(checkpoint))
+            if not os.path.isdir(folder):
+                raise ValueError(
+                    "SGD: checkpoint={0!r}: the folder {1} does not exist; create it "
+                    "or choose another".format(os.fspath(checkpoint), folder))
         if test is not None:
             test_x = test[0]
             self.test_mb_predictions = lambda i: self.predict(

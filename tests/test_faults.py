@@ -146,3 +146,14 @@ def test_progress_bar_keeps_the_books_lines_whole(subset, capsys):
     assert "Epoch 1/1" not in capsys.readouterr().err
     with pytest.raises(TypeError, match="progress must be True, False or None"):
         net.SGD(training_data, 1, 10, 0.1, validation_data, None, progress="yes")
+
+
+def test_a_checkpoint_that_cannot_be_written_is_refused_before_training(subset,
+                                                                        tmp_path):
+    training_data, validation_data, _ = subset(100, 50, 50)
+    net = fc_net()
+    with pytest.raises(ValueError, match="checkpoint=.*does not exist"):
+        net.SGD(training_data, 1, 10, 0.1, validation_data, None,
+                checkpoint=tmp_path / "no" / "such" / "best.npz")
+    with pytest.raises(TypeError, match="checkpoint must be a file name"):
+        net.SGD(training_data, 1, 10, 0.1, validation_data, None, checkpoint=3)
