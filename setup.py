@@ -15,6 +15,7 @@ setup(
         "pytensor>=3.0.7,<3.1",
         "numba>=0.61,<1",
         "matplotlib>=3.7,<4",
+        "tqdm>=4.60,<5",
     ],
     extras_require={
         # JAX on the CPU runs the GPU code path in the tests
