@@ -42,21 +42,38 @@ def test_device_gpu_without_a_gpu_says_so_and_trains():
 
 def test_layers_save_and_evaluate(tmp_path):
     model = tmp_path / "net.npz"
-    result = network3("train", "--layers", "conv4x5p2,fc20:d0.2,softmax",
-                      "--activation", "relu", "--eta", "0.03", "--epochs", "1",
-                      "--train-size", "500", "--seed", "2", "--save", str(model))
+    result = network3("train", "--layers", "fc20:d0.2,softmax", "--activation", "relu",
+                      "--epochs", "1", "--train-size", "500", "--seed", "2",
+                      "--save", str(model))
     assert result.returncode == 0, result.stderr
-    assert "layers conv4x5p2,fc20:d0.2,softmax" in result.stdout
+    assert "layers fc20:d0.2,softmax" in result.stdout
     net = __import__("network3").load_network(model)
     assert [type(l).__name__ for l in net.layers] == [
-        "ConvPoolLayer", "FullyConnectedLayer", "SoftmaxLayer"]
-    assert net.layers[1].p_dropout == 0.2
+        "FullyConnectedLayer", "SoftmaxLayer"]
+    assert net.layers[0].p_dropout == 0.2
     result = network3("evaluate", str(model), "--set", "validation",
                       "--errors", str(tmp_path / "errors.png"))
     assert result.returncode == 0, result.stderr
     assert "validation accuracy" in result.stdout and (tmp_path / "errors.png").exists()
     result = network3("evaluate", str(tmp_path / "missing.npz"))
     assert result.returncode == 1 and "no such model file" in result.stderr
+
+
+def test_parse_layers_builds_the_chapters_nets():
+    from network3 import ReLU
+    from network3.cli import parse_layers
+    layers = parse_layers("conv20,conv40,fc100,softmax", 10, "relu")
+    assert [repr(l) for l in layers] == [
+        "ConvPoolLayer(filter_shape=(20, 1, 5, 5), image_shape=(10, 1, 28, 28), "
+        "poolsize=(2, 2), activation_fn=ReLU)",
+        "ConvPoolLayer(filter_shape=(40, 20, 5, 5), image_shape=(10, 20, 12, 12), "
+        "poolsize=(2, 2), activation_fn=ReLU)",
+        "FullyConnectedLayer(n_in=640, n_out=100, activation_fn=ReLU, p_dropout=0.0)",
+        "SoftmaxLayer(n_in=100, n_out=10, p_dropout=0.0)"]
+    layers = parse_layers("conv4x3p3,fc1000:d0.5,softmax47:d0.5", 5)
+    assert layers[0].filter_shape == (4, 1, 3, 3) and layers[0].poolsize == (3, 3)
+    assert layers[1].n_in == 4*8*8 and layers[1].p_dropout == 0.5
+    assert layers[2].n_out == 47 and layers[1].activation_fn is not ReLU
 
 
 def test_bad_layer_descriptions_and_numbers():
