@@ -44,8 +44,12 @@ def network3_runs(args, weights_path, spec):
 
     def build(batch):
         network3.seed(0)
-        return network3.Network(chapter.build_layers("relu", batch), batch,
-                                device=args.device, backend="jax")
+        net = network3.Network(chapter.build_layers("relu", batch), batch,
+                               device=args.device, backend="jax")
+        if net.backend != "jax":
+            raise SystemExit("bench_gpu.py: no GPU that JAX can use here (see the line "
+                             "above); try --device cpu to run the same path on the CPU")
+        return net
 
     for batch in (10, args.large):
         net = build(batch)
