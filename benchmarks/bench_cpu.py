@@ -115,18 +115,28 @@ def epoch_worker(args):
                     lmbda=recipe.lmbda, verbose=False)
     result = {"first_epoch_s": time.perf_counter() - start}
     if args.to_99:
-        epochs, accuracy = 1, first.best_test_accuracy
-        while accuracy < 0.99 and epochs < 60:
-            net.SGD(training_data, 1, 10, recipe.eta, validation_data, None,
-                    lmbda=recipe.lmbda, restore_best=False, verbose=False)
-            accuracy, epochs = net.accuracy(test_data), epochs + 1
-        result.update(to_99_s=time.perf_counter() - start, to_99_epochs=epochs,
-                      to_99_accuracy=accuracy)
+        result.update(train_to_99(net, training_data, validation_data, test_data,
+                                  start, epochs=1, accuracy=first.best_test_accuracy))
     start = time.perf_counter()
     net.SGD(training_data, 1, 10, recipe.eta, validation_data, test_data,
             lmbda=recipe.lmbda, verbose=False)
     result["epoch_s"] = time.perf_counter() - start
     print(json.dumps(result))
+
+
+def train_to_99(net, training_data, validation_data, test_data, start, epochs=0,
+                accuracy=0.0):
+    """Train ``net`` with the book's ReLU recipe an epoch at a time until its
+    test accuracy reaches 99.0% (at most 60 epochs); the seconds since
+    ``start``, the epochs and the accuracy reached."""
+    from network3 import chapter
+    recipe = chapter.RECIPES["relu"]
+    while accuracy < 0.99 and epochs < 60:
+        net.SGD(training_data, 1, net.mini_batch_size, recipe.eta, validation_data,
+                None, lmbda=recipe.lmbda, restore_best=False, verbose=False)
+        accuracy, epochs = net.accuracy(test_data), epochs + 1
+    return {"to_99_s": time.perf_counter() - start, "to_99_epochs": epochs,
+            "to_99_accuracy": accuracy}
 
 
 def _timed(fn):

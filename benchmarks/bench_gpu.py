@@ -30,8 +30,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 
-def network3_runs(args, weights_path, spec):
-    import numpy as np
+def network3_runs(args):
+    from bench_cpu import train_to_99
     import network3
     from network3 import chapter
     training_data, validation_data, test_data = network3.load_data()
@@ -65,7 +65,7 @@ def network3_runs(args, weights_path, spec):
     net = build(10)
     for n in (1000, len(training_data[0])):
         subset = tuple(a[:n] for a in training_data)
-        run = net._jax.trainer(subset, recipe.lmbda, n // 10)
+        run = net._jax.trainer(subset, recipe.lmbda)
         run(0, 100, recipe.eta, 0.0)
         start = time.perf_counter()
         for _ in range(5):
@@ -73,14 +73,8 @@ def network3_runs(args, weights_path, spec):
         result["step_us_with_{0}_images".format(n)] = (
             (time.perf_counter() - start) / 500 * 1e6)
     if not args.quick:
-        net = build(10)
-        start, epochs, accuracy = time.perf_counter(), 0, 0.0
-        while accuracy < 0.99 and epochs < 60:
-            net.SGD(training_data, 1, 10, recipe.eta, validation_data, None,
-                    lmbda=recipe.lmbda, restore_best=False, verbose=False)
-            accuracy, epochs = net.accuracy(test_data), epochs + 1
-        result.update(to_99_s=time.perf_counter() - start, to_99_epochs=epochs,
-                      to_99_accuracy=accuracy)
+        result.update(train_to_99(build(10), training_data, validation_data,
+                                  test_data, time.perf_counter()))
     return result
 
 
@@ -88,7 +82,7 @@ def torch_worker(args):
     """PyTorch doing one chapter epoch of the same net on the same device."""
     import numpy as np
     import torch
-    from torch_peer import build
+    from torch_peer import build, sgd_step
     device = "cuda" if args.device == "gpu" else "cpu"
     weights = np.load(args.weights)
     spec = json.loads(args.spec)
@@ -101,19 +95,11 @@ def torch_worker(args):
     for batch in (10, args.large):
         params, forward = build(weights, spec, device)
         n_batches = len(x_all) // batch
-        weight_params, l2 = params[0::2], 0.1 / n_batches
+        step = sgd_step(params, forward, x_all, y_all, batch, 0.03, 0.1, n_batches)
 
         def epoch():
             for i in range(n_batches):
-                x, y = x_all[i*batch:(i+1)*batch], y_all[i*batch:(i+1)*batch]
-                cost = torch.nn.functional.nll_loss(forward(x), y)
-                cost = cost + 0.5 * l2 * sum((w**2).sum() for w in weight_params)
-                for p in params:
-                    p.grad = None
-                cost.backward()
-                with torch.no_grad():
-                    for p in params:
-                        p -= 0.03 * p.grad
+                step(i)
             with torch.no_grad():
                 accuracies = [float(torch.cat([forward(x[k:k+250]).argmax(1)
                                                for k in range(0, len(x), 250)])
@@ -162,7 +148,7 @@ def main():
             arrays[name + "_labels"] = y[:n // 2]
         path = os.path.join(folder, "relu.npz")
         np.savez(path, **arrays)
-        ours = network3_runs(args, path, None)
+        ours = network3_runs(args)
         print("network3:", json.dumps(ours), flush=True)
         out = subprocess.run(
             [sys.executable, os.path.abspath(__file__), "--worker", "torch",

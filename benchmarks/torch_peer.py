@@ -55,6 +55,27 @@ def build(weights, spec, device="cpu"):
     return params, forward
 
 
+def sgd_step(params, forward, x_all, y_all, batch, eta, lmbda, n_batches):
+    """``step(i)``: plain SGD on mini-batch ``i`` with the chapter's cost
+    (log-likelihood plus ``0.5*lmbda/n_batches*sum(w**2)``)."""
+    weight_params, l2 = params[0::2], lmbda / n_batches
+
+    def step(i):
+        x = x_all[i*batch:(i+1)*batch]
+        y = y_all[i*batch:(i+1)*batch]
+        cost = torch.nn.functional.nll_loss(forward(x), y)
+        if lmbda:
+            cost = cost + 0.5 * l2 * sum((w**2).sum() for w in weight_params)
+        for p in params:
+            p.grad = None
+        cost.backward()
+        with torch.no_grad():
+            for p in params:
+                p -= eta * p.grad
+        return cost
+    return step
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--weights", required=True)
@@ -72,22 +93,8 @@ def main():
     y_all = torch.tensor(weights["labels"]).long()
     params, forward = build(weights, json.loads(args.spec))
     n_batches = len(x_all) // args.batch
-    weight_params = params[0::2]
-    l2 = args.lmbda / n_batches
-
-    def step(i):
-        x = x_all[i*args.batch:(i+1)*args.batch]
-        y = y_all[i*args.batch:(i+1)*args.batch]
-        cost = torch.nn.functional.nll_loss(forward(x), y)
-        if args.lmbda:
-            cost = cost + 0.5 * l2 * sum((w**2).sum() for w in weight_params)
-        for p in params:
-            p.grad = None
-        cost.backward()
-        with torch.no_grad():
-            for p in params:
-                p -= args.eta * p.grad
-        return cost
+    step = sgd_step(params, forward, x_all, y_all, args.batch, args.eta, args.lmbda,
+                    n_batches)
 
     for i in range(10):                      # warm up
         step(i % n_batches)

@@ -174,6 +174,7 @@ mode = _settings.get("mode")
 #: The device asked for by ``THEANO_FLAGS``: ``"cpu"``, ``"gpu"``, or
 #: ``None`` when the flags do not say.
 device = _settings.get("device")
+_flags_device = device     # select_backend's own ``device`` argument shadows it
 
 #: The 2015 network3.py's switch: set ``network3.GPU = True`` (or
 #: ``THEANO_FLAGS=device=gpu``) to train on a GPU when one can be used.
@@ -209,8 +210,8 @@ def select_backend(device=None, backend=None, gpu_flag=None):
         raise ValueError("backend must be one of {0}, got {1!r}".format(
             ", ".join(repr(b) for b in BACKENDS), backend))
     if device is None:
-        device = globals()["device"] or ("gpu" if (GPU if gpu_flag is None
-                                                   else gpu_flag) else "cpu")
+        device = _flags_device or ("gpu" if (GPU if gpu_flag is None
+                                             else gpu_flag) else "cpu")
     device = _DEVICES[device.split(":")[0]]
     if device == "cpu":
         if backend == "jax":

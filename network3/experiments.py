@@ -167,25 +167,23 @@ def run(args, say=print):
         raise ValueError("--only: unknown experiment(s) {0}; choose from {1}".format(
             ", ".join(unknown), ", ".join(NAMES)))
     training, validation, test = _load(args)
+    validation_shared, test_shared = data.shared(validation), data.shared(test)
     expanded = None
     shared = {}
+    runs = _read_runs(path)
     for experiment in LADDER:
         if experiment.name not in names:
             continue
         settings = _settings(args, experiment)
         for repeat in range(args.repeats):
-            done = [r for r in _read_runs(path) if r["experiment"] == experiment.name
-                    and r["repeat"] == repeat and r["settings"] == settings]
-            if done:
+            if any(r["experiment"] == experiment.name and r["repeat"] == repeat
+                   and r["settings"] == settings for r in runs):
                 continue
             if experiment.expanded and expanded is None:
                 expanded = _expanded(args, training, say)
-            train = expanded if experiment.expanded else training
             key = "expanded" if experiment.expanded else "training"
             if key not in shared:
-                shared[key] = data.shared(train)
-                shared["validation"] = data.shared(validation)
-                shared["test"] = data.shared(test)
+                shared[key] = data.shared(expanded if experiment.expanded else training)
             seed = args.seed + repeat
             say("== {0} ({1}), run {2} of {3}, seed {4}".format(
                 experiment.name, experiment.description, repeat + 1, args.repeats,
@@ -196,7 +194,7 @@ def run(args, say=print):
                           backend=args.backend)
             start = time.perf_counter()
             history = net.SGD(shared[key], settings["epochs"], mbs, experiment.eta,
-                              shared["validation"], shared["test"],
+                              validation_shared, test_shared,
                               lmbda=experiment.lmbda, verbose=args.verbose)
             seconds = time.perf_counter() - start
             net_file = os.path.join(args.output, "nets",
@@ -210,12 +208,12 @@ def run(args, say=print):
                       "net": os.path.relpath(net_file, args.output),
                       "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
             _append(path, record)
+            runs.append(record)
             say("== {0}: test accuracy {1:.2%} in {2:.0f} s".format(
                 experiment.name, record["test_accuracy"] or 0.0, seconds))
     if ENSEMBLE in names:
         _run_ensemble(args, path, test, say)
-    runs = _read_runs(path)
-    text = table(runs)
+    text = table(_read_runs(path))
     with open(os.path.join(args.output, "table.md"), "w") as f:
         f.write(text)
     say(text)

@@ -25,6 +25,7 @@ it against the default (Numba) back end.
 
 #### Libraries
 # Standard library
+import contextlib
 import functools
 import warnings
 
@@ -46,20 +47,26 @@ from network3 import config, ops
 _HARMLESS = ("Explicitly requested dtype", "Skipping Assert")
 
 
-def _quietly(fn):
-    """``fn`` with JAX's tracing warnings about 64-bit types silenced, and
-    matrix products in full float32 precision.
+@contextlib.contextmanager
+def _quiet_tracing():
+    """JAX's tracing warnings about 64-bit types silenced, and matrix
+    products in full float32 precision.
 
     On recent NVIDIA GPUs JAX's default multiplies float32 matrices in
     TF32 (10-bit mantissas); the book's numbers were computed in float32.
     """
     import jax
+    with warnings.catch_warnings(), jax.default_matmul_precision("highest"):
+        for text in _HARMLESS:
+            warnings.filterwarnings("ignore", message=text)
+        yield
 
+
+def _quietly(fn):
+    """``fn`` run inside :func:`_quiet_tracing`."""
     @functools.wraps(fn)
     def quiet(*args, **kwargs):
-        with warnings.catch_warnings(), jax.default_matmul_precision("highest"):
-            for text in _HARMLESS:
-                warnings.filterwarnings("ignore", message=text)
+        with _quiet_tracing():
             return fn(*args, **kwargs)
     return quiet
 
@@ -93,9 +100,7 @@ def _jax_mode():
 
 def _to_jax(inputs, outputs):
     """A JAX function of ``inputs`` computing ``outputs`` (PyTensor's translation)."""
-    with warnings.catch_warnings():
-        for text in _HARMLESS:
-            warnings.filterwarnings("ignore", message=text)
+    with _quiet_tracing():
         fn = pytensor.function(inputs, outputs, mode=_jax_mode(),
                                on_unused_input="ignore")
     return fn.vm.jit_fn
@@ -121,6 +126,7 @@ class JaxBackend(object):
         # when training or prediction starts; None when the shared variables
         # are the newer copy
         self._params = None
+        self._host = None        # the host arrays self._params came from
         self._rng_keys = None
         self._data = {}          # id(array) -> (array, device array)
         self._runs = {}
@@ -138,10 +144,16 @@ class JaxBackend(object):
         return entry[1]
 
     def params(self):
-        """The parameters on the device, copied there if the host's are newer."""
-        if self._params is None:
-            self._params = [self.jax.device_put(p.get_value(borrow=True), self.device)
-                            for p in self.net.params]
+        """The parameters on the device, copied there if the host's are newer.
+
+        ``set_value`` puts a new array in a shared variable, so a host array
+        other than the one the device copy came from (or was synced to)
+        means the user (or SGD restoring its best epoch) changed it.
+        """
+        host = [p.get_value(borrow=True) for p in self.net.params]
+        if self._params is None or any(a is not b for a, b in zip(host, self._host)):
+            self._params = [self.jax.device_put(a, self.device) for a in host]
+            self._host = host
         return self._params
 
     def sync(self):
@@ -149,16 +161,16 @@ class JaxBackend(object):
         if self._params is not None:
             for param, value in zip(self.net.params, self._params):
                 param.set_value(np.asarray(value))
+            self._host = [p.get_value(borrow=True) for p in self.net.params]
 
     def release(self):
         """Forget the device's parameters: the shared variables are newer."""
         self._params = None
 
     #### Training
-    def trainer(self, training_arrays, lmbda, num_training_batches):
+    def trainer(self, training_arrays, lmbda):
         """A function ``run(first, count, eta, l2)`` that trains on mini-batches
         ``first .. first+count-1`` and returns their costs."""
-        net = self.net
         jax, jnp = self.jax, self.jax.numpy
         key = bool(lmbda)
         if key not in self._runs:

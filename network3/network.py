@@ -244,8 +244,7 @@ class Network(object):
             for epoch in range(epochs):
                 start, costs = time.perf_counter(), []
                 if progress:
-                    bar = _progress_bar(epoch, epochs, num_training_batches,
-                                        mini_batch_size)
+                    bar = _progress_bar(epoch, epochs, num_training_batches)
                     if verbose:
                         out[0] = bar.write     # the book's lines above the bar
                 minibatch_index = 0
@@ -323,7 +322,6 @@ class Network(object):
             if best_params is None:    # nothing good to go back to but the start
                 for param, value in zip(self.params, initial_params):
                     param.set_value(value)
-                self._released()
                 print("The network holds its parameters from before this SGD "
                       "call.", file=sys.stderr)
         finally:
@@ -334,7 +332,6 @@ class Network(object):
             if restore_best or history.stopped == "diverged":
                 for param, value in zip(self.params, best_params):
                     param.set_value(value)
-                self._released()
             say("Best validation accuracy of {0:.2%} obtained at iteration {1}".format(
                 best_validation_accuracy, history.best_iteration))
             if test_accuracy is not None:
@@ -348,7 +345,7 @@ class Network(object):
         try:
             self._sync()
         except Exception:        # the device's copy is gone; the last epoch's stays
-            self._released()
+            self._jax.release()
         done = "{0} epoch{1} done".format(history.epochs,
                                           "" if history.epochs == 1 else "s")
         if history.best_epoch is not None:
@@ -363,8 +360,7 @@ class Network(object):
         """A function ``train(first, count)`` that trains on ``count``
         mini-batches from number ``first`` on and returns their costs."""
         if self._jax is not None:
-            self._jax.release()    # start from the shared variables' values
-            run = self._jax.trainer(training_arrays, lmbda, num_training_batches)
+            run = self._jax.trainer(training_arrays, lmbda)
             l2 = lmbda / num_training_batches
             return lambda first, count: run(first, count, eta, l2)
         train_mb = self._train_step(training_data, training_arrays, eta, lmbda,
@@ -375,11 +371,6 @@ class Network(object):
         """Bring the shared variables up to date with the device's parameters."""
         if self._jax is not None:
             self._jax.sync()
-
-    def _released(self):
-        """The shared variables changed: the device's parameters are stale."""
-        if self._jax is not None:
-            self._jax.release()
 
     def _train_step(self, training_data, training_arrays, eta, lmbda,
                     num_training_batches):
@@ -460,7 +451,6 @@ class Network(object):
             raise ValueError(
                 "predict: images must have shape (n, {0}), one image per row, "
                 "got shape {1}".format(expected, images.shape))
-        self._released()    # the user may have set the parameters
         return self._predict_now(images)
 
     def _predict_now(self, images):
@@ -487,7 +477,6 @@ class Network(object):
         ``dataset`` is a pair ``(images, labels)`` of shared variables or
         arrays.  Every image counts.
         """
-        self._released()
         return _fraction_correct(self._predict_now,
                                  *self._check_data(dataset, "dataset"))
 
@@ -561,7 +550,7 @@ def _interactive():
     return "ipykernel" in sys.modules
 
 
-def _progress_bar(epoch, epochs, num_training_batches, mini_batch_size):
+def _progress_bar(epoch, epochs, num_training_batches):
     """A tqdm bar counting one epoch's mini-batches (on standard error)."""
     from tqdm.auto import tqdm
     return tqdm(total=num_training_batches, desc="Epoch {0}/{1}".format(epoch + 1, epochs),

@@ -5,14 +5,12 @@ import json
 import subprocess
 import sys
 
-import pytest
-
 from network3 import experiments
 
 # JAX compiles each of the ladder's ten architectures in a few seconds; the
 # Numba back end is exercised by the resume test.
 try:
-    import jax  # noqa: F401
+    import jax  # noqa: F401  (only whether it is there)
     BACKEND = ["--backend", "jax", "--device", "cpu"]
 except ImportError:
     BACKEND = []

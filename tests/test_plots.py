@@ -1,6 +1,5 @@
 """The figures: each call writes a PNG of the expected size, headless."""
 
-import numpy as np
 import pytest
 
 matplotlib = pytest.importorskip("matplotlib")
