@@ -75,7 +75,11 @@ def test_ctrl_c_in_the_command_line_leaves_a_loadable_checkpoint(tmp_path):
         [sys.executable, "-m", "network3", "train", "--net", "fc", "--epochs", "100",
          "--train-size", "5000", "--checkpoint", str(checkpoint)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        # as from a terminal: a test run started in the background (a CI
+        # script's `&`) passes SIGINT down ignored, and Python then never
+        # raises KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for line in proc.stdout:
         if line.startswith("Epoch 1: validation accuracy"):
             break
