@@ -15,14 +15,18 @@ units, with more easily added).  The chapter's code runs verbatim::
 
 """
 
-from network3.config import GPU, floatX
+import sys
+import types
+
+from network3 import config
+from network3.config import floatX
 from network3.activations import linear, ReLU, sigmoid, tanh
 from network3.layers import (ConvPoolLayer, FullyConnectedLayer, Layer,
                              SoftmaxLayer, dropout_layer)
-from network3.network import Network, TrainingHistory
+from network3.network import Network, TrainingHistory, load as load_network
 from network3.data import DataError, load_data, load_data_shared, shared, size
 from network3.seeding import seed
-from network3.saving import ModelFileError, load as load_network
+from network3.saving import ModelFileError
 from network3.ensemble import EnsembleResult, ensemble
 
 __all__ = [
@@ -36,3 +40,20 @@ __all__ = [
     "ModelFileError", "load_network",
     "EnsembleResult", "ensemble",
 ]
+
+
+class _Package(types.ModuleType):
+    """The network3 module, whose ``GPU`` flag is ``network3.config.GPU``:
+    ``network3.GPU = True``, as in 2015, asks every Network built afterwards
+    to run on a GPU."""
+
+    @property
+    def GPU(self):
+        return config.GPU
+
+    @GPU.setter
+    def GPU(self, value):
+        config.GPU = bool(value)
+
+
+sys.modules[__name__].__class__ = _Package

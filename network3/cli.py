@@ -23,7 +23,10 @@ import sys
 import time
 
 # network3
-from network3 import chapter, data, seeding
+from network3 import activations, chapter, data, seeding
+from network3.layers import ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer
+from network3.network import Network, load
+from network3.training import is_interrupt
 
 _COMMANDS = ("train", "evaluate", "expand", "experiments")
 
@@ -50,10 +53,7 @@ def parse_layers(text, mini_batch_size, activation="sigmoid", image_side=28):
 
     See ``network3 train --help``; raises ValueError naming the bad item.
     """
-    from network3 import activations
-    from network3.layers import ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer
-    act = {"sigmoid": activations.sigmoid, "relu": activations.ReLU,
-           "tanh": activations.tanh, "linear": activations.linear}[activation]
+    act = activations.by_name(activation)
     items = [item.strip() for item in text.split(",") if item.strip()]
     if not items or not items[-1].split(":")[0].startswith("softmax"):
         raise ValueError("--layers: the last layer must be softmax, got {0!r}".format(
@@ -118,11 +118,14 @@ def _parser():
     names = ", ".join("{0} ({1})".format(k, r.description)
                       for k, r in chapter.RECIPES.items())
     train.add_argument("--net", choices=list(chapter.RECIPES), default="relu",
-                       metavar="NAME", help="which network: " + names + ". Default: relu.")
+                       metavar="NAME", help="which network: " + names + ". Default: "
+                       "relu. (The book trains the expanded* and dropout nets on "
+                       "the expanded data: --data ../data/mnist_expanded.pkl.gz)")
     train.add_argument("--layers", metavar="SPEC",
                        help="describe the layers instead (see below)")
-    train.add_argument("--activation", choices=["sigmoid", "relu", "tanh", "linear"],
-                       default="sigmoid", help="activation of --layers (default sigmoid)")
+    train.add_argument("--activation", default="sigmoid",
+                       choices=[name.lower() for name in activations.ACTIVATIONS],
+                       help="activation of --layers (default sigmoid)")
     train.add_argument("--epochs", type=int,
                        help="default: the book's (60; 40 for dropout)")
     train.add_argument("--eta", type=float, help="learning rate; default: the book's")
@@ -210,16 +213,20 @@ def main(argv=None):
     try:
         return {"train": _train, "evaluate": _evaluate, "expand": _expand}[
             args.command](args)
-    except (OSError, ValueError, TypeError, RuntimeError) as error:
-        print("network3: error: {0}".format(error), file=sys.stderr)
-        return 1
+    except (OSError, ValueError, TypeError, RuntimeError, SystemError) as error:
+        if not is_interrupt(error):
+            if isinstance(error, SystemError):
+                raise
+            print("network3: error: {0}".format(error), file=sys.stderr)
+            return 1
+        print("network3: interrupted", file=sys.stderr)
+        return 130
     except KeyboardInterrupt:
         print("network3: interrupted", file=sys.stderr)
         return 130
 
 
 def _train(args):
-    from network3.network import Network
     recipe = chapter.RECIPES[args.net]
     epochs = recipe.epochs if args.epochs is None else args.epochs
     eta = recipe.eta if args.eta is None else args.eta
@@ -257,7 +264,6 @@ def _train(args):
 
 
 def _evaluate(args):
-    from network3.saving import load
     net = load(args.model, device=args.device, backend=args.backend)
     parts = dict(zip(("training", "validation", "test"), data.load_data(args.data)))
     images, labels = parts[args.set]

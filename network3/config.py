@@ -14,9 +14,9 @@ something to PyTensor's settings.  Flags that only meant something to Theano's
 old GPU back end are accepted quietly; flags nobody knows get a warning, never
 a crash.
 
-It also decides where a network runs (:func:`select_backend`): on the CPU
-through Numba, or through JAX on a GPU (``device=gpu``) or, on request, on
-the CPU.
+It imports nothing else of network3: every other module may read it.  Which
+back end runs a network, given the device asked for here, is decided in
+:mod:`network3.backends`.
 
 """
 
@@ -174,68 +174,9 @@ mode = _settings.get("mode")
 #: The device asked for by ``THEANO_FLAGS``: ``"cpu"``, ``"gpu"``, or
 #: ``None`` when the flags do not say.
 device = _settings.get("device")
-_flags_device = device     # select_backend's own ``device`` argument shadows it
 
 #: The 2015 network3.py's switch: set ``network3.GPU = True`` (or
 #: ``THEANO_FLAGS=device=gpu``) to train on a GPU when one can be used.
+#: ``network3.GPU`` reads and writes this value; a Network reads it when it
+#: is built (see ``network3.backends.select``).
 GPU = device == "gpu"
-
-#: The back ends a Network can run on.
-BACKENDS = ("numba", "jax")
-
-_DEVICES = {"cpu": "cpu", "gpu": "gpu", "cuda": "gpu"}
-_said = set()
-
-
-def select_backend(device=None, backend=None, gpu_flag=None):
-    """Decide where a network runs; return ``(backend, device)``.
-
-    Parameters
-    ----------
-    device : {None, "cpu", "gpu", "cuda"}
-        Asked for by a keyword; ``None`` falls back on ``THEANO_FLAGS``'s
-        ``device``, then on the ``GPU`` flag (``gpu_flag``).
-    backend : {None, "numba", "jax"}
-        ``None`` picks Numba on the CPU and JAX on a GPU.  ``"jax"`` with
-        ``device="cpu"`` runs the GPU code path on JAX's CPU back end.
-
-    When a GPU is asked for but cannot be used (no JAX, or a JAX without
-    CUDA), one line says so and why, and the network runs on the CPU.
-    """
-    if device is not None and (not isinstance(device, str)
-                               or device.split(":")[0] not in _DEVICES):
-        raise ValueError("device must be 'cpu', 'gpu' or 'cuda', got {0!r}".format(
-            device))
-    if backend is not None and backend not in BACKENDS:
-        raise ValueError("backend must be one of {0}, got {1!r}".format(
-            ", ".join(repr(b) for b in BACKENDS), backend))
-    if device is None:
-        device = _flags_device or ("gpu" if (GPU if gpu_flag is None
-                                             else gpu_flag) else "cpu")
-    device = _DEVICES[device.split(":")[0]]
-    if device == "cpu":
-        if backend == "jax":
-            from network3.jax_backend import find_jax
-            usable, why = find_jax("cpu")
-            if not usable:
-                raise RuntimeError("backend='jax' needs JAX: " + why)
-        return backend or "numba", "cpu"
-    if backend == "numba":
-        _say_once("network3: the Numba back end runs on the CPU only; running on "
-                  "the CPU.")
-        return "numba", "cpu"
-    from network3.jax_backend import find_jax
-    usable, why = find_jax("gpu")
-    if not usable:
-        _say_once("network3: device=gpu was asked for, but {0}; running on the "
-                  "CPU.".format(why))
-        return "numba", "cpu"
-    _say_once("network3: running on the GPU through JAX.")
-    return "jax", "gpu"
-
-
-def _say_once(line):
-    """Print ``line`` the first time it comes up in this process."""
-    if line not in _said:
-        _said.add(line)
-        print(line)

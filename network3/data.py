@@ -28,7 +28,7 @@ from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Variable
 
 # network3
-from network3 import config, seeding
+from network3 import config, files, seeding
 
 #: The folder holding the bundled data files.
 DATA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -198,6 +198,30 @@ def check_arrays(pair, where):
     if not np.isfinite(images).all():
         raise DataError("{0}: images contain NaN or infinite values".format(where))
     return images, labels.astype(np.int32)
+
+
+def check_dataset(dataset, name, layers):
+    """Return ``dataset``'s (images, labels) as checked arrays (see
+    :func:`check_arrays`) that fit a network made of ``layers``, or raise
+    naming ``name`` (the argument), what was expected and what was given."""
+    if not isinstance(dataset, (tuple, list)) or len(dataset) != 2:
+        raise TypeError(
+            "{0} must be a pair (images, labels), as returned by "
+            "network3.load_data_shared(), got {1!r}".format(
+                name, type(dataset).__name__))
+    images, labels = check_arrays((values(dataset[0]), values(dataset[1])), name)
+    first, last = layers[0], layers[-1]
+    if images.shape[1] != first.input_size:
+        raise ValueError(
+            "{0}: images have {1} values each but layer 0 ({2}) expects "
+            "{3}".format(name, images.shape[1], type(first).__name__,
+                         first.input_size))
+    if labels.size and labels.max() >= last.output_size:
+        raise ValueError(
+            "{0}: labels go up to {1} but the last layer ({2}) has only {3} "
+            "outputs".format(name, labels.max(), type(last).__name__,
+                             last.output_size))
+    return images, labels
 
 
 #### Other MNIST-family data sets: the IDX format
@@ -390,17 +414,12 @@ class _ArrayPickler(pickle._Pickler):
 
 def save_data(filename, data):
     """Write ``(training_data, validation_data, test_data)`` in the format of
-    ``mnist.pkl.gz``.  The file appears whole or not at all: it is written
-    under a temporary name and then renamed."""
+    ``mnist.pkl.gz``.  The file appears whole or not at all (see
+    :func:`network3.files.atomic_write`)."""
     _check_structure(data, filename)
-    partial = "{0}.partial-{1}".format(filename, os.getpid())
-    try:
-        with gzip.open(partial, "wb", compresslevel=1) as f:
-            _ArrayPickler(f, protocol=4).dump(tuple(tuple(part) for part in data))
-        os.replace(partial, filename)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
+    with files.atomic_write(filename) as raw, \
+            gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1) as f:
+        _ArrayPickler(f, protocol=4).dump(tuple(tuple(part) for part in data))
 
 
 #### Shared variables, as the chapter uses them
@@ -424,8 +443,8 @@ def load_data_shared(filename="../data/mnist.pkl.gz"):
 
 
 def shared(data):
-    """Place the data into shared variables.  This allows PyTensor to copy
-    the data to the GPU, if one is available."""
+    """Place the data into shared variables, as the chapter does: a
+    training step then reads its mini-batch by index, without a copy."""
     images, labels = check_arrays(data, "data")
     shared_x = pytensor.shared(images, borrow=True)
     shared_y = pytensor.shared(labels, borrow=True)

@@ -16,6 +16,10 @@ import dataclasses
 # Third-party libraries
 import numpy as np
 
+# network3
+from network3 import data
+from network3.network import Network
+
 
 @dataclasses.dataclass
 class EnsembleResult:
@@ -78,12 +82,11 @@ def ensemble(nets, dataset):
     nets = list(nets)
     if not nets:
         raise ValueError("ensemble: nets must be a non-empty list of networks")
-    from network3.network import Network
     for j, net in enumerate(nets):
         if not isinstance(net, Network):
             raise TypeError("ensemble: nets[{0}] must be a Network, got {1!r}".format(
                 j, type(net).__name__))
-    images, labels = nets[0]._check_data(dataset, "dataset")
+    images, labels = data.check_dataset(dataset, "dataset", nets[0].layers)
     votes = np.stack([net.predict(images) for net in nets])
     n_classes = max(net.layers[-1].output_size for net in nets)
     predictions = plurality(votes, n_classes) if len(images) else votes[0]

@@ -6,11 +6,16 @@ The chapter's ladder of experiments, runnable as one sweep.
 Chapter 6 climbs from a fully connected baseline (97.80%) through
 convolutional layers, ReLUs, an expanded training set, more and wider fully
 connected layers and dropout (99.60%) to an ensemble of dropout nets
-(99.67%).  :data:`LADDER` writes each rung down with the book's
-hyper-parameters and accuracy; :func:`run` trains the chosen rungs a few
-times each, appending one JSON line per finished run to ``runs.jsonl``, so a
-sweep that is interrupted resumes where it stopped; :func:`table` turns the
-lines into the markdown table the runner prints and writes.
+(99.67%).  Each rung is one of ``network3.chapter``'s recipes, with the
+book's hyper-parameters and accuracy; :func:`run` trains the chosen rungs a
+few times each, appending one JSON line per finished run to ``runs.jsonl``,
+so a sweep that is interrupted resumes where it stopped; :func:`table` turns
+the lines into the markdown table the runner prints and writes.
+
+Only finished runs are recorded.  Ctrl-C ends the whole sweep at once
+(exit status 130) and records nothing of the run it cut short, which the
+next sweep trains again; a run whose cost diverged is recorded as diverged,
+with its epoch, so that resuming does not try it again.
 
 ``python scripts/experiments.py --help`` (or ``network3 experiments``).
 """
@@ -26,92 +31,31 @@ import sys
 import time
 
 # network3
-from network3 import data, seeding
-from network3.activations import ReLU
+from network3 import chapter, data, files, seeding
 from network3.ensemble import ensemble
-from network3.layers import ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer
+from network3.network import Network, load
+from network3.training import Interruption, is_interrupt
 
 
 #### The ladder
-def _conv(mbs, relu, second=True):
-    act = {"activation_fn": ReLU} if relu else {}
-    layers = [ConvPoolLayer(image_shape=(mbs, 1, 28, 28), filter_shape=(20, 1, 5, 5),
-                            poolsize=(2, 2), **act)]
-    if second:
-        layers.append(ConvPoolLayer(image_shape=(mbs, 20, 12, 12),
-                                    filter_shape=(40, 20, 5, 5), poolsize=(2, 2), **act))
-    return layers
-
-
-def _relu_net(*fc_sizes, p_dropout=0.0):
-    def build(mbs):
-        layers, n_in = _conv(mbs, relu=True), 40*4*4
-        for n in fc_sizes:
-            layers.append(FullyConnectedLayer(n_in=n_in, n_out=n, activation_fn=ReLU,
-                                              p_dropout=p_dropout))
-            n_in = n
-        return layers + [SoftmaxLayer(n_in=n_in, n_out=10, p_dropout=p_dropout)]
-    return build
-
-
-@dataclasses.dataclass(frozen=True)
-class Experiment:
-    """One rung of the chapter's ladder."""
-
-    name: str
-    description: str
-    build: object            # mini_batch_size -> list of layers
-    expanded: bool           # trained on the expanded (250,000-image) set
-    epochs: int
-    eta: float
-    lmbda: float
-    book_accuracy: float     # test accuracy the book reports, or None
-
-
-LADDER = [
-    Experiment("fc", "FC 784-100-10, sigmoid",
-               lambda mbs: [FullyConnectedLayer(n_in=784, n_out=100),
-                            SoftmaxLayer(n_in=100, n_out=10)],
-               False, 60, 0.1, 0.0, 0.9780),
-    Experiment("conv1", "ConvPool(20) + FC 100, sigmoid",
-               lambda mbs: _conv(mbs, False, second=False) + [
-                   FullyConnectedLayer(n_in=20*12*12, n_out=100),
-                   SoftmaxLayer(n_in=100, n_out=10)],
-               False, 60, 0.1, 0.0, 0.9878),
-    Experiment("conv1-nofc", "ConvPool(20) + softmax, no FC layer, sigmoid",
-               lambda mbs: _conv(mbs, False, second=False) + [
-                   SoftmaxLayer(n_in=20*12*12, n_out=10)],
-               False, 60, 0.1, 0.0, None),
-    Experiment("conv2", "2 x ConvPool + FC 100, sigmoid",
-               lambda mbs: _conv(mbs, False) + [
-                   FullyConnectedLayer(n_in=40*4*4, n_out=100),
-                   SoftmaxLayer(n_in=100, n_out=10)],
-               False, 60, 0.1, 0.0, 0.9906),
-    Experiment("relu", "2 x ConvPool + FC 100, ReLU, lmbda=0.1",
-               _relu_net(100), False, 60, 0.03, 0.1, 0.9923),
-    Experiment("expanded", "the ReLU net on the expanded data",
-               _relu_net(100), True, 60, 0.03, 0.1, 0.9937),
-    Experiment("expanded-fc300", "expanded data, FC 300",
-               _relu_net(300), True, 60, 0.03, 0.1, 0.9946),
-    Experiment("expanded-fc1000", "expanded data, FC 1000",
-               _relu_net(1000), True, 60, 0.03, 0.1, 0.9943),
-    Experiment("expanded-2fc", "expanded data, two FC 100 layers",
-               _relu_net(100, 100), True, 60, 0.03, 0.1, 0.9943),
-    Experiment("dropout", "expanded data, two FC 1000 layers, dropout 0.5",
-               _relu_net(1000, 1000, p_dropout=0.5), True, 40, 0.03, 0.0, 0.9960),
-]
+#: The rungs, in the book's order: the chapter's networks (``network3.chapter``).
+LADDER = list(chapter.RECIPES)
 
 #: The last rung: the dropout runs' nets voting together (the book: 5 nets).
 ENSEMBLE = "ensemble"
 ENSEMBLE_BOOK_ACCURACY = 0.9967
-NAMES = [e.name for e in LADDER] + [ENSEMBLE]
+NAMES = LADDER + [ENSEMBLE]
+
+
+class Interrupted(Exception):
+    """Ctrl-C stopped a run: the sweep ends, keeping the finished runs."""
 
 
 #### Running the ladder
-def _settings(args, experiment):
+def _settings(args, recipe):
     """What makes two runs of an experiment comparable (resuming skips a
     run only if these match)."""
-    return {"epochs": experiment.epochs if args.epochs is None else args.epochs,
+    return {"epochs": recipe.epochs if args.epochs is None else args.epochs,
             "train_size": args.train_size, "eval_size": args.eval_size,
             "mini_batch_size": args.mini_batch_size}
 
@@ -131,16 +75,8 @@ def _read_runs(path):
 
 
 def _append(path, record):
-    """Add ``record`` as a line of its own, even after a line a crash cut short."""
-    with open(path, "a+b") as f:
-        f.seek(0, os.SEEK_END)
-        if f.tell():
-            f.seek(-1, os.SEEK_END)
-            if f.read(1) != b"\n":
-                f.write(b"\n")
-        f.write(json.dumps(record).encode() + b"\n")
-        f.flush()
-        os.fsync(f.fileno())
+    """Add ``record`` to ``runs.jsonl`` as a line of its own."""
+    files.append_line(path, json.dumps(record).encode())
 
 
 def _load(args):
@@ -157,8 +93,10 @@ def _load(args):
 
 def run(args, say=print):
     """Run the experiments ``args`` selects (see :func:`parser`); return all
-    the runs recorded in the output folder, old and new."""
-    from network3.network import Network
+    the runs recorded in the output folder, old and new.
+
+    Raises :class:`Interrupted` when Ctrl-C stops a run.
+    """
     os.makedirs(os.path.join(args.output, "nets"), exist_ok=True)
     path = os.path.join(args.output, "runs.jsonl")
     names = NAMES if not args.only else args.only.split(",")
@@ -167,50 +105,33 @@ def run(args, say=print):
         raise ValueError("--only: unknown experiment(s) {0}; choose from {1}".format(
             ", ".join(unknown), ", ".join(NAMES)))
     training, validation, test = _load(args)
-    validation_shared, test_shared = data.shared(validation), data.shared(test)
-    expanded = None
+    evaluation = data.shared(validation), data.shared(test)
+    sets = {False: training}       # expanded or not -> training set
     shared = {}
     runs = _read_runs(path)
-    for experiment in LADDER:
-        if experiment.name not in names:
+    for name in LADDER:
+        if name not in names:
             continue
-        settings = _settings(args, experiment)
+        recipe = chapter.RECIPES[name]
+        settings = _settings(args, recipe)
         for repeat in range(args.repeats):
-            if any(r["experiment"] == experiment.name and r["repeat"] == repeat
+            if any(r["experiment"] == name and r["repeat"] == repeat
                    and r["settings"] == settings for r in runs):
                 continue
-            if experiment.expanded and expanded is None:
-                expanded = _expanded(args, training, say)
-            key = "expanded" if experiment.expanded else "training"
-            if key not in shared:
-                shared[key] = data.shared(expanded if experiment.expanded else training)
-            seed = args.seed + repeat
-            say("== {0} ({1}), run {2} of {3}, seed {4}".format(
-                experiment.name, experiment.description, repeat + 1, args.repeats,
-                seed))
-            seeding.seed(seed)
-            mbs = args.mini_batch_size
-            net = Network(experiment.build(mbs), mbs, device=args.device,
-                          backend=args.backend)
-            start = time.perf_counter()
-            history = net.SGD(shared[key], settings["epochs"], mbs, experiment.eta,
-                              validation_shared, test_shared,
-                              lmbda=experiment.lmbda, verbose=args.verbose)
-            seconds = time.perf_counter() - start
-            net_file = os.path.join(args.output, "nets",
-                                    "{0}-{1}.npz".format(experiment.name, repeat))
-            net.save(net_file)
-            record = {"experiment": experiment.name, "repeat": repeat, "seed": seed,
-                      "settings": settings,
-                      "best_validation_accuracy": history.best_validation_accuracy,
-                      "test_accuracy": history.best_test_accuracy,
-                      "best_epoch": history.best_epoch, "seconds": seconds,
-                      "net": os.path.relpath(net_file, args.output),
-                      "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
-            _append(path, record)
-            runs.append(record)
-            say("== {0}: test accuracy {1:.2%} in {2:.0f} s".format(
-                experiment.name, record["test_accuracy"] or 0.0, seconds))
+            if recipe.expanded not in sets:
+                sets[True] = _expanded(args, training, say)
+            if recipe.expanded not in shared:
+                shared[recipe.expanded] = data.shared(sets[recipe.expanded])
+            record, net = _train(args, name, recipe, repeat, settings,
+                                 shared[recipe.expanded], evaluation, say)
+            # a finished run is recorded whole, even if Ctrl-C comes now
+            with Interruption() as interruption, interruption.shielded():
+                if net is not None:
+                    net.save(os.path.join(args.output, record["net"]))
+                _append(path, record)
+                runs.append(record)
+            if interruption.requested:
+                raise Interrupted(name, repeat)
     if ENSEMBLE in names:
         _run_ensemble(args, path, test, say)
     text = table(_read_runs(path))
@@ -218,6 +139,40 @@ def run(args, say=print):
         f.write(text)
     say(text)
     return runs
+
+
+def _train(args, name, recipe, repeat, settings, training, evaluation, say):
+    """Train one run; return its record (finished or diverged) and the
+    trained net to save (None if it diverged), or raise Interrupted."""
+    seed = args.seed + repeat
+    say("== {0} ({1}), run {2} of {3}, seed {4}".format(
+        name, recipe.description, repeat + 1, args.repeats, seed))
+    seeding.seed(seed)
+    mbs = args.mini_batch_size
+    net = Network(chapter.build_layers(name, mbs), mbs, device=args.device,
+                  backend=args.backend)
+    start = time.perf_counter()
+    history = net.SGD(training, settings["epochs"], mbs, recipe.eta, *evaluation,
+                      lmbda=recipe.lmbda, verbose=args.verbose)
+    seconds = time.perf_counter() - start
+    if history.stopped == "interrupted":
+        raise Interrupted(name, repeat)
+    record = {"experiment": name, "repeat": repeat, "seed": seed,
+              "settings": settings,
+              "best_validation_accuracy": history.best_validation_accuracy,
+              "test_accuracy": history.best_test_accuracy,
+              "best_epoch": history.best_epoch, "seconds": seconds,
+              "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+    if history.stopped == "diverged":
+        record.update(diverged=True, diverged_epoch=history.epochs,
+                      test_accuracy=None)
+        say("== {0}: diverged in epoch {1}; recorded as diverged".format(
+            name, history.epochs))
+        return record, None
+    record["net"] = os.path.join("nets", "{0}-{1}.npz".format(name, repeat))
+    say("== {0}: test accuracy {1:.2%} in {2:.0f} s".format(
+        name, record["test_accuracy"] or 0.0, seconds))
+    return record, net
 
 
 def _expanded(args, training, say):
@@ -232,10 +187,9 @@ def _expanded(args, training, say):
 
 def _run_ensemble(args, path, test, say):
     """Let the nets of the dropout runs vote; record it as one more run."""
-    from network3.saving import load
-    settings = _settings(args, LADDER[-1])
+    settings = _settings(args, chapter.RECIPES["dropout"])
     runs = [r for r in _read_runs(path) if r["experiment"] == "dropout"
-            and r["settings"] == settings]
+            and r["settings"] == settings and "net" in r]
     if not runs:
         say("== ensemble: no dropout runs to vote with; run 'dropout' first")
         return
@@ -256,11 +210,12 @@ def _run_ensemble(args, path, test, say):
 #### Reporting
 def table(runs):
     """Markdown: experiment, book accuracy, our runs (mean ± standard
-    deviation of the test accuracy), seconds per run.  For each experiment
-    only the latest settings count; an ensemble's latest vote counts."""
+    deviation of the test accuracy; diverged runs are counted, not
+    averaged), seconds per run.  For each experiment only the latest
+    settings count; an ensemble's latest vote counts."""
     lines = ["| experiment | book | ours: test accuracy | runs | epochs | s per run |",
              "|---|---|---|---|---|---|"]
-    books = {e.name: e.book_accuracy for e in LADDER}
+    books = {name: recipe.book_accuracy for name, recipe in chapter.RECIPES.items()}
     books[ENSEMBLE] = ENSEMBLE_BOOK_ACCURACY
     for name in NAMES:
         mine = [r for r in runs if r["experiment"] == name]
@@ -277,9 +232,13 @@ def table(runs):
             "{0:.2f}% ± {1:.2f}".format(statistics.mean(accuracies),
                                         statistics.stdev(accuracies)))
         book = books[name]
+        count = str(len(mine))
+        diverged = sum(1 for r in mine if r.get("diverged"))
+        if diverged:
+            count += " ({0} diverged)".format(diverged)
         lines.append("| {0} | {1} | {2} | {3} | {4} | {5:.0f} |".format(
             name, "-" if book is None else "{0:.2f}%".format(100 * book), ours,
-            len(mine) if name != ENSEMBLE else "{0} nets".format(latest.get("nets")),
+            count if name != ENSEMBLE else "{0} nets".format(latest.get("nets")),
             latest["epochs"], statistics.mean(r["seconds"] for r in mine)))
     return "\n".join(lines) + "\n"
 
@@ -332,11 +291,18 @@ def main(argv=None, prog="experiments.py"):
     try:
         run(args)
     except (OSError, ValueError, TypeError, RuntimeError) as error:
-        print("{0}: error: {1}".format(prog, error), file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("{0}: interrupted; finished runs are in {1}; run again to "
-              "resume".format(prog, os.path.join(args.output, "runs.jsonl")),
-              file=sys.stderr)
+        if not is_interrupt(error):
+            print("{0}: error: {1}".format(prog, error), file=sys.stderr)
+            return 1
+        _say_interrupted(prog, args)
+        return 130
+    except (KeyboardInterrupt, Interrupted):
+        _say_interrupted(prog, args)
         return 130
     return 0
+
+
+def _say_interrupted(prog, args):
+    print("{0}: interrupted; finished runs are in {1}; run again to "
+              "resume".format(prog, os.path.join(args.output, "runs.jsonl")),
+              file=sys.stderr)

@@ -22,7 +22,7 @@ import pytensor.tensor as T
 from pytensor.tensor.special import softmax
 
 # network3
-from network3 import config, ops, seeding
+from network3 import activations, config, ops, seeding
 from network3.activations import sigmoid
 
 
@@ -319,7 +319,7 @@ def _scaled_dot(inpt, w, p_dropout, training):
 
 
 def _name(fn):
-    return getattr(fn, "__name__", repr(fn))
+    return activations.name_of(fn) or getattr(fn, "__name__", repr(fn))
 
 
 def dropout_layer(layer, p_dropout, *, rng=None):
@@ -332,3 +332,39 @@ def dropout_layer(layer, p_dropout, *, rng=None):
     if p_dropout == 0.0:
         return layer
     return ops.dropout(layer, p_dropout, ops.shared_rng(seeding.new_seed(rng)))
+
+
+#### Checking that layers fit together
+def check_layers(layers, mini_batch_size):
+    """Raise unless ``layers`` form a network for mini-batches of
+    ``mini_batch_size``; return ``mini_batch_size`` as an int.
+
+    Each layer's input size must equal the previous layer's output size, and
+    a ``ConvPoolLayer``'s ``image_shape[0]`` must equal ``mini_batch_size``.
+    """
+    mini_batch_size = _positive_int("Network", "mini_batch_size", mini_batch_size)
+    if not isinstance(layers, (list, tuple)) or not layers:
+        raise TypeError(
+            "Network: layers must be a non-empty list of layers, got {0!r}".format(
+                layers))
+    for j, layer in enumerate(layers):
+        if not isinstance(layer, Layer):
+            raise TypeError(
+                "Network: layer {0} must be a layer such as ConvPoolLayer, "
+                "FullyConnectedLayer or SoftmaxLayer, got {1!r}".format(j, layer))
+        image_shape = getattr(layer, "image_shape", None)
+        if image_shape is not None and image_shape[0] != mini_batch_size:
+            raise ValueError(
+                "layer {0} ({1}): image_shape[0]={2} but mini_batch_size={3}; "
+                "they must be equal".format(j, type(layer).__name__,
+                                            image_shape[0], mini_batch_size))
+        if j > 0 and layer.input_size != layers[j-1].output_size:
+            prev = layers[j-1]
+            what = ("image_shape={0} takes {1} values per image".format(
+                image_shape, layer.input_size) if image_shape is not None
+                else "n_in={0}".format(layer.input_size))
+            raise ValueError(
+                "layer {0} ({1}): {2} but layer {3} ({4}) outputs {5} values "
+                "per image".format(j, type(layer).__name__, what, j-1,
+                                   type(prev).__name__, prev.describe_output_size()))
+    return mini_batch_size

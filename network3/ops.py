@@ -6,19 +6,20 @@ The three operations a convolutional network needs beyond matrix algebra:
 
 Theano provided them (``theano.tensor.nnet.conv.conv2d``,
 ``theano.tensor.signal.downsample.max_pool_2d`` and ``RandomStreams``);
-PyTensor, Theano's descendant, no longer does.  This module is the *only*
-place in network3 that knows how they are built from PyTensor's pieces, so a
-faster kernel can replace one function here without any layer noticing.  Each
-function takes and returns symbolic tensors and says which semantics it
-implements.  PyTensor derives their gradients.
+PyTensor, Theano's descendant, no longer does.  This module builds them from
+PyTensor's pieces and four Ops of network3's own (:class:`Im2Col`,
+:class:`Col2Im`, :class:`MaxPool`, :class:`MaxPoolGrad`).  Each function
+takes and returns symbolic tensors and says which semantics it implements.
+
+An Op here is the whole contract: ``make_node`` (types and static shapes),
+``perform`` (a NumPy implementation, the reference every back end must
+match) and ``pullback`` (its gradient, written by hand in terms of the other
+Ops).  Nothing here is specific to a back end: each back end in
+``network3/backends/`` brings its own compiled kernels for these Ops.
 
 """
 
 #### Libraries
-# Standard library
-import inspect
-import zlib
-
 # Third-party libraries
 import numpy as np
 import pytensor
@@ -28,11 +29,7 @@ from pytensor.gradient import grad_undefined
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.graph.traversal import ancestors
-from pytensor.link.numba.dispatch.basic import (
-    numba_funcify_default_op_cache_key, numba_njit,
-    register_funcify_default_op_cache_key)
 from pytensor.tensor.basic import infer_static_shape
-from pytensor.tensor.math import Dot
 from pytensor.tensor.random.op import RandomVariable
 
 # network3
@@ -260,227 +257,3 @@ def rng_updates(outputs):
             if isinstance(rng, SharedVariable):
                 updates[rng] = node.outputs[0]
     return list(updates.items())
-
-
-#### Compiled kernels for PyTensor's Numba linker
-# Without these, Numba runs the Ops above through their NumPy ``perform`` in
-# object mode.  Each kernel is a plain loop nest, quick to compile and cached
-# on disk by PyTensor.  PyTensor keys that cache on the Op and its props
-# only, so each kernel also hands back a checksum of its own source: editing
-# a kernel then recompiles it instead of reusing the stale cached one.
-def _compiled(kernel):
-    """``kernel`` jitted for PyTensor, with a cache salt from its source."""
-    salt = zlib.crc32(inspect.getsource(kernel).encode())
-    return numba_njit(kernel, boundscheck=False), salt
-
-@register_funcify_default_op_cache_key(Im2Col)
-def _numba_im2col(op, **kwargs):
-    kh, kw = op.window
-
-    def im2col(x):
-        n, c, height, width = x.shape
-        oh, ow = height - kh + 1, width - kw + 1
-        out = np.empty((n * oh * ow, c * kh * kw), dtype=x.dtype)
-        for m in range(n):
-            for i in range(oh):
-                for j in range(ow):
-                    row = (m * oh + i) * ow + j
-                    for ch in range(c):
-                        for a in range(kh):
-                            for b in range(kw):
-                                out[row, (ch * kh + a) * kw + b] = x[m, ch, i + a, j + b]
-        return out
-
-    return _compiled(im2col)
-
-
-@register_funcify_default_op_cache_key(Col2Im)
-def _numba_col2im(op, **kwargs):
-    kh, kw = op.window
-
-    def col2im(cols, shape):
-        n, c, height, width = shape[0], shape[1], shape[2], shape[3]
-        oh, ow = height - kh + 1, width - kw + 1
-        x = np.zeros((n, c, height, width), dtype=cols.dtype)
-        for m in range(n):
-            for i in range(oh):
-                for j in range(ow):
-                    row = (m * oh + i) * ow + j
-                    for ch in range(c):
-                        for a in range(kh):
-                            for b in range(kw):
-                                x[m, ch, i + a, j + b] += cols[row, (ch * kh + a) * kw + b]
-        return x
-
-    return _compiled(col2im)
-
-
-@register_funcify_default_op_cache_key(MaxPool)
-def _numba_max_pool(op, **kwargs):
-    ph, pw = op.window
-
-    def max_pool(x):
-        n, c, height, width = x.shape
-        oh, ow = height // ph, width // pw
-        out = np.empty((n, c, oh, ow), dtype=x.dtype)
-        for m in range(n):
-            for ch in range(c):
-                for i in range(oh):
-                    # the window's first row, then the others, in memory order
-                    for j in range(ow):
-                        best = x[m, ch, i * ph, j * pw]
-                        for b in range(1, pw):
-                            best = max(best, x[m, ch, i * ph, j * pw + b])
-                        out[m, ch, i, j] = best
-                    for a in range(1, ph):
-                        for j in range(ow):
-                            best = out[m, ch, i, j]
-                            for b in range(pw):
-                                best = max(best, x[m, ch, i * ph + a, j * pw + b])
-                            out[m, ch, i, j] = best
-        return out
-
-    return _compiled(max_pool)
-
-
-@register_funcify_default_op_cache_key(MaxPoolGrad)
-def _numba_max_pool_grad(op, **kwargs):
-    ph, pw = op.window
-
-    def max_pool_grad(x, out, gout):
-        n, c, oh, ow = out.shape
-        gx = np.zeros(x.shape, dtype=x.dtype)
-        # Row by row and without branches: several times faster than
-        # visiting window by window with an ``if``.
-        for m in range(n):
-            for ch in range(c):
-                for i in range(oh):
-                    for a in range(ph):
-                        row = i * ph + a
-                        for j in range(ow):
-                            best = out[m, ch, i, j]
-                            g = gout[m, ch, i, j]
-                            for b in range(pw):
-                                col = j * pw + b
-                                gx[m, ch, row, col] = g if x[m, ch, row, col] == best else 0.0
-        return gx
-
-    return _compiled(max_pool_grad)
-
-
-#### Matrix products without transposing copies
-# Gradients are full of transposed operands (``dot(delta, w.T)``,
-# ``dot(x.T, delta)``).  Numba types every array PyTensor hands it as of
-# unknown layout, and its ``np.dot`` then copies such an operand into C order
-# first: for the 1000x1000 weights of the dropout net that transposing copy
-# costs more than the product.  BLAS takes column-major operands as they are,
-# so this kernel checks the layout at run time and passes a transposed view
-# straight through.  It replaces PyTensor's Numba kernel for 2-D float
-# products only; everything else goes to PyTensor's own.
-_pytensor_dot = numba_funcify_default_op_cache_key.dispatch(Dot)
-
-
-@register_funcify_default_op_cache_key(Dot)
-def _numba_dot(op, node, **kwargs):
-    x, y = node.inputs
-    out = node.outputs[0]
-    if not (x.ndim == y.ndim == 2
-            and x.type.dtype == y.type.dtype == out.type.dtype
-            and out.type.dtype in ("float32", "float64")):
-        return _pytensor_dot(op, node, **kwargs)
-
-    def dot(x, y):
-        x_f = x.flags.f_contiguous and not x.flags.c_contiguous
-        y_f = y.flags.f_contiguous and not y.flags.c_contiguous
-        if x_f and y_f:
-            return np.dot(np.asfortranarray(x), np.asfortranarray(y))
-        if x_f:
-            return np.dot(np.asfortranarray(x), np.ascontiguousarray(y))
-        if y_f:
-            return np.dot(np.ascontiguousarray(x), np.asfortranarray(y))
-        return np.dot(np.ascontiguousarray(x), np.ascontiguousarray(y))
-
-    return _compiled(dot)
-
-
-#### Kernels for PyTensor's JAX back end (the GPU path)
-# PyTensor translates a graph to JAX Op by Op; these teach it ours.  They do
-# exactly what the NumPy ``perform`` methods above do, with array slicing
-# that XLA fuses, so the numbers match the CPU path's.  JAX is imported only
-# when the JAX back end is first used.
-_jax_registered = False
-
-
-def register_jax():
-    """Register JAX implementations of this module's Ops (imports JAX)."""
-    global _jax_registered
-    if _jax_registered:
-        return
-    import jax.numpy as jnp
-    from pytensor.link.jax.dispatch import jax_funcify
-
-    def static_shape(node, what):
-        shape = node.outputs[0].type.shape
-        if None in shape:
-            raise NotImplementedError(
-                "{0}: the JAX back end needs the image shape when the graph is "
-                "built, got {1}".format(what, shape))
-        return shape
-
-    @jax_funcify.register(Im2Col)
-    def _jax_im2col(op, node=None, **kwargs):
-        kh, kw = op.window
-
-        def im2col(x):
-            n, c, height, width = x.shape
-            oh, ow = height - kh + 1, width - kw + 1
-            taps = jnp.stack([x[:, :, a:a + oh, b:b + ow]
-                              for a in range(kh) for b in range(kw)], axis=-1)
-            # (n, c, oh, ow, kh*kw) -> rows (n, oh, ow), columns (c, kh, kw)
-            return taps.transpose(0, 2, 3, 1, 4).reshape(n * oh * ow, c * kh * kw)
-
-        return im2col
-
-    @jax_funcify.register(Col2Im)
-    def _jax_col2im(op, node=None, **kwargs):
-        kh, kw = op.window
-        n, c, height, width = static_shape(node, "Col2Im")
-        oh, ow = height - kh + 1, width - kw + 1
-
-        def col2im(cols, shape):
-            taps = cols.reshape(n, oh, ow, c, kh, kw).transpose(0, 3, 1, 2, 4, 5)
-            x = jnp.zeros((n, c, height, width), dtype=cols.dtype)
-            for a in range(kh):
-                for b in range(kw):
-                    x = x.at[:, :, a:a + oh, b:b + ow].add(taps[..., a, b])
-            return x
-
-        return col2im
-
-    @jax_funcify.register(MaxPool)
-    def _jax_max_pool(op, node=None, **kwargs):
-        ph, pw = op.window
-
-        def max_pool(x):
-            n, c, height, width = x.shape
-            oh, ow = height // ph, width // pw
-            windows = x[:, :, :oh * ph, :ow * pw].reshape(n, c, oh, ph, ow, pw)
-            return windows.max(axis=(3, 5))
-
-        return max_pool
-
-    @jax_funcify.register(MaxPoolGrad)
-    def _jax_max_pool_grad(op, node=None, **kwargs):
-        ph, pw = op.window
-
-        def max_pool_grad(x, out, gout):
-            oh, ow = out.shape[2], out.shape[3]
-            up = lambda a: jnp.repeat(jnp.repeat(a, ph, axis=2), pw, axis=3)
-            region = x[:, :, :oh * ph, :ow * pw]
-            g = jnp.where(region == up(out), up(gout), jnp.zeros((), x.dtype))
-            pad = ((0, 0), (0, 0), (0, x.shape[2] - oh * ph), (0, x.shape[3] - ow * pw))
-            return jnp.pad(g, pad)
-
-        return max_pool_grad
-
-    _jax_registered = True

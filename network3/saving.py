@@ -11,8 +11,13 @@ refused, rebuilds the layers from the JSON, checks every parameter's shape
 against them, and checks the digest, so a truncated, damaged or altered file
 gives a clear :class:`ModelFileError` rather than a wrong network.
 
-Saving is atomic: the file is written under a temporary name and renamed
-over the old one, so a crash mid-save leaves the previous file intact.
+Saving is atomic (:func:`network3.files.atomic_write`): a crash or a Ctrl-C
+mid-save leaves the previous file intact.
+
+This module knows layers and files, not networks: :func:`save` takes any
+object with ``layers``, ``params`` and ``mini_batch_size``, and
+:func:`read_layers` gives back layers holding the saved parameters, from
+which ``network3.load_network`` builds the ``Network``.
 """
 
 #### Libraries
@@ -26,7 +31,7 @@ import zipfile
 import numpy as np
 
 # network3
-from network3 import activations, config
+from network3 import activations, config, files
 from network3.layers import ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer
 
 FORMAT = "network3-model"
@@ -41,8 +46,6 @@ LAYER_ARGUMENTS = {
 }
 _LAYER_TYPES = {cls.__name__: cls for cls in
                 (ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer)}
-_ACTIVATIONS = {fn.__name__: fn for fn in (activations.linear, activations.ReLU,
-                                           activations.sigmoid, activations.tanh)}
 
 
 class ModelFileError(ValueError):
@@ -64,12 +67,12 @@ def architecture(net):
         for arg in LAYER_ARGUMENTS[name]:
             value = getattr(layer, arg)
             if arg == "activation_fn":
-                if _ACTIVATIONS.get(getattr(value, "__name__", None)) is not value:
+                if activations.name_of(value) is None:
                     raise ValueError(
                         "save: layer {0} ({1}) uses activation_fn={2!r}, which a "
                         "model file cannot record; use one of {3}".format(
-                            j, name, value, ", ".join(_ACTIVATIONS)))
-                value = value.__name__
+                            j, name, value, ", ".join(activations.ACTIVATIONS)))
+                value = activations.name_of(value)
             spec[arg] = list(value) if isinstance(value, tuple) else value
         layers.append(spec)
     return {"format": FORMAT, "version": VERSION,
@@ -77,7 +80,7 @@ def architecture(net):
             "layers": layers, "params": [p.name for p in net.params]}
 
 
-def _digest(arch_bytes, arrays):
+def digest(arch_bytes, arrays):
     """SHA-256 of the architecture and of every parameter's dtype, shape and bytes."""
     h = hashlib.sha256(arch_bytes)
     for array in arrays:
@@ -96,7 +99,7 @@ def save(net, filename):
     arrays = [p.get_value() for p in net.params]
     members = {"architecture": np.frombuffer(arch_bytes, dtype=np.uint8)}
     members.update(("param{0}".format(k), a) for k, a in enumerate(arrays))
-    members["sha256"] = np.frombuffer(_digest(arch_bytes, arrays).encode(),
+    members["sha256"] = np.frombuffer(digest(arch_bytes, arrays).encode(),
                                       dtype=np.uint8)
     filename = os.fspath(filename)
     partial = "{0}.partial-{1}".format(filename, os.getpid())
@@ -112,50 +115,49 @@ def save(net, filename):
 
 
 #### Loading
-def load(filename, mini_batch_size=None, **network_kwargs):
-    """Rebuild the network saved in ``filename``.
+def read_layers(filename, mini_batch_size=None):
+    """The layers saved in ``filename``, holding the saved parameters.
 
     Parameters
     ----------
     filename : str or path
     mini_batch_size : int, optional
-        Build the network for this mini-batch size instead of the saved one
+        Build the layers for this mini-batch size instead of the saved one
         (the parameters do not depend on it).
-    **network_kwargs
-        Passed to :class:`~network3.Network` (``device``, ``backend``).
 
     Returns
     -------
-    Network
-        With the saved parameters: it predicts exactly as the saved one did.
+    layers : list of Layer
+    mini_batch_size : int
 
     Raises
     ------
     ModelFileError
-        If the file is missing, not a model file, truncated or altered.
+        If the file is missing, not a model file, truncated or altered, or
+        its parameters do not fit its architecture.
     """
-    from network3.network import Network
     filename = os.fspath(filename)
     arch, arrays = _read(filename)
     mbs = arch.get("mini_batch_size") if mini_batch_size is None else mini_batch_size
     try:
         layers = [_build_layer(spec, mbs) for spec in arch["layers"]]
-        net = Network(layers, mbs, **network_kwargs)
     except (KeyError, TypeError, ValueError) as error:
         raise ModelFileError("{0}: the architecture it describes cannot be built: "
                              "{1}".format(filename, error)) from None
-    if len(arrays) != len(net.params):
+    params = [param for layer in layers for param in layer.params]
+    if len(arrays) != len(params):
         raise ModelFileError(
             "{0}: holds {1} parameter arrays but its architecture has {2}".format(
-                filename, len(arrays), len(net.params)))
-    for param, array in zip(net.params, arrays):
+                filename, len(arrays), len(params)))
+    names = arch.get("params") or [p.name for p in params]
+    for name, param, array in zip(names, params, arrays):
         expected = param.get_value(borrow=True).shape
         if array.shape != expected:
             raise ModelFileError(
                 "{0}: parameter {1} has shape {2} but the architecture needs "
-                "{3}".format(filename, param.name, array.shape, expected))
+                "{3}".format(filename, name, array.shape, expected))
         param.set_value(array.astype(config.floatX))
-    return net
+    return layers, mbs
 
 
 def _read(filename):
@@ -181,7 +183,7 @@ def _read(filename):
             "{0}: not a readable network3 model file ({1}: {2}); it may be "
             "truncated or damaged".format(filename, type(error).__name__, error)) \
             from None
-    if _digest(arch_bytes, arrays) != digest:
+    if digest(arch_bytes, arrays) != digest:
         raise ModelFileError(
             "{0}: its contents do not match its SHA-256 digest; the file was "
             "altered or damaged".format(filename))
@@ -207,7 +209,7 @@ def _build_layer(spec, mini_batch_size):
     for arg in LAYER_ARGUMENTS[spec["type"]]:
         value = spec[arg]
         if arg == "activation_fn":
-            value = _ACTIVATIONS[value]
+            value = activations.by_name(value)
         elif isinstance(value, list):
             value = tuple(value)
         kwargs[arg] = value

@@ -35,6 +35,13 @@ def seed(n):
     _generator = np.random.default_rng(int(n))
 
 
+def reset():
+    """Forget the seed set by :func:`seed`: from now on network3 draws from
+    NumPy's global state again, as it does in a fresh process."""
+    global _generator
+    _generator = None
+
+
 def get_rng(rng=None):
     """Return the NumPy generator to draw from.
 

@@ -178,10 +178,10 @@ def test_sgd_twice_continues_and_reuses_the_compiled_step(subset):
           restore_best=False, verbose=False)
     for pa, pb in zip(a.params, b.params):
         np.testing.assert_array_equal(pa.get_value(), pb.get_value())
-    assert len(a._train_steps) == 1
+    assert a.engine.compilations == 1
     a.SGD(training_data, 1, 10, 0.1, validation_data, None, lmbda=0.1, verbose=False)
     a.SGD(training_data, 1, 10, 0.2, validation_data, None, lmbda=1.0, verbose=False)
-    assert len(a._train_steps) == 2       # without and with L2
+    assert a.engine.compilations == 2     # without and with L2
 
 
 def test_two_networks_share_nothing(subset):
@@ -304,7 +304,7 @@ def test_sgd_rejects_bad_arguments_before_compiling(change, error, message):
     with pytest.raises(error) as info:
         net.SGD(**arguments)
     assert message in str(info.value)
-    assert net._train_steps == {}
+    assert net.engine.compilations == 0
 
 
 def test_sgd_needs_a_cost_layer():

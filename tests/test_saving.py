@@ -117,7 +117,7 @@ def test_parameters_that_do_not_fit_the_architecture(trained, tmp_path):
     def reshape(members):   # a consistent digest, but the wrong shape
         members["param2"] = np.zeros((7, 20), np.float32)
         arrays = [members["param{0}".format(k)] for k in range(6)]
-        members["sha256"] = np.frombuffer(saving._digest(
+        members["sha256"] = np.frombuffer(saving.digest(
             members["architecture"].tobytes(), arrays).encode(), np.uint8)
     rewrite(tmp_path / "net.npz", tmp_path / "bad.npz", reshape)
     with pytest.raises(ModelFileError,

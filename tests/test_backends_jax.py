@@ -10,15 +10,15 @@ import pytest
 jax = pytest.importorskip("jax")
 
 import network3  # noqa: E402
-from network3 import ReLU, config, ops  # noqa: E402
-from network3 import jax_backend  # noqa: E402
+from network3 import ReLU, backends, ops  # noqa: E402
+from network3.backends import jax as jax_backend  # noqa: E402
 from network3.layers import (ConvPoolLayer, FullyConnectedLayer,  # noqa: E402
                              SoftmaxLayer)
 from test_ops import reference_conv, reference_pool  # noqa: E402
 
 
 def jax_function(inputs, outputs):
-    return pytensor.function(inputs, outputs, mode=jax_backend._jax_mode())
+    return pytensor.function(inputs, outputs, mode=jax_backend.mode())
 
 
 #### The ops, translated to JAX
@@ -167,13 +167,13 @@ def test_shared_variables_show_the_trained_values(subset):
 
 #### Choosing where to run
 def test_gpu_without_cuda_runs_on_the_cpu_with_one_line(capsys):
-    backend, device = config.select_backend("gpu")
+    backend, device = backends.select("gpu")
     usable, _ = jax_backend.find_jax("gpu")
     if usable:
         assert (backend, device) == ("jax", "gpu")
     else:
         assert (backend, device) == ("numba", "cpu")
-        config.select_backend("cuda")              # the same line, not again
+        backends.select("cuda")              # the same line, not again
         lines = capsys.readouterr().out.splitlines()
         assert len(lines) <= 1
         assert all("running on the CPU" in line for line in lines)

@@ -1,0 +1,87 @@
+"""backends/base.py
+~~~~~~~~~~~~~~~~~~~~
+
+What every back end provides: the small interface through which a
+``Network`` has its graphs compiled and run.
+
+A ``Network`` builds its graphs once, from its layers (``network3.graphs``),
+and hands them to its back end.  The back end decides how to compile them,
+where the data and parameters live while they run, and how the results come
+back.  It must do three things:
+
+* :meth:`Backend.training_run`: compile a training graph for a training
+  set, returning a function ``run(first, count, stop=None)`` that trains on
+  mini-batches ``first .. first+count-1`` and returns their costs;
+* :meth:`Backend.predict`: run the prediction graph on a batch of images;
+* :meth:`Backend.sync`: bring the shared variables (``layer.w``, ``layer.b``)
+  up to date with what the back end holds, if it keeps its own copy.
+
+A back end that keeps copies (on a GPU, say) must notice by itself when a
+shared variable is given a new value (``set_value`` stores a new array) and
+use that value next.
+
+"""
+
+
+class Backend(object):
+    """Compiles and runs one network's graphs on one device.
+
+    Parameters
+    ----------
+    device : str
+        ``"cpu"`` or ``"gpu"``.
+
+    Attributes
+    ----------
+    name : str
+        The back end's name, as ``Network(backend=...)`` spells it.
+    chunk : int
+        How many mini-batches the SGD loop asks a training run for at a time
+        (the progress bar and the divergence check move on after each).
+    compilations : int
+        Training runs compiled so far (a later SGD call on the same training
+        set reuses its run).
+    """
+
+    name = None
+    chunk = 100
+
+    def __init__(self, device):
+        self.device = device
+        self.compilations = 0
+
+    def training_run(self, graph, training_data, arrays):
+        """Compile ``graph`` (a ``graphs.TrainingGraph``) for a training set.
+
+        Parameters
+        ----------
+        graph : graphs.TrainingGraph
+        training_data : pair
+            The training set as the user passed it (shared variables or
+            arrays); a back end may keep using the user's shared variables.
+        arrays : pair of ndarray
+            The same, checked: floatX images of shape (n, pixels) and int32
+            labels.
+
+        Returns
+        -------
+        run : callable
+            ``run(first, count, stop=None)`` trains on ``count`` mini-batches
+            from number ``first`` on, with the learning rate and L2
+            coefficient the graph's shared variables hold when it is called,
+            and returns their costs as a 1-D array.  ``stop``, if given, is
+            a function of no arguments; a back end that can stop between
+            two mini-batches calls it before each and returns early (fewer
+            costs) once it returns True.
+        """
+        raise NotImplementedError
+
+    def predict(self, graph, images):
+        """Predicted classes of ``images`` (a C-contiguous floatX array of
+        shape (n, pixels), n of any size, evaluated in batches of
+        ``graph.batch_size``) with the parameters as they are now."""
+        raise NotImplementedError
+
+    def sync(self):
+        """Copy the back end's parameters into the network's shared
+        variables, if it keeps copies of its own (a no-op otherwise)."""

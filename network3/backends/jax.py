@@ -1,0 +1,348 @@
+"""backends/jax.py
+~~~~~~~~~~~~~~~~~~~
+
+Training and evaluation on a GPU, through JAX.
+
+Theano ran network3 on a GPU by keeping the data set and the parameters in
+GPU memory as shared variables.  PyTensor has no GPU of its own; it reaches
+one by translating graphs to JAX, and its JAX functions hand every shared
+variable over from host memory on every call.  So this back end does what
+Theano's GPU back end did, by hand:
+
+* a graph's shared variables become explicit inputs and outputs: those the
+  graph updates (parameters, dropout generators) are state carried from
+  call to call, the others (the learning rate, the L2 coefficient) are read
+  afresh at every call; PyTensor translates the result to a JAX function Op
+  by Op, with the kernels below for network3's Ops;
+* a whole run of mini-batches is one compiled call (``lax.scan``), so Python
+  is not in the loop 5,000 times an epoch;
+* data sets are copied to the device once, the state lives there between
+  calls (its buffers donated to each update), and :meth:`JaxBackend.sync`
+  brings the network's shared variables up to date;
+* dropout masks come from JAX's own generator, seeded from the layer's.
+
+The same code runs on JAX's CPU back end, which is how the test suite checks
+it against the Numba back end and against NumPy.  JAX itself is imported only
+when this back end is first used.
+
+"""
+
+#### Libraries
+# Standard library
+import contextlib
+import functools
+import warnings
+
+# Third-party libraries
+import numpy as np
+import pytensor
+from pytensor.compile.sharedvalue import SharedVariable
+from pytensor.graph.replace import clone_replace
+from pytensor.graph.traversal import ancestors
+from pytensor.tensor.random.type import RandomType
+
+# network3
+from network3 import config
+from network3.backends.base import Backend
+from network3.ops import Col2Im, Im2Col, MaxPool, MaxPoolGrad
+
+
+#### Quiet translation
+# PyTensor's graphs index with int64 and average in float64 before casting
+# back to floatX; JAX (without x64) does those in 32 bits and warns each
+# time a function is traced, as it drops PyTensor's shape assertions.  None
+# of it changes a float32 result.
+_HARMLESS = ("Explicitly requested dtype", "Skipping Assert")
+
+
+@contextlib.contextmanager
+def _quiet_tracing():
+    """JAX's tracing warnings about 64-bit types silenced, and matrix
+    products in full float32 precision.
+
+    On recent NVIDIA GPUs JAX's default multiplies float32 matrices in
+    TF32 (10-bit mantissas); the book's numbers were computed in float32.
+    """
+    import jax
+    with warnings.catch_warnings(), jax.default_matmul_precision("highest"):
+        for text in _HARMLESS:
+            warnings.filterwarnings("ignore", message=text)
+        yield
+
+
+def _quietly(fn):
+    """``fn`` run inside :func:`_quiet_tracing`."""
+    @functools.wraps(fn)
+    def quiet(*args, **kwargs):
+        with _quiet_tracing():
+            return fn(*args, **kwargs)
+    return quiet
+
+
+#### Is there a JAX to run on?
+def find_jax(device):
+    """Return ``(usable, reason)``: whether JAX can run on ``device``
+    (``"cpu"`` or ``"gpu"``) and, if not, why in a few words."""
+    try:
+        import jax
+    except ImportError:
+        return False, "JAX is not installed (pip install 'network3[gpu]')"
+    if device == "cpu":
+        return True, ""
+    try:
+        devices = jax.devices("gpu")
+    except RuntimeError:
+        devices = []
+    if not devices:
+        return False, ("JAX {0} finds no CUDA GPU (install a CUDA-enabled JAX: "
+                       "pip install 'network3[gpu]')".format(jax.__version__))
+    return True, ""
+
+
+@functools.lru_cache(maxsize=None)
+def mode():
+    """PyTensor's JAX mode, with network3's Ops taught to it (imports JAX)."""
+    from pytensor.compile.mode import get_mode
+    _register_kernels()
+    return get_mode("JAX")
+
+
+def _to_jax(inputs, outputs):
+    """A JAX function of ``inputs`` computing ``outputs`` (PyTensor's translation)."""
+    with _quiet_tracing():
+        fn = pytensor.function(inputs, outputs, mode=mode(),
+                               on_unused_input="ignore")
+    return fn.vm.jit_fn
+
+
+def _is_rng(var):
+    return isinstance(var.type, RandomType)
+
+
+def _shared_inputs(outputs):
+    """The shared variables the graph of ``outputs`` reads, in a fixed order."""
+    return [v for v in ancestors(outputs) if isinstance(v, SharedVariable)]
+
+
+#### The back end a Network holds
+class JaxBackend(Backend):
+    """Keeps a network's parameters, data and compiled functions on a JAX device.
+
+    Parameters
+    ----------
+    device : str
+        ``"gpu"`` or ``"cpu"``.
+    """
+
+    name = "jax"
+    # a run of mini-batches is one call: as many as the book prints lines for
+    chunk = 1000
+
+    def __init__(self, device):
+        import jax
+        super().__init__(device)
+        self.jax = jax
+        self._device = jax.devices("gpu" if device == "gpu" else "cpu")[0]
+        # shared variable -> [the host value the device copy came from, the
+        # device copy, whether the device copy is the newer]
+        self._values = {}
+        self._data = {}          # id(array) -> (array, device array)
+        self._runs = {}
+        self._predict = {}
+
+    #### Moving things between host and device
+    def _to_device(self, array):
+        """``array`` on the device, copied there once per array."""
+        entry = self._data.get(id(array))
+        if entry is None or entry[0] is not array:
+            entry = (array, self.jax.device_put(array, self._device))
+            self._data[id(array)] = entry
+            while len(self._data) > 8:    # training, validation, test, ...
+                del self._data[next(iter(self._data))]
+        return entry[1]
+
+    def _value(self, var):
+        """The device's copy of shared variable ``var``, made if the host's is newer.
+
+        ``set_value`` puts a new object in a shared variable, so a host value
+        other than the one the device copy came from (or was synced to)
+        means the user (or SGD restoring its best epoch) changed it.  A
+        dropout generator becomes a JAX key seeded from it.
+        """
+        host = var.get_value(borrow=True)
+        entry = self._values.get(var)
+        if entry is None or entry[0] is not host:
+            if _is_rng(var):
+                seed = int(var.get_value().integers(2**31))   # (a copy: host unchanged)
+                value = self.jax.random.PRNGKey(seed)
+            else:
+                value = self.jax.device_put(host, self._device)
+            entry = self._values[var] = [host, value, False]
+        return entry[1]
+
+    def _store(self, variables, values):
+        """Record ``values``, just computed, as the device's newer copies."""
+        for var, value in zip(variables, values):
+            self._values[var][1:] = [value, True]
+
+    def sync(self):
+        for var, entry in self._values.items():
+            if entry[2] and not _is_rng(var):
+                var.set_value(np.asarray(entry[1]))
+                entry[0], entry[2] = var.get_value(borrow=True), False
+
+    #### Training
+    def training_run(self, graph, training_data, arrays):
+        jnp = self.jax.numpy
+        if graph not in self._runs:
+            self._runs[graph] = self._compile_run(graph)
+            self.compilations += 1
+        scan, state_vars, key_vars, read_vars = self._runs[graph]
+        x, y = self._to_device(arrays[0]), self._to_device(arrays[1])
+
+        def run(first, count, stop=None):
+            state = [self._value(v) for v in state_vars]
+            keys = [self._value(v) for v in key_vars]
+            read = [jnp.asarray(v.get_value(), dtype=v.type.dtype) for v in read_vars]
+            try:
+                state, keys, costs = scan(state, keys, read, x, y, jnp.int32(first),
+                                          count)
+            except BaseException:
+                # The call may have consumed the state's (donated) buffers:
+                # forget them, and use the shared variables' values (at
+                # most an epoch old) next.
+                for var in state_vars:
+                    self._values.pop(var, None)
+                raise
+            self._store(state_vars + key_vars, list(state) + list(keys))
+            return np.asarray(costs, dtype=float)
+        return run
+
+    def _compile_run(self, graph):
+        """``lax.scan`` over mini-batches of the graph's training step, and
+        the shared variables it carries (state, generators) and reads."""
+        jax, jnp = self.jax, self.jax.numpy
+        mbs = graph.mini_batch_size
+        new_value = dict(graph.updates)
+        state_vars = [var for var, _ in graph.updates if not _is_rng(var)]
+        key_vars = [var for var, _ in graph.updates if _is_rng(var)]
+        read_vars = [var for var in _shared_inputs([graph.cost] + list(new_value.values()))
+                     if var not in new_value]
+        # the same graph with everything the step reads or changes as inputs
+        x, y = graph.x.type("x"), graph.y.type("y")
+        inputs = {var: var.type(var.name) for var in read_vars + state_vars + key_vars}
+        replace = {graph.x: x, graph.y: y}
+        replace.update(inputs)
+        outputs = clone_replace([graph.cost] + [new_value[v] for v in state_vars + key_vars],
+                                replace=replace)
+        step = _to_jax([x, y] + [inputs[v] for v in read_vars + state_vars + key_vars],
+                       outputs)
+        n_state = len(state_vars)
+
+        def run_scan(state, keys, read, data_x, data_y, first, count):
+            def body(carry, index):
+                state, keys = carry
+                start = index * mbs
+                xb = jax.lax.dynamic_slice_in_dim(data_x, start, mbs)
+                yb = jax.lax.dynamic_slice_in_dim(data_y, start, mbs)
+                out = step(xb, yb, *read, *state, *[{"jax_state": k} for k in keys])
+                new_keys = [r["jax_state"] for r in out[1 + n_state:]]
+                return (list(out[1:1 + n_state]), new_keys), out[0]
+            (state, keys), costs = jax.lax.scan(
+                body, (state, keys), first + jnp.arange(count, dtype=jnp.int32))
+            return state, keys, costs
+
+        scan = _quietly(jax.jit(run_scan, static_argnums=(6,), donate_argnums=(0,)))
+        return scan, state_vars, key_vars, read_vars
+
+    #### Prediction
+    def predict(self, graph, images):
+        jnp = self.jax.numpy
+        if graph not in self._predict:
+            shared = _shared_inputs([graph.y_out])
+            inputs = [var.type(var.name) for var in shared]
+            y_out = clone_replace(graph.y_out, replace=dict(zip(shared, inputs)))
+            self._predict[graph] = (_quietly(_to_jax([graph.x] + inputs, [y_out])),
+                                    shared)
+        fn, shared = self._predict[graph]
+        device_images = self._to_device(images)
+        values = [self._value(var) for var in shared]
+        size = graph.batch_size
+        predictions = [fn(device_images[k:k + size], *values)[0]
+                       for k in range(0, len(images), size)]
+        if not predictions:
+            return np.zeros(0, dtype=np.int64)
+        return np.asarray(jnp.concatenate(predictions))
+
+
+#### Kernels for network3's Ops
+# PyTensor translates a graph to JAX Op by Op; these teach it ours.  They do
+# exactly what the Ops' NumPy ``perform`` methods do, with array slicing that
+# XLA fuses, so the numbers match the CPU path's.
+def _register_kernels():
+    import jax.numpy as jnp
+    from pytensor.link.jax.dispatch import jax_funcify
+
+    def static_shape(node, what):
+        shape = node.outputs[0].type.shape
+        if None in shape:
+            raise NotImplementedError(
+                "{0}: the JAX back end needs the image shape when the graph is "
+                "built, got {1}".format(what, shape))
+        return shape
+
+    @jax_funcify.register(Im2Col)
+    def _jax_im2col(op, node=None, **kwargs):
+        kh, kw = op.window
+
+        def im2col(x):
+            n, c, height, width = x.shape
+            oh, ow = height - kh + 1, width - kw + 1
+            taps = jnp.stack([x[:, :, a:a + oh, b:b + ow]
+                              for a in range(kh) for b in range(kw)], axis=-1)
+            # (n, c, oh, ow, kh*kw) -> rows (n, oh, ow), columns (c, kh, kw)
+            return taps.transpose(0, 2, 3, 1, 4).reshape(n * oh * ow, c * kh * kw)
+
+        return im2col
+
+    @jax_funcify.register(Col2Im)
+    def _jax_col2im(op, node=None, **kwargs):
+        kh, kw = op.window
+        n, c, height, width = static_shape(node, "Col2Im")
+        oh, ow = height - kh + 1, width - kw + 1
+
+        def col2im(cols, shape):
+            taps = cols.reshape(n, oh, ow, c, kh, kw).transpose(0, 3, 1, 2, 4, 5)
+            x = jnp.zeros((n, c, height, width), dtype=cols.dtype)
+            for a in range(kh):
+                for b in range(kw):
+                    x = x.at[:, :, a:a + oh, b:b + ow].add(taps[..., a, b])
+            return x
+
+        return col2im
+
+    @jax_funcify.register(MaxPool)
+    def _jax_max_pool(op, node=None, **kwargs):
+        ph, pw = op.window
+
+        def max_pool(x):
+            n, c, height, width = x.shape
+            oh, ow = height // ph, width // pw
+            windows = x[:, :, :oh * ph, :ow * pw].reshape(n, c, oh, ph, ow, pw)
+            return windows.max(axis=(3, 5))
+
+        return max_pool
+
+    @jax_funcify.register(MaxPoolGrad)
+    def _jax_max_pool_grad(op, node=None, **kwargs):
+        ph, pw = op.window
+
+        def max_pool_grad(x, out, gout):
+            oh, ow = out.shape[2], out.shape[3]
+            up = lambda a: jnp.repeat(jnp.repeat(a, ph, axis=2), pw, axis=3)
+            region = x[:, :, :oh * ph, :ow * pw]
+            g = jnp.where(region == up(out), up(gout), jnp.zeros((), x.dtype))
+            pad = ((0, 0), (0, 0), (0, x.shape[2] - oh * ph), (0, x.shape[3] - ow * pw))
+            return jnp.pad(g, pad)
+
+        return max_pool_grad

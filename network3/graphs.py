@@ -1,0 +1,126 @@
+"""graphs.py
+~~~~~~~~~~~~
+
+The symbolic graphs a network is trained and evaluated with, built once
+from its layers and handed to whichever back end runs them.
+
+* :func:`training_graph`: one SGD step on a mini-batch, as ``network3.py``
+  wrote it: the log-likelihood cost (plus the L2 term when ``lmbda`` is not
+  zero), its gradients, and the updates ``param - eta*grad``, together with
+  the updates that advance the dropout generators, so that every mini-batch
+  draws fresh masks.  The learning rate and the L2 coefficient are shared
+  variables of the graph: a later SGD call with other values reuses the
+  compiled step.
+* :func:`prediction_graph`: the predicted class of each image, for a batch of
+  any size, with dropout replaced by scaling.
+
+Neither knows about back ends, and neither compiles anything.
+
+"""
+
+#### Libraries
+# Standard library
+import dataclasses
+
+# Third-party libraries
+import numpy as np
+import pytensor
+import pytensor.tensor as T
+
+# network3
+from network3 import config, ops
+
+#: How many images are evaluated per call when measuring accuracy or
+#: predicting.  Large batches make evaluation several times faster than
+#: mini-batches of 10 (the results are the same); past a few hundred the
+#: im2col matrices outgrow the CPU's caches and it slows down again.
+EVAL_BATCH_SIZE = 250
+
+
+@dataclasses.dataclass(eq=False)
+class TrainingGraph:
+    """One SGD step on a mini-batch, symbolically.
+
+    Attributes
+    ----------
+    x, y : symbolic matrix and int32 vector
+        The mini-batch's images and labels (the network's ``x`` and ``y``).
+    cost : symbolic scalar
+        The mini-batch's cost, with the L2 term if ``l2`` is not None.
+    updates : list of (shared variable, symbolic value)
+        Each parameter's new value, then each dropout generator's next state.
+    eta : shared scalar
+        The learning rate.
+    l2 : shared scalar or None
+        ``lmbda / num_training_batches``, the L2 term's coefficient.
+    params : list of shared variables
+    mini_batch_size : int
+    """
+
+    x: object
+    y: object
+    cost: object
+    updates: list
+    eta: object
+    l2: object
+    params: list
+    mini_batch_size: int
+
+    def set_hyper_parameters(self, eta, lmbda, num_training_batches):
+        """Put ``eta`` and the L2 coefficient for ``lmbda`` in the graph's
+        shared variables; the next run of a compiled step uses them."""
+        self.eta.set_value(np.asarray(eta, dtype=config.floatX))
+        if self.l2 is not None:
+            self.l2.set_value(np.asarray(lmbda / num_training_batches,
+                                         dtype=config.floatX))
+
+
+def training_graph(net, with_l2):
+    """The training step of ``net`` (its ``layers``, ``params``, ``x``, ``y``
+    and ``mini_batch_size``), with the L2 term or without it."""
+    eta = _scalar("eta")
+    l2 = _scalar("lmbda/num_training_batches") if with_l2 else None
+    # define the (regularized) cost function, symbolic gradients, and updates
+    cost = net.layers[-1].cost(net)
+    if with_l2:
+        l2_norm_squared = sum([(layer.w**2).sum() for layer in net.layers])
+        cost = cost + 0.5*l2*l2_norm_squared
+    grads = T.grad(cost, net.params)
+    updates = [(param, param-eta*grad)
+               for param, grad in zip(net.params, grads)]
+    updates += ops.rng_updates([cost])
+    return TrainingGraph(x=net.x, y=net.y, cost=cost, updates=updates, eta=eta,
+                         l2=l2, params=list(net.params),
+                         mini_batch_size=net.mini_batch_size)
+
+
+@dataclasses.dataclass(eq=False)
+class PredictionGraph:
+    """The predicted class of each image of a batch of any size.
+
+    Attributes
+    ----------
+    x : symbolic matrix
+        The images, one per row.
+    y_out : symbolic int64 vector
+        The predicted classes.
+    batch_size : int
+        How many images a back end evaluates per call.
+    """
+
+    x: object
+    y_out: object
+    batch_size: int = EVAL_BATCH_SIZE
+
+
+def prediction_graph(layers):
+    """The prediction graph of a network made of ``layers``."""
+    x = T.matrix("x")
+    output = x
+    for layer in layers:
+        output = layer.forward(layer.reshape_input(output, -1))
+    return PredictionGraph(x=x, y_out=T.argmax(output, axis=1))
+
+
+def _scalar(name):
+    return pytensor.shared(np.asarray(0.0, dtype=config.floatX), name=name)

@@ -1,0 +1,525 @@
+"""training.py
+~~~~~~~~~~~~~~
+
+The SGD loop behind ``Network.SGD``, in small parts that each do one job:
+
+* :func:`check_arguments`: SGD's arguments, checked before anything compiles;
+* :class:`Printer`: the book's printed lines, and a progress bar below them;
+* :class:`DivergenceGuard`: stop when the cost stops being a number;
+* :class:`BestKeeper`: the parameters of the best epoch so far (and the
+  checkpoint file), put back when training ends;
+* :class:`Interruption`: Ctrl-C, turned into a clean stop at the next
+  mini-batch;
+* :class:`TrainingHistory`: what training measured, epoch by epoch;
+* :func:`sgd`: the loop itself, which reads like ``network3.py``'s.
+
+The loop knows a network only through ``net.layers``, ``net.params``,
+``net.engine`` (its back end), ``net.training_graph(with_l2)``,
+``net.predict`` and ``net.save``.
+
+"""
+
+#### Libraries
+# Standard library
+import contextlib
+import dataclasses
+import numbers
+import os
+import signal
+import sys
+import threading
+import time
+import warnings
+
+# Third-party libraries
+import numpy as np
+
+# network3
+from network3 import config, data
+
+
+#### What training measured
+@dataclasses.dataclass
+class TrainingHistory:
+    """What ``Network.SGD`` measured, epoch by epoch.
+
+    Lists hold one entry per epoch trained; ``test_accuracy[k]`` is ``None``
+    for epochs where the test set was not evaluated (the book evaluates it
+    only when validation accuracy reaches a new best).  Accuracies are
+    fractions in [0, 1].
+    """
+
+    validation_accuracy: list = dataclasses.field(default_factory=list)
+    test_accuracy: list = dataclasses.field(default_factory=list)
+    cost: list = dataclasses.field(default_factory=list)
+    seconds: list = dataclasses.field(default_factory=list)
+    best_validation_accuracy: float = None
+    best_epoch: int = None
+    best_iteration: int = None
+    best_test_accuracy: float = None
+    #: ``None``, or why training ended early: ``"interrupted"`` or ``"diverged"``
+    stopped: str = None
+
+    @property
+    def epochs(self):
+        """Number of epochs trained."""
+        return len(self.cost)
+
+
+#### Checking SGD's arguments
+def check_arguments(net, training_data, epochs, mini_batch_size, eta,
+                    validation_data, test_data, lmbda, checkpoint, progress):
+    """Check SGD's arguments; return the training, validation and test sets
+    as checked arrays (the last two may be None)."""
+    if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) \
+            or epochs < 0:
+        raise ValueError(
+            "SGD: epochs must be a non-negative integer, got {0!r}".format(epochs))
+    if mini_batch_size != net.mini_batch_size:
+        raise ValueError(
+            "SGD: mini_batch_size={0!r} but the network was built with "
+            "mini_batch_size={1}; they must be equal".format(
+                mini_batch_size, net.mini_batch_size))
+    for name, value, low in (("eta", eta, "positive"),
+                             ("lmbda", lmbda, "non-negative")):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                or not np.isfinite(value) \
+                or (value <= 0 if low == "positive" else value < 0):
+            raise ValueError("SGD: {0} must be a {1} number, got {2!r}".format(
+                name, low, value))
+    if not hasattr(net.layers[-1], "cost"):
+        raise TypeError(
+            "SGD: the last layer ({0}) has no cost to minimise; end the "
+            "network with a SoftmaxLayer".format(type(net.layers[-1]).__name__))
+    if progress is not None and not isinstance(progress, bool):
+        raise TypeError("SGD: progress must be True, False or None, got "
+                        "{0!r}".format(progress))
+    _check_checkpoint(checkpoint)
+    training = data.check_dataset(training_data, "training_data", net.layers)
+    if len(training[0]) < net.mini_batch_size:
+        raise ValueError(
+            "training_data: {0} images, fewer than one mini-batch of "
+            "{1}".format(len(training[0]), net.mini_batch_size))
+    return (training,
+            *(None if part is None else data.check_dataset(part, name, net.layers)
+              for part, name in ((validation_data, "validation_data"),
+                                 (test_data, "test_data"))))
+
+
+def _check_checkpoint(checkpoint):
+    if checkpoint is None:
+        return
+    if not isinstance(checkpoint, (str, os.PathLike)):
+        raise TypeError("SGD: checkpoint must be a file name, got {0!r}".format(
+            checkpoint))
+    folder = os.path.dirname(os.path.abspath(checkpoint))
+    if not os.path.isdir(folder):
+        raise ValueError(
+            "SGD: checkpoint={0!r}: the folder {1} does not exist; create it "
+            "or choose another".format(os.fspath(checkpoint), folder))
+
+
+#### The book's lines and the progress bar
+class Printer(object):
+    """Prints the book's lines (when ``verbose``) and, when ``progress``, a
+    progress bar per epoch on standard error, below them."""
+
+    def __init__(self, verbose, progress, mini_batch_size):
+        self.verbose = verbose
+        self.progress = progress
+        self.mini_batch_size = mini_batch_size
+        self._bar = None
+
+    def say(self, line):
+        """One of the book's lines (above the bar, if there is one)."""
+        if self.verbose:
+            (self._bar.write if self._bar is not None else print)(line)
+
+    def start_epoch(self, epoch, epochs, num_training_batches):
+        if self.progress:
+            from tqdm.auto import tqdm
+            self._bar = tqdm(total=num_training_batches,
+                             desc="Epoch {0}/{1}".format(epoch + 1, epochs),
+                             unit="batch", leave=False, dynamic_ncols=True,
+                             mininterval=0.5)
+
+    def advance(self, count, costs):
+        """``count`` more mini-batches done; ``costs``: the epoch's so far."""
+        if self._bar is not None:
+            rate = self._bar.format_dict.get("rate")
+            self._bar.update(count)
+            self._bar.set_postfix_str("cost {0:.4f}, {1:.0f} images/s".format(
+                np.mean(costs[-1000:]), rate * self.mini_batch_size if rate else 0.0),
+                refresh=False)
+
+    def end_epoch(self):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def problem(self, text):
+        """Why training stopped early, on standard error (always shown)."""
+        self.end_epoch()
+        print(text, file=sys.stderr)
+
+
+def interactive():
+    """Whether standard output is a terminal or a Jupyter notebook."""
+    try:
+        if sys.stdout.isatty():
+            return True
+    except (AttributeError, ValueError):
+        return False
+    return "ipykernel" in sys.modules
+
+
+#### Divergence
+class DivergenceGuard(object):
+    """Spots a training run that has gone wrong.
+
+    A cost that is NaN, infinite, or beyond ``-log`` of the smallest float
+    (the right answers' probabilities underflowed: the numbers are gone as
+    surely as with NaN) means training diverged.  A mean cost worse than
+    guessing among the classes gets one warning.
+    """
+
+    def __init__(self, n_classes, eta):
+        self.limit = -np.log(np.finfo(config.floatX).tiny)
+        self.guessing = np.log(n_classes)
+        self.eta = eta
+        self._warned = False
+
+    def first_bad(self, costs):
+        """Index of the first cost in ``costs`` that means divergence, or None."""
+        bad = np.flatnonzero(~(np.asarray(costs) < self.limit))
+        return int(bad[0]) if bad.size else None
+
+    def check_epoch(self, epoch, mean_cost):
+        if mean_cost > self.guessing and not self._warned:
+            self._warned = True
+            warnings.warn(
+                "SGD: epoch {0}'s mean cost {1:.3f} is worse than guessing "
+                "({2:.3f}); the learning rate eta={3} may be too large".format(
+                    epoch, mean_cost, self.guessing, self.eta),
+                stacklevel=_caller_level())
+
+
+def _caller_level():
+    """The ``stacklevel`` that makes a warning point at the first frame
+    outside network3 (the user's ``SGD`` call)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(here):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
+#### The best epoch
+class BestKeeper(object):
+    """The parameters of the epoch with the best validation accuracy so far.
+
+    As in ``network3.py`` an epoch that *ties* the best so far becomes the
+    best (``>=``).  Each new best is copied, written to ``checkpoint`` (if
+    given; atomically, so the file is always whole) and recorded in
+    ``history``; :meth:`restore` puts it back in the network.
+    """
+
+    def __init__(self, net, history, checkpoint=None):
+        self.net = net
+        self.history = history
+        self.checkpoint = checkpoint
+        self.accuracy = 0.0
+        self.params = None
+
+    def is_best(self, accuracy):
+        return accuracy >= self.accuracy
+
+    def keep(self, epoch, iteration, accuracy):
+        """Record the network's parameters now as the best, at ``epoch``."""
+        params = [p.get_value() for p in self.net.params]
+        self.params, self.accuracy = params, accuracy
+        self.history.best_validation_accuracy = accuracy
+        self.history.best_epoch = epoch
+        self.history.best_iteration = iteration
+
+    def write_checkpoint(self):
+        """Save the network, which holds the best parameters, to the checkpoint."""
+        if self.checkpoint is not None:
+            self.net.save(self.checkpoint)
+
+    def restore(self):
+        """Put the best parameters back in the network (if there are any)."""
+        if self.params is not None:
+            for param, value in zip(self.net.params, self.params):
+                param.set_value(value)
+
+
+#### Ctrl-C
+class Interruption(object):
+    """Ctrl-C during training, turned into a request to stop.
+
+    Used as a context manager around training.  In the main thread it
+    replaces the SIGINT handler with one that only records the request
+    (:attr:`requested`); the loop checks it between mini-batches and stops
+    cleanly.  A KeyboardInterrupt raised in the middle of compiled code
+    would come out of Numba as a ``SystemError``, and could leave the
+    network half-updated; a recorded request never does.
+
+    A second Ctrl-C raises KeyboardInterrupt at once (users expect that), as
+    does the first one inside :meth:`immediately` (compiling, where there is
+    no step to finish).  Inside :meth:`shielded` Ctrl-C is only recorded.
+    The previous handler is put back at the end.  Where SIGINT is ignored,
+    or outside the main thread, nothing is installed: KeyboardInterrupt
+    arrives as usual, and :func:`is_interrupt` recognises it.
+    """
+
+    def __init__(self):
+        self.requested = False
+        self._mode = "record"
+        self._previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGINT)
+            if previous not in (signal.SIG_IGN, None):
+                self._previous = previous
+                signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+        return False
+
+    def _handle(self, signum, frame):
+        if self._mode == "shield":
+            self.requested = True
+            return
+        abort = self.requested or self._mode == "raise"
+        self.requested = True
+        if abort:
+            raise KeyboardInterrupt
+
+    def stop_requested(self):
+        return self.requested
+
+    @contextlib.contextmanager
+    def _in_mode(self, mode):
+        before, self._mode = self._mode, mode
+        try:
+            yield
+        finally:
+            self._mode = before
+
+    def immediately(self):
+        """A block in which Ctrl-C raises KeyboardInterrupt at once."""
+        return self._in_mode("raise")
+
+    def shielded(self):
+        """A block that Ctrl-C does not interrupt (it is only recorded)."""
+        return self._in_mode("shield")
+
+
+def is_interrupt(error):
+    """Whether ``error`` is a KeyboardInterrupt, or an exception it caused:
+    Numba reports one raised while its compiled code ran as a SystemError
+    ("returned a result with an exception set") caused by it."""
+    while error is not None:
+        if isinstance(error, KeyboardInterrupt):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _fraction_correct(net, images, labels):
+    """Fraction of already-checked ``images`` that ``net`` labels right."""
+    return float(np.mean(net.predict(images) == labels))
+
+
+class _Stop(Exception):
+    """Raised inside the loop to end training early; ``args[0]`` says why."""
+
+
+#### The loop
+def sgd(net, training_data, epochs, mini_batch_size, eta, validation_data,
+        test_data, lmbda=0.0, *, restore_best=True, verbose=True, checkpoint=None,
+        progress=None):
+    """Train ``net`` by mini-batch stochastic gradient descent: the work of
+    ``Network.SGD``, whose docstring describes the arguments.  Returns a
+    :class:`TrainingHistory`."""
+    training, validation, test = check_arguments(
+        net, training_data, epochs, mini_batch_size, eta, validation_data,
+        test_data, lmbda, checkpoint, progress)
+    # compute number of minibatches for training
+    num_training_batches = len(training[0]) // mini_batch_size
+    unused = len(training[0]) - num_training_batches * mini_batch_size
+    if unused:
+        warnings.warn(
+            "SGD: {0} training images do not fill a last mini-batch of {1} "
+            "and are not used for training".format(unused, mini_batch_size),
+            stacklevel=_caller_level())
+    printer = Printer(verbose, verbose and interactive() if progress is None
+                      else progress, mini_batch_size)
+    loop = _Loop(net, training_data, training, num_training_batches, printer)
+    return loop.run(epochs, eta, lmbda, validation, test, restore_best, checkpoint)
+
+
+class _Loop(object):
+    """One SGD call: the state the loop's parts share while it runs."""
+
+    def __init__(self, net, training_data, training, num_training_batches, printer):
+        self.net, self.engine = net, net.engine
+        self.training_data, self.training = training_data, training
+        self.num_training_batches = num_training_batches
+        self.printer = printer
+        self.history = TrainingHistory()
+        self.interruption = Interruption()
+        self.epoch = self.minibatch_index = 0
+
+    def run(self, epochs, eta, lmbda, validation, test, restore_best, checkpoint):
+        history, say = self.history, self.printer.say
+        self.keeper = BestKeeper(self.net, history, checkpoint)
+        self.guard = DivergenceGuard(self.net.layers[-1].output_size, eta)
+        initial_params = [p.get_value() for p in self.net.params]
+        with self.interruption:
+            try:
+                with self.interruption.immediately():
+                    train = self._compile(eta, lmbda)
+            except BaseException as error:
+                if not is_interrupt(error):
+                    raise
+                history.stopped = "interrupted"
+                self.printer.problem("SGD interrupted while compiling the training "
+                                     "step; nothing was trained.")
+                return history
+            try:
+                # Do the actual training
+                for epoch in range(epochs):
+                    self._train_epoch(epoch, epochs, train)
+                    self._end_epoch(epoch, validation, test)
+                if self.interruption.requested:    # during the last evaluation
+                    raise _Stop("interrupted")
+            except BaseException as error:
+                self._stop(error, eta, restore_best, initial_params)
+            with self.interruption.shielded():
+                say("Finished training network.")
+                if history.best_epoch is not None:
+                    if restore_best or history.stopped == "diverged":
+                        self.keeper.restore()
+                    say("Best validation accuracy of {0:.2%} obtained at iteration "
+                        "{1}".format(history.best_validation_accuracy,
+                                     history.best_iteration))
+                    if history.best_test_accuracy is not None:
+                        say("Corresponding test accuracy of {0:.2%}".format(
+                            history.best_test_accuracy))
+        return history
+
+    def _compile(self, eta, lmbda):
+        """The training run for this SGD call's data and hyper-parameters."""
+        graph = self.net.training_graph(bool(lmbda))
+        graph.set_hyper_parameters(eta, lmbda, self.num_training_batches)
+        return self.engine.training_run(graph, self.training_data, self.training)
+
+    def _train_epoch(self, epoch, epochs, train):
+        """Train on every mini-batch of the epoch, in runs no longer than the
+        back end's chunk and never past the book's next printed line."""
+        n = self.num_training_batches
+        self.epoch, self.minibatch_index, self.costs = epoch, 0, []
+        self.start = time.perf_counter()
+        self.printer.start_epoch(epoch, epochs, n)
+        while self.minibatch_index < n:
+            if self.interruption.requested:
+                raise _Stop("interrupted")
+            iteration = n*epoch+self.minibatch_index
+            if iteration % 1000 == 0:
+                self.printer.say("Training mini-batch number {0}".format(iteration))
+            count = min(1000 - iteration % 1000, self.engine.chunk,
+                        n - self.minibatch_index)
+            new_costs = train(self.minibatch_index, count,
+                              self.interruption.stop_requested)
+            bad = self.guard.first_bad(new_costs)
+            if bad is not None:
+                self.minibatch_index += bad
+                raise _Stop("diverged", float(new_costs[bad]))
+            self.costs.extend(new_costs.tolist())
+            self.minibatch_index += len(new_costs)
+            self.printer.advance(len(new_costs), self.costs)
+        self.printer.end_epoch()
+
+    def _end_epoch(self, epoch, validation, test):
+        """The book's end of an epoch: evaluate, keep the best, print."""
+        history, say = self.history, self.printer.say
+        self.engine.sync()
+        history.cost.append(float(np.mean(self.costs)) if self.costs else float("nan"))
+        self.guard.check_epoch(epoch, history.cost[-1])
+        iteration = self.num_training_batches*(epoch+1) - 1
+        test_accuracy = None
+        if validation is not None:
+            validation_accuracy = _fraction_correct(self.net, *validation)
+            history.validation_accuracy.append(validation_accuracy)
+            say("Epoch {0}: validation accuracy {1:.2%}".format(
+                epoch, validation_accuracy))
+            if self.keeper.is_best(validation_accuracy):
+                say("This is the best validation accuracy to date.")
+                with self.interruption.shielded():
+                    self.keeper.keep(epoch, iteration, validation_accuracy)
+                self.keeper.write_checkpoint()
+                if test is not None:
+                    test_accuracy = _fraction_correct(self.net, *test)
+                    history.best_test_accuracy = test_accuracy
+                    say('The corresponding test accuracy is {0:.2%}'.format(
+                        test_accuracy))
+        history.test_accuracy.append(test_accuracy)
+        history.seconds.append(time.perf_counter() - self.start)
+
+    def _stop(self, error, eta, restore_best, initial_params):
+        """End training early, or re-raise ``error`` if it is not a reason to."""
+        if isinstance(error, _Stop):
+            reason = error.args[0]
+        elif is_interrupt(error):
+            reason = "interrupted"
+        else:
+            with self.interruption.shielded():
+                self._keep_what_was_trained(restore_best)
+            raise error
+        self.history.stopped = reason
+        with self.interruption.shielded():
+            self._keep_what_was_trained(restore_best)
+            where = "epoch {0}, mini-batch {1}".format(self.epoch, self.minibatch_index)
+            if reason == "interrupted":
+                message = "SGD interrupted at {0} of {1}".format(
+                    where, self.num_training_batches)
+            else:
+                message = ("SGD stopped: the cost became {0:.4g} at {1}; training "
+                           "diverged. The learning rate eta={2} is probably too "
+                           "large: try a smaller one (e.g. eta={3:g})").format(
+                               error.args[1], where, eta, eta / 10)
+            self.printer.problem(self._summary(message, restore_best
+                                               or reason == "diverged"))
+            if reason == "diverged" and self.keeper.params is None:
+                # nothing good to go back to but the start
+                for param, value in zip(self.net.params, initial_params):
+                    param.set_value(value)
+                self.printer.problem("The network holds its parameters from before "
+                                     "this SGD call.")
+
+    def _keep_what_was_trained(self, restore_best):
+        """Bring the back end's parameters home (if it still has them)."""
+        try:
+            self.engine.sync()
+        except Exception:    # the device's copy is gone; the last epoch's stays
+            pass
+        if restore_best:
+            self.keeper.restore()
+
+    def _summary(self, message, holds_best):
+        history = self.history
+        done = "{0} epoch{1} done".format(history.epochs,
+                                          "" if history.epochs == 1 else "s")
+        if history.best_epoch is not None:
+            done += "; best validation accuracy {0:.2%} at epoch {1}".format(
+                history.best_validation_accuracy, history.best_epoch)
+            if holds_best:
+                done += ", whose parameters the network holds"
+        return "{0}. {1}.".format(message, done)
