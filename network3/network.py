@@ -166,6 +166,21 @@ class Network(object):
                 test_x[i*self.mini_batch_size:(i+1)*self.mini_batch_size])
         return history
 
+    def compile_training(self, training_data, eta, lmbda=0.0):
+        """SGD's training step, compiled for ``training_data``, to run by hand.
+
+        Returns ``train(first, count)``, which trains on ``count``
+        mini-batches from number ``first`` on (with learning rate ``eta``
+        and L2 parameter ``lmbda``, as ``SGD`` would) and returns their
+        costs.  For benchmarks and experiments with the loop itself; ``SGD``
+        uses the same compiled step.  A back end that keeps its own copy of
+        the parameters (JAX) shows them in the shared variables after
+        ``net.engine.sync()``.
+        """
+        arrays = training.check_arguments(self, training_data, 0, self.mini_batch_size,
+                                          eta, None, None, lmbda, None, None)[0]
+        return training.compile_run(self, training_data, arrays, eta, lmbda)
+
     #### Saving and loading
     def save(self, filename):
         """Write the network's architecture and parameters to ``filename``.

@@ -365,6 +365,15 @@ def sgd(net, training_data, epochs, mini_batch_size, eta, validation_data,
     return loop.run(epochs, eta, lmbda, validation, test, restore_best, checkpoint)
 
 
+def compile_run(net, training_data, arrays, eta, lmbda):
+    """``net``'s back end's training run (see ``Backend.training_run``) for
+    ``training_data`` (``arrays``: the same, checked), with ``eta`` and
+    ``lmbda`` put in the training graph's shared variables."""
+    graph = net.training_graph(bool(lmbda))
+    graph.set_hyper_parameters(eta, lmbda, len(arrays[0]) // net.mini_batch_size)
+    return net.engine.training_run(graph, training_data, arrays)
+
+
 class _Loop(object):
     """One SGD call: the state the loop's parts share while it runs."""
 
@@ -417,9 +426,7 @@ class _Loop(object):
 
     def _compile(self, eta, lmbda):
         """The training run for this SGD call's data and hyper-parameters."""
-        graph = self.net.training_graph(bool(lmbda))
-        graph.set_hyper_parameters(eta, lmbda, self.num_training_batches)
-        return self.engine.training_run(graph, self.training_data, self.training)
+        return compile_run(self.net, self.training_data, self.training, eta, lmbda)
 
     def _train_epoch(self, epoch, epochs, train):
         """Train on every mini-batch of the epoch, in runs no longer than the

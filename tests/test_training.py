@@ -1,0 +1,243 @@
+"""training.py: the SGD loop's parts, each made to show what it does --
+keeping (and restoring) the best epoch, fresh dropout masks every
+mini-batch, the reused compiled step with new hyper-parameters, divergence
+after a best epoch, and the Ctrl-C handler -- on both back ends where they
+differ.  (Real signals at random moments: test_faults.py.)"""
+
+import os
+import signal
+import warnings
+
+import numpy as np
+import pytest
+
+import network3
+from network3 import FullyConnectedLayer, Network, SoftmaxLayer, linear, training
+
+from test_network import numpy_sgd_step, tiny_data
+
+BACKENDS = ["numba", pytest.param("jax", marks=pytest.mark.skipif(
+    not network3.backends.find_jax("cpu")[0], reason="JAX is not installed"))]
+
+
+def on(backend):
+    return {"backend": backend, "device": "cpu"}
+
+
+@pytest.fixture
+def small(mnist):
+    (x, y), (vx, vy), _ = mnist
+    return network3.shared((x[:1000], y[:1000])), (vx[:200], vy[:200])
+
+
+def params_of(net):
+    return [p.get_value().copy() for p in net.params]
+
+
+#### The best epoch
+def linear_net(seed, backend="numba"):
+    network3.seed(seed)
+    return Network([FullyConnectedLayer(784, 30, activation_fn=linear),
+                    SoftmaxLayer(30, 10)], 10, **on(backend))
+
+
+def quietly(net, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return net.SGD(*args, verbose=False, **kwargs)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_an_earlier_best_epoch_is_restored(small, backend):
+    training_data, validation_data = small
+    # A linear net at eta=0.3 learns noisily: its best validation accuracy
+    # comes before its last epoch (the seed that shows it is found here).
+    for seed in range(1, 10):
+        net = linear_net(seed, backend)
+        history = quietly(net, training_data, 6, 10, 0.3, validation_data, None)
+        if history.stopped is None and history.best_epoch < history.epochs - 1:
+            break
+    else:
+        pytest.fail("no seed gave an earlier best epoch")
+    # the same run, stopped after its best epoch: the parameters to expect
+    again = linear_net(seed, backend)
+    quietly(again, training_data, history.best_epoch + 1, 10, 0.3, validation_data,
+            None, restore_best=False)
+    for ours, best in zip(params_of(net), params_of(again)):
+        np.testing.assert_array_equal(ours, best)
+    assert net.accuracy(validation_data) == history.best_validation_accuracy
+    assert history.best_validation_accuracy > history.validation_accuracy[-1]
+
+
+def test_a_tie_makes_the_later_epoch_the_best(small):
+    """network3.py's rule is ``>=``: with a validation set the net never gets
+    right (a class it never sees), every epoch ties at 0%, and the best is
+    the last one."""
+    training_data, _ = small
+    x, y = (v.get_value() for v in training_data)
+    seen = y != 9
+    training = network3.shared((x[seen][:500], y[seen][:500]))
+    validation = (x[~seen][:50], y[~seen][:50])
+    network3.seed(3)
+    net = Network([FullyConnectedLayer(784, 20), SoftmaxLayer(20, 10)], 10)
+    history = quietly(net, training, 3, 10, 0.5, validation, None)
+    assert history.validation_accuracy == [0.0, 0.0, 0.0]
+    assert history.best_epoch == 2 and history.best_iteration == 3 * 50 - 1
+    last = params_of(net)
+    network3.seed(3)
+    net = Network([FullyConnectedLayer(784, 20), SoftmaxLayer(20, 10)], 10)
+    quietly(net, training, 3, 10, 0.5, validation, None, restore_best=False)
+    for a, b in zip(last, params_of(net)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_best_keeper_keeps_copies():
+    net = Network([SoftmaxLayer(4, 2)], 1)
+    history = training.TrainingHistory()
+    keeper = training.BestKeeper(net, history)
+    assert keeper.is_best(0.0)
+    net.params[0].set_value(np.ones((4, 2), "float32"))
+    keeper.keep(0, 9, 0.5)
+    net.params[0].set_value(np.full((4, 2), 7, "float32"))   # training goes on
+    assert keeper.is_best(0.5) and not keeper.is_best(0.4)
+    keeper.restore()
+    np.testing.assert_array_equal(net.params[0].get_value(), np.ones((4, 2)))
+    assert (history.best_epoch, history.best_iteration,
+            history.best_validation_accuracy) == (0, 9, 0.5)
+
+
+#### Dropout masks
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_every_mini_batch_draws_a_fresh_mask(backend):
+    """A softmax layer that drops its inputs: for an all-ones image, a weight
+    row changes in a step exactly when its input was kept, so the rows that
+    change show each step's mask."""
+    network3.seed(8)
+    p = 0.3
+    net = Network([SoftmaxLayer(n_in=400, n_out=3, p_dropout=p)], 1, **on(backend))
+    images = np.ones((6, 400), "float32")
+    labels = np.array([0, 1, 2, 0, 1, 2], "int32")
+    train = net.compile_training((images, labels), 0.1)
+    def mask(train, i):
+        before = net.layers[0].w.get_value().copy()
+        train(i, 1)
+        net.engine.sync()
+        return np.any(net.layers[0].w.get_value() != before, axis=1)
+    masks = np.array([mask(train, i) for i in range(6)])
+    # about 1 - p of the inputs kept: Binomial(400, 0.7) has sd 9.2
+    assert np.all(np.abs(masks.sum(axis=1) - 400 * (1 - p)) < 50)
+    # and a different set every mini-batch (identical sets: chance 2**-400)
+    for a in range(6):
+        for b in range(a):
+            assert not np.array_equal(masks[a], masks[b])
+    # compiled again (as by a second SGD call), the generators go on: the
+    # first mini-batch does not get its first mask again
+    again = mask(net.compile_training((images, labels), 0.1), 0)
+    assert not np.array_equal(again, masks[0])
+
+
+#### The compiled step, reused
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_reused_step_uses_the_new_eta_and_lmbda(backend):
+    x, y = tiny_data(12, 16, 3, seed=0)
+    net = Network([FullyConnectedLayer(16, 6, rng=1), SoftmaxLayer(6, 3)], 4,
+                  **on(backend))
+    params = [p.get_value().astype(float) for p in net.params]
+    calls = [(0.5, 0.3), (0.2, 0.9), (0.05, 0.3)]    # all with L2: one step
+    for eta, lmbda in calls:
+        history = net.SGD((x, y), 1, 4, eta, None, None, lmbda=lmbda,
+                          verbose=False)
+        costs = []
+        for k in range(3):
+            params, cost = numpy_sgd_step(params, x[4*k:4*k+4], y[4*k:4*k+4],
+                                          eta, lmbda, 3)
+            costs.append(cost)
+        for ours, theirs in zip(net.params, params):
+            np.testing.assert_allclose(ours.get_value(), theirs, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(history.cost, [np.mean(costs)], rtol=1e-5)
+    assert net.engine.compilations == 1
+
+
+#### Divergence
+def diverging_run(training_data, validation_data, backend, **kwargs):
+    """A linear net at eta=0.35 learns for an epoch or two, then its cost
+    blows up; return the net, its seed and history for the first seed where
+    an epoch was best before it diverged."""
+    for seed in range(1, 10):
+        net = linear_net(seed, backend)
+        history = quietly(net, training_data, 10, 10, 0.35, validation_data, None,
+                          **kwargs)
+        if history.stopped == "diverged" and history.best_epoch is not None:
+            return net, seed, history
+    pytest.fail("no seed diverged after a best epoch")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_divergence_after_a_best_epoch_restores_it_even_without_restore_best(
+        small, capsys, backend):
+    training_data, validation_data = small
+    net, seed, history = diverging_run(training_data, validation_data, backend,
+                                       restore_best=False)
+    err = capsys.readouterr().err
+    assert "training diverged" in err and "whose parameters the network holds" in err
+    assert "parameters from before this SGD call" not in err
+    again = linear_net(seed, backend)
+    quietly(again, training_data, history.best_epoch + 1, 10, 0.35, validation_data,
+            None, restore_best=False)
+    for ours, best in zip(params_of(net), params_of(again)):
+        np.testing.assert_array_equal(ours, best)
+        assert np.all(np.isfinite(ours))
+    assert net.accuracy(validation_data) == history.best_validation_accuracy
+
+
+def test_divergence_guard_spots_nan_infinity_and_underflow():
+    guard = training.DivergenceGuard(10, eta=1.0)
+    assert guard.first_bad([2.3, 1.0]) is None
+    assert guard.first_bad([2.3, np.nan, 1.0]) == 1
+    assert guard.first_bad([np.inf]) == 0
+    # -log of the smallest float32: the right answers' probabilities underflowed
+    assert guard.first_bad([80.0, 88.0]) == 1
+    with pytest.warns(UserWarning, match="worse than guessing"):
+        guard.check_epoch(0, 2.4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        guard.check_epoch(1, 2.5)            # said once
+
+
+#### The Ctrl-C handler
+def test_interruption_records_the_first_ctrl_c_and_aborts_on_the_second():
+    before = signal.getsignal(signal.SIGINT)
+    with training.Interruption() as interruption:
+        assert signal.getsignal(signal.SIGINT) != before
+        os.kill(os.getpid(), signal.SIGINT)
+        assert interruption.requested and interruption.stop_requested()
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+        with interruption.shielded():
+            os.kill(os.getpid(), signal.SIGINT)        # only recorded
+    assert signal.getsignal(signal.SIGINT) is before
+    with training.Interruption() as interruption, interruption.immediately():
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+
+
+def test_interruption_leaves_an_ignored_sigint_alone():
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with training.Interruption():
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_an_interrupt_wrapped_by_numba_is_recognised():
+    try:
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as error:
+            raise SystemError("CPUDispatcher(...) returned a result with an "
+                              "exception set") from error
+    except SystemError as wrapped:
+        assert training.is_interrupt(wrapped)
+    assert not training.is_interrupt(SystemError("something else"))
+    assert not training.is_interrupt(ValueError("bad"))
