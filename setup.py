@@ -25,5 +25,5 @@ setup(
         # the peer of benchmarks/bench_cpu.py; never needed to use network3
         "bench": ["torch>=2.4,<3"],
     },
-    entry_points={"console_scripts": ["network3=network3.cli:main"]},
+    entry_points={"console_scripts": ["network3=network3.cli:run"]},
 )

@@ -19,14 +19,16 @@ bad arguments (with a usage line), 130 when interrupted by Ctrl-C.
 import argparse
 import os
 import re
+import signal
 import sys
+import threading
 import time
 
 # network3
 from network3 import activations, chapter, data, seeding
 from network3.layers import ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer
 from network3.network import Network, load
-from network3.training import is_interrupt
+from network3.training import Interruption, is_interrupt
 
 _COMMANDS = ("train", "evaluate", "expand", "experiments")
 
@@ -194,6 +196,18 @@ def _device_arguments(parser):
 
 
 #### Running a command
+def run():
+    """The ``network3`` program: run :func:`main` and exit with its status.
+
+    Once the status is known, a further Ctrl-C (an impatient second press)
+    cannot change it: SIGINT is ignored while Python shuts down.
+    """
+    status = main()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(status)
+
+
 def main(argv=None):
     """Run the command line; return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -251,15 +265,19 @@ def _train(args):
     print("network3: {0}; {1} epochs, mini-batch {2}, eta={3}, lmbda={4}".format(
         description, epochs, args.mini_batch_size, eta, lmbda))
     start = time.perf_counter()
-    history = net.SGD(training_data, epochs, args.mini_batch_size, eta,
-                      validation_data, test_data, lmbda=lmbda,
-                      checkpoint=args.checkpoint, progress=args.progress)
-    if args.save:
-        net.save(args.save)
-        print("network3: saved the network to {0}".format(args.save))
+    with Interruption() as interruption:
+        history = net.SGD(training_data, epochs, args.mini_batch_size, eta,
+                          validation_data, test_data, lmbda=lmbda,
+                          checkpoint=args.checkpoint, progress=args.progress)
+        if args.save:
+            with interruption.shielded():    # what was trained is kept
+                net.save(args.save)
+            print("network3: saved the network to {0}".format(args.save))
     if history.epochs:
         print("network3: {0:.1f} s in all, {1:.1f} s per epoch".format(
             time.perf_counter() - start, sum(history.seconds) / history.epochs))
+    if interruption.requested:
+        return 130
     return {"interrupted": 130, "diverged": 1}.get(history.stopped, 0)
 
 

@@ -23,7 +23,6 @@ with its epoch, so that resuming does not try it again.
 #### Libraries
 # Standard library
 import argparse
-import dataclasses
 import json
 import os
 import statistics
@@ -122,14 +121,15 @@ def run(args, say=print):
                 sets[True] = _expanded(args, training, say)
             if recipe.expanded not in shared:
                 shared[recipe.expanded] = data.shared(sets[recipe.expanded])
-            record, net = _train(args, name, recipe, repeat, settings,
-                                 shared[recipe.expanded], evaluation, say)
-            # a finished run is recorded whole, even if Ctrl-C comes now
-            with Interruption() as interruption, interruption.shielded():
-                if net is not None:
-                    net.save(os.path.join(args.output, record["net"]))
-                _append(path, record)
-                runs.append(record)
+            with Interruption() as interruption:
+                record, net = _train(args, name, recipe, repeat, settings,
+                                     shared[recipe.expanded], evaluation, say)
+                # a finished run is recorded whole, even if Ctrl-C comes now
+                with interruption.shielded():
+                    if net is not None:
+                        net.save(os.path.join(args.output, record["net"]))
+                    _append(path, record)
+                    runs.append(record)
             if interruption.requested:
                 raise Interrupted(name, repeat)
     if ENSEMBLE in names:

@@ -93,7 +93,7 @@ def save(net, filename):
     """Write ``net`` (architecture and parameters) to ``filename``.
 
     The file is an ``.npz`` archive (whatever its name) that loads without
-    running code; see :func:`load`.  It appears whole or not at all.
+    running code; see :func:`read_layers`.  It appears whole or not at all.
     """
     arch_bytes = json.dumps(architecture(net), sort_keys=True).encode()
     arrays = [p.get_value() for p in net.params]
@@ -101,17 +101,8 @@ def save(net, filename):
     members.update(("param{0}".format(k), a) for k, a in enumerate(arrays))
     members["sha256"] = np.frombuffer(digest(arch_bytes, arrays).encode(),
                                       dtype=np.uint8)
-    filename = os.fspath(filename)
-    partial = "{0}.partial-{1}".format(filename, os.getpid())
-    try:
-        with open(partial, "wb") as f:
-            np.savez(f, **members)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(partial, filename)
-    finally:
-        if os.path.exists(partial):
-            os.remove(partial)
+    with files.atomic_write(filename) as f:
+        np.savez(f, **members)
 
 
 #### Loading
@@ -172,7 +163,7 @@ def _read(filename):
                     "{0}: not a network3 model file (it lacks the architecture "
                     "or the digest)".format(filename))
             arch_bytes = archive["architecture"].tobytes()
-            digest = archive["sha256"].tobytes().decode("ascii", "replace")
+            recorded = archive["sha256"].tobytes().decode("ascii", "replace")
             arrays = []
             while "param{0}".format(len(arrays)) in names:
                 arrays.append(archive["param{0}".format(len(arrays))])
@@ -183,7 +174,7 @@ def _read(filename):
             "{0}: not a readable network3 model file ({1}: {2}); it may be "
             "truncated or damaged".format(filename, type(error).__name__, error)) \
             from None
-    if digest(arch_bytes, arrays) != digest:
+    if digest(arch_bytes, arrays) != recorded:
         raise ModelFileError(
             "{0}: its contents do not match its SHA-256 digest; the file was "
             "altered or damaged".format(filename))

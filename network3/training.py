@@ -230,6 +230,7 @@ class BestKeeper(object):
         self.checkpoint = checkpoint
         self.accuracy = 0.0
         self.params = None
+        self.pending = False      # a best not yet written to the checkpoint
 
     def is_best(self, accuracy):
         return accuracy >= self.accuracy
@@ -241,11 +242,14 @@ class BestKeeper(object):
         self.history.best_validation_accuracy = accuracy
         self.history.best_epoch = epoch
         self.history.best_iteration = iteration
+        self.pending = self.checkpoint is not None
 
     def write_checkpoint(self):
-        """Save the network, which holds the best parameters, to the checkpoint."""
-        if self.checkpoint is not None:
+        """Save the best parameters to the checkpoint, if not done yet (the
+        network must hold them: at the end of their epoch, or restored)."""
+        if self.pending:
             self.net.save(self.checkpoint)
+            self.pending = False
 
     def restore(self):
         """Put the best parameters back in the network (if there are any)."""
@@ -268,21 +272,30 @@ class Interruption(object):
     A second Ctrl-C raises KeyboardInterrupt at once (users expect that), as
     does the first one inside :meth:`immediately` (compiling, where there is
     no step to finish).  Inside :meth:`shielded` Ctrl-C is only recorded.
-    The previous handler is put back at the end.  Where SIGINT is ignored,
-    or outside the main thread, nothing is installed: KeyboardInterrupt
-    arrives as usual, and :func:`is_interrupt` recognises it.
+    The previous handler is put back at the end.  Interruptions nest: an
+    inner one (SGD's) starts with the request an outer one (the command
+    line's) has recorded, and hands its own request back to it.  Where
+    SIGINT is ignored, or outside the main thread, nothing is installed:
+    KeyboardInterrupt arrives as usual, and :func:`is_interrupt` recognises
+    it.
     """
 
     def __init__(self):
         self.requested = False
         self._mode = "record"
         self._previous = None
+        self._outer = None
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
             previous = signal.getsignal(signal.SIGINT)
             if previous not in (signal.SIG_IGN, None):
                 self._previous = previous
+                # inside another Interruption (the command line's, say): a
+                # request it recorded is ours, and ours will be its
+                self._outer = getattr(previous, "__self__", None)
+                if isinstance(self._outer, Interruption):
+                    self.requested = self._outer.requested
                 signal.signal(signal.SIGINT, self._handle)
         return self
 
@@ -290,6 +303,8 @@ class Interruption(object):
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
             self._previous = None
+            if isinstance(self._outer, Interruption) and self.requested:
+                self._outer.requested = True
         return False
 
     def _handle(self, signum, frame):
@@ -394,13 +409,15 @@ class _Loop(object):
         with self.interruption:
             try:
                 with self.interruption.immediately():
+                    if self.interruption.requested:
+                        raise KeyboardInterrupt
                     train = self._compile(eta, lmbda)
             except BaseException as error:
                 if not is_interrupt(error):
                     raise
                 history.stopped = "interrupted"
-                self.printer.problem("SGD interrupted while compiling the training "
-                                     "step; nothing was trained.")
+                self.printer.problem("SGD interrupted before training started "
+                                     "(while compiling); nothing was trained.")
                 return history
             try:
                 # Do the actual training
@@ -488,7 +505,7 @@ class _Loop(object):
             reason = "interrupted"
         else:
             with self.interruption.shielded():
-                self._keep_what_was_trained(restore_best)
+                self._keep_what_was_trained(restore_best, write_checkpoint=False)
             raise error
         self.history.stopped = reason
         with self.interruption.shielded():
@@ -511,12 +528,19 @@ class _Loop(object):
                 self.printer.problem("The network holds its parameters from before "
                                      "this SGD call.")
 
-    def _keep_what_was_trained(self, restore_best):
-        """Bring the back end's parameters home (if it still has them)."""
+    def _keep_what_was_trained(self, restore_best, write_checkpoint=True):
+        """Bring the back end's parameters home (if it still has them), and
+        write the checkpoint a second Ctrl-C may have cut short."""
         try:
             self.engine.sync()
         except Exception:    # the device's copy is gone; the last epoch's stays
             pass
+        if write_checkpoint and self.keeper.pending:
+            last = [p.get_value() for p in self.net.params]
+            self.keeper.restore()
+            self.keeper.write_checkpoint()
+            for param, value in zip(self.net.params, last):
+                param.set_value(value)
         if restore_best:
             self.keeper.restore()
 

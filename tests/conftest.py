@@ -10,6 +10,11 @@ import network3
 from network3 import backends, seeding
 
 
+#: The back ends to run a test on: JAX (on the CPU) where it is installed.
+BACKENDS = ["numba", pytest.param("jax", marks=pytest.mark.skipif(
+    not backends.find_jax("cpu")[0], reason="JAX is not installed"))]
+
+
 @pytest.fixture(scope="session")
 def mnist():
     """The bundled MNIST as NumPy arrays: (training, validation, test)."""

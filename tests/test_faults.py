@@ -1,96 +1,205 @@
-"""What goes wrong in a learner's session, driven case by case: Ctrl-C in
-the middle of training, a diverging learning rate, two nets in one session,
-SGD called twice.  (Bad data files: test_data.py; bad model files:
-test_saving.py; bad arguments: test_layers.py and test_network.py.)"""
+"""What goes wrong in a learner's session, done for real: Ctrl-C (a real
+SIGINT) at random moments of training -- while compiling, inside compiled
+steps, while evaluating, while writing a checkpoint -- in process on each
+back end and in the command line; Ctrl-C in the middle of a sweep; a
+diverging learning rate; two nets in one session.  (Bad data files:
+test_data.py; bad model files: test_saving.py; bad arguments:
+test_layers.py and test_network.py.)"""
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
 
 import network3
-from network3 import ReLU
+from network3 import ReLU, experiments
 from network3.layers import FullyConnectedLayer, SoftmaxLayer
 
+from conftest import BACKENDS
 
-def fc_net(activation=ReLU, backend=None):
+MOMENTS = 20
+
+
+def fc_net(activation=ReLU, backend=None, hidden=30):
     kwargs = {} if backend is None else {"backend": backend, "device": "cpu"}
-    return network3.Network([FullyConnectedLayer(n_in=784, n_out=30,
+    return network3.Network([FullyConnectedLayer(n_in=784, n_out=hidden,
                                                  activation_fn=activation),
-                             SoftmaxLayer(n_in=30, n_out=10)], 10, **kwargs)
+                             SoftmaxLayer(n_in=hidden, n_out=10)], 10, **kwargs)
 
 
-def interrupt_after(net, calls):
-    """Make the net's training raise KeyboardInterrupt on call ``calls``,
-    as Ctrl-C does between two mini-batches."""
-    real = net._trainer
-    count = [0]
+#### Ctrl-C in process, at random moments
+class Sender(threading.Thread):
+    """Sends this process SIGINT ``delays[0]`` seconds after SGD has put its
+    handler in place, then again after each further delay."""
 
-    def trainer(*args):
-        train = real(*args)
+    def __init__(self, delays, test_handler):
+        super().__init__(daemon=True)
+        self.delays, self.test_handler, self.sent = delays, test_handler, 0
 
-        def interrupted(first, n):
-            count[0] += 1
-            if count[0] == calls:
-                raise KeyboardInterrupt
-            return train(first, n)
-        return interrupted
-    net._trainer = trainer
+    def run(self):
+        deadline = time.monotonic() + 60
+        while signal.getsignal(signal.SIGINT) is self.test_handler:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.0005)
+        for delay in self.delays:
+            time.sleep(delay)
+            os.kill(os.getpid(), signal.SIGINT)
+            self.sent += 1
 
 
-@pytest.mark.parametrize("backend", [None, "jax"])
-def test_ctrl_c_keeps_the_best_network_and_the_checkpoint(subset, tmp_path, capsys,
-                                                          backend):
-    if backend == "jax":
-        pytest.importorskip("jax")
-    training_data, validation_data, test_data = subset(1000, 200, 200)
-    network3.seed(1)
+def interrupted_sgd(net, training_data, validation_data, checkpoint, delays):
+    """Run a long SGD and Ctrl-C it after ``delays``; return its history and
+    the SIGINTs that reached the test's own handler (after SGD returned)."""
+    stray = []
+
+    def test_handler(signum, frame):
+        stray.append(signum)
+    previous = signal.signal(signal.SIGINT, test_handler)
+    try:
+        sender = Sender(delays, test_handler)
+        sender.start()
+        history = net.SGD(training_data, 500, 10, 0.1, validation_data, None,
+                          verbose=False, checkpoint=checkpoint)
+        sender.join(timeout=60)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    return history, stray
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ctrl_c_at_random_moments_always_stops_cleanly(subset, tmp_path, backend):
+    training_data, validation_data, _ = subset(1000, 300, 10)
+    rng = np.random.default_rng(7)
+    net = None
+    for moment in range(MOMENTS):
+        # every fourth run builds a new net, so that Ctrl-C may land while
+        # its training step compiles; the others reuse the compiled step
+        if moment % 4 == 0:
+            network3.seed(moment)
+            net = fc_net(backend=backend, hidden=200)
+        before = [p.get_value().copy() for p in net.params]
+        checkpoint = tmp_path / "best{0}.npz".format(moment)
+        # one Ctrl-C, or a second one soon after (which stops at once)
+        delays = [rng.uniform(0, 1.2)] + ([rng.uniform(0, 0.05)] if moment % 2 else [])
+        history, stray = interrupted_sgd(net, training_data, validation_data,
+                                         checkpoint, delays)
+        what = "moment {0}, delays {1}".format(moment, delays)
+        assert history.stopped == "interrupted", what
+        assert len(stray) <= len(delays) - 1, what     # SGD caught the first
+        if history.best_epoch is None:
+            # stopped before an epoch ended: nothing trained is lost, as nothing
+            # was kept; the net holds where its steps got to (or its start)
+            assert not checkpoint.exists(), what
+            assert all(np.all(np.isfinite(p.get_value())) for p in net.params)
+            continue
+        # the net holds the best epoch's parameters, which the (whole)
+        # checkpoint holds too
+        best = network3.load_network(checkpoint)
+        for ours, saved in zip(net.params, best.params):
+            np.testing.assert_array_equal(ours.get_value(), saved.get_value(), what)
+        assert net.accuracy(validation_data) == history.best_validation_accuracy, what
+        assert any(not np.array_equal(a, p.get_value())
+                   for a, p in zip(before, net.params)), what
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_two_ctrl_c_while_a_checkpoint_is_written(subset, tmp_path, monkeypatch,
+                                                  backend):
+    """The second Ctrl-C aborts the write; the checkpoint is written again,
+    whole, with the best epoch the network holds."""
+    training_data, validation_data, _ = subset(500, 300, 10)
+    network3.seed(5)
     net = fc_net(backend=backend)
-    # 100 mini-batches an epoch, run in chunks of 100 (Numba) or 1000 (JAX):
-    # the third call is in the third epoch
-    interrupt_after(net, 3)
+    real_savez, writes = np.savez, []
+
+    def savez(f, **members):
+        writes.append(len(writes))
+        if len(writes) == 3:        # the third best epoch's checkpoint
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)   # raises here, mid-write
+        return real_savez(f, **members)
+    monkeypatch.setattr(np, "savez", savez)
     checkpoint = tmp_path / "best.npz"
-    history = net.SGD(training_data, 10, 10, 0.1, validation_data, test_data,
-                      checkpoint=checkpoint)
-    assert history.stopped == "interrupted" and history.epochs == 2
-    err = capsys.readouterr().err
-    assert "SGD interrupted at epoch 2, mini-batch 0 of 100" in err
-    assert "2 epochs done; best validation accuracy" in err
-    assert "whose parameters the network holds" in err
+    history = net.SGD(training_data, 100, 10, 0.1, validation_data, None,
+                      verbose=False, checkpoint=checkpoint)
+    assert history.stopped == "interrupted" and len(writes) >= 4
     best = network3.load_network(checkpoint)
-    for a, b in zip(net.params, best.params):
-        np.testing.assert_array_equal(a.get_value(), b.get_value())
+    for ours, saved in zip(net.params, best.params):
+        np.testing.assert_array_equal(ours.get_value(), saved.get_value())
     assert net.accuracy(validation_data) == history.best_validation_accuracy
-    # training goes on where it stopped
-    again = net.SGD(training_data, 1, 10, 0.1, validation_data, None, verbose=False)
-    assert again.stopped is None and again.epochs == 1
 
 
-def test_ctrl_c_in_the_command_line_leaves_a_loadable_checkpoint(tmp_path):
-    checkpoint = tmp_path / "best.npz"
+def test_ctrl_c_in_the_command_line_at_random_moments(tmp_path):
+    """The CLI as a user runs it: Ctrl-C any time after it has started
+    training ends it with exit status 130, one message and no traceback,
+    leaving a loadable checkpoint and a saved net that holds the best epoch."""
+    rng = np.random.default_rng(11)
+    for moment in range(MOMENTS):
+        checkpoint, last = tmp_path / "best{0}.npz".format(moment), \
+            tmp_path / "last{0}.npz".format(moment)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "network3", "train", "--net", "fc", "--epochs", "200",
+             "--train-size", "2000", "--seed", str(moment), "--no-progress",
+             "--checkpoint", str(checkpoint), "--save", str(last)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env=dict(os.environ, PYTHONUNBUFFERED="1"),
+            # as from a terminal: a test run started in the background (a CI
+            # script's `&`) passes SIGINT down ignored
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        proc.stdout.readline()          # "network3: ...": training starts now
+        time.sleep(rng.uniform(0, 2.5))
+        proc.send_signal(signal.SIGINT)
+        if moment % 3 == 2:             # and a second Ctrl-C, impatiently
+            time.sleep(rng.uniform(0, 0.05))
+            proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+        what = "moment {0}: {1}".format(moment, err[-2000:])
+        assert proc.returncode == 130, what
+        assert "Traceback" not in err and "SystemError" not in err, what
+        assert "interrupted" in err, what
+        saved = network3.load_network(last)
+        if checkpoint.exists():
+            best = network3.load_network(checkpoint)
+            for a, b in zip(saved.params, best.params):
+                np.testing.assert_array_equal(a.get_value(), b.get_value(), what)
+
+
+def test_ctrl_c_in_a_sweep_keeps_exactly_the_finished_runs(tmp_path):
+    out = tmp_path / "sweep"
+    args = ["--only", "fc", "--repeats", "2", "--epochs", "40", "--train-size", "5000",
+            "--eval-size", "500", "--output", str(out), "--quiet"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "network3", "train", "--net", "fc", "--epochs", "100",
-         "--train-size", "5000", "--checkpoint", str(checkpoint)],
+        [sys.executable, "-m", "network3", "experiments"] + args,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env=dict(os.environ, PYTHONUNBUFFERED="1"),
-        # as from a terminal: a test run started in the background (a CI
-        # script's `&`) passes SIGINT down ignored, and Python then never
-        # raises KeyboardInterrupt
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     for line in proc.stdout:
-        if line.startswith("Epoch 1: validation accuracy"):
+        if line.startswith("== fc (") and "run 2 of 2" in line:
             break
+    time.sleep(0.3)                     # the second run is training
+    sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130
-    assert "SGD interrupted at epoch" in err and "Traceback" not in err
-    assert network3.load_network(checkpoint).accuracy(
-        network3.load_data()[1]) > 0.8
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert time.monotonic() - sent < 10                 # at once, not after the run
+    assert "interrupted; finished runs are in" in err and "Traceback" not in err
+    runs = [json.loads(line) for line in open(out / "runs.jsonl")]
+    assert [r["repeat"] for r in runs] == [0]
+    assert sorted(os.listdir(out / "nets")) == ["fc-0.npz"]
+    # running again trains the interrupted run, and only that one
+    assert experiments.main(args) == 0
+    runs = [json.loads(line) for line in open(out / "runs.jsonl")]
+    assert [r["repeat"] for r in runs] == [0, 1]
 
 
+#### Divergence
 def test_divergence_stops_with_a_message_and_keeps_the_best(subset, capsys):
     training_data, validation_data, _ = subset(500, 100, 100)
     network3.seed(2)
@@ -109,15 +218,43 @@ def test_divergence_stops_with_a_message_and_keeps_the_best(subset, capsys):
         assert np.all(np.isfinite(p.get_value()))
 
 
+def test_divergence_in_the_command_line_exits_1():
+    result = subprocess.run(
+        [sys.executable, "-m", "network3", "--net", "fc", "--epochs", "3",
+         "--train-size", "500", "--eta", "1000", "--seed", "1"],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1
+    assert "training diverged" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_diverged_run_is_recorded_as_diverged_and_not_retried(tmp_path,
+                                                                 monkeypatch):
+    recipe = network3.chapter.RECIPES["fc"]
+    monkeypatch.setitem(network3.chapter.RECIPES, "fc",
+                        type(recipe)(**dict(vars(recipe), eta=1000.0)))
+    out = tmp_path / "sweep"
+    args = ["--only", "fc", "--repeats", "1", "--epochs", "2", "--train-size", "300",
+            "--eval-size", "100", "--output", str(out), "--quiet"]
+    assert experiments.main(args) == 0
+    runs = [json.loads(line) for line in open(out / "runs.jsonl")]
+    assert len(runs) == 1 and runs[0]["diverged"] and runs[0]["diverged_epoch"] == 0
+    assert runs[0]["test_accuracy"] is None and "net" not in runs[0]
+    assert "| fc | 97.80% | - | 1 (1 diverged) | 2 |" in (out / "table.md").read_text()
+    assert experiments.main(args) == 0              # not tried again
+    assert len(open(out / "runs.jsonl").readlines()) == 1
+
+
 def test_a_cost_worse_than_guessing_is_pointed_out(subset):
     training_data, validation_data, _ = subset(1000, 100, 100)
     network3.seed(3)
     net = fc_net(activation=network3.sigmoid)
     with pytest.warns(UserWarning, match="worse than guessing .* eta=10.0 may be too "
-                                         "large"):
+                                         "large") as caught:
         net.SGD(training_data, 1, 10, 10.0, validation_data, None, verbose=False)
+    assert caught[0].filename == __file__       # it points at the SGD call
 
 
+#### Two nets, two calls
 def test_two_networks_and_two_sgd_calls(subset):
     training_data, validation_data, _ = subset(300, 100, 100)
     network3.seed(4)

@@ -12,7 +12,8 @@ import network3
 from network3 import (ConvPoolLayer, FullyConnectedLayer, Network, ReLU,
                       SoftmaxLayer, sigmoid)
 
-from conftest import numpy_softmax
+from conftest import BACKENDS, numpy_softmax
+
 
 
 def tiny_data(n, n_in, n_classes, seed):
@@ -69,13 +70,14 @@ def numpy_conv_net_cost(params, x, y):
     return -np.mean(np.log(p[np.arange(n), y]))
 
 
-def test_conv_net_gradient_matches_finite_differences():
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_conv_net_gradient_matches_finite_differences(backend):
     rng = np.random.default_rng(4)
     x, y = tiny_data(3, 1 * 6 * 6, 4, seed=5)
     conv = ConvPoolLayer((2, 1, 3, 3), (3, 1, 6, 6), activation_fn=sigmoid, rng=6)
     soft = SoftmaxLayer(2 * 2 * 2, 4)
     soft.w.set_value(rng.normal(size=(8, 4)).astype("float32"))
-    net = Network([conv, soft], 3)
+    net = Network([conv, soft], 3, backend=backend, device="cpu")
     before = [p.get_value().astype(float) for p in net.params]
     eta = 1e-3
     net.SGD((x, y), 1, 3, eta, None, None)

@@ -14,10 +14,10 @@ import pytest
 import network3
 from network3 import FullyConnectedLayer, Network, SoftmaxLayer, linear, training
 
+from conftest import BACKENDS
+
 from test_network import numpy_sgd_step, tiny_data
 
-BACKENDS = ["numba", pytest.param("jax", marks=pytest.mark.skipif(
-    not network3.backends.find_jax("cpu")[0], reason="JAX is not installed"))]
 
 
 def on(backend):

@@ -42,7 +42,6 @@ from pytensor.graph.traversal import ancestors
 from pytensor.tensor.random.type import RandomType
 
 # network3
-from network3 import config
 from network3.backends.base import Backend
 from network3.ops import Col2Im, Im2Col, MaxPool, MaxPoolGrad
 
