@@ -65,11 +65,11 @@ def network3_runs(args):
     net = build(10)
     for n in (1000, len(training_data[0])):
         subset = tuple(a[:n] for a in training_data)
-        run = net._jax.trainer(subset, recipe.lmbda)
-        run(0, 100, recipe.eta, 0.0)
+        train = net.compile_training(subset, recipe.eta, recipe.lmbda)
+        train(0, 100)
         start = time.perf_counter()
         for _ in range(5):
-            run(0, 100, recipe.eta, 0.0)
+            train(0, 100)
         result["step_us_with_{0}_images".format(n)] = (
             (time.perf_counter() - start) / 500 * 1e6)
     if not args.quick:

@@ -54,7 +54,7 @@ def profile(name, batch, arrays, dropout=True):
     def compiled(outputs, updates=()):
         fn = pytensor.function([i], outputs, givens=givens, updates=list(updates),
                                mode=config.mode, on_unused_input="ignore")
-        fn.trust_input = True    # as in Network._train_step
+        fn.trust_input = True    # as the Numba back end's training step
         return lambda index: fn(np.asarray(index, dtype=np.int64))
 
     rows = []
@@ -71,8 +71,9 @@ def profile(name, batch, arrays, dropout=True):
     grads = T.grad(cost, net.params)
     fn = compiled([cost] + grads, ops.rng_updates([cost]))
     rows.append(("cost + gradients", timed(fn, n_batches, steps)))
-    step = net._train_step((x, y), arrays, recipe.eta, recipe.lmbda, n_batches)
-    rows.append(("full step (+ updates)", timed(step, n_batches, steps)))
+    train = net.compile_training((x, y), recipe.eta, recipe.lmbda)
+    rows.append(("full step (+ updates)",
+                 timed(lambda index: train(index, 1), n_batches, steps)))
     return rows
 
 
