@@ -110,7 +110,40 @@ def _parser():
                     "sets).  'train' is the default command.",
         epilog="Run 'network3 COMMAND --help' for a command's options.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _train_parser(commands)
 
+    evaluate = commands.add_parser(
+        "evaluate", help="measure a saved network on a data set",
+        description="Load a network saved with --save/--checkpoint (or "
+                    "Network.save) and print its accuracy on a data set.")
+    evaluate.add_argument("model", metavar="MODEL", help="a saved network (.npz)")
+    _data_arguments(evaluate)
+    evaluate.add_argument("--set", choices=["test", "validation", "training"],
+                          default="test", help="which part of the data (default test)")
+    evaluate.add_argument("--errors", metavar="PNG",
+                          help="also draw the misclassified images to PNG")
+    _device_arguments(evaluate)
+
+    expand = commands.add_parser(
+        "expand", help="make the expanded training set (250,000 images)",
+        description="Add four one-pixel shifts of every training image and shuffle: "
+                    "data/mnist_expanded.pkl.gz, as scripts/expand_mnist.py.")
+    expand.add_argument("--input", default=os.path.join(data.DATA_DIR, "mnist.pkl.gz"),
+                        metavar="FILE")
+    expand.add_argument("--output", metavar="FILE",
+                        default=os.path.join(data.DATA_DIR, "mnist_expanded.pkl.gz"))
+    expand.add_argument("--seed", type=int, help="seed of the shuffle")
+    expand.add_argument("--force", action="store_true",
+                        help="rebuild the file even if it exists")
+
+    commands.add_parser(
+        "experiments", add_help=False,
+        help="run the chapter's ladder of experiments (see 'network3 experiments "
+             "--help')")
+    return parser
+
+
+def _train_parser(commands):
     train = commands.add_parser(
         "train", help="train one of the chapter's networks (the default)",
         description="Train one of the chapter's networks with the book's "
@@ -148,36 +181,6 @@ def _parser():
     train.add_argument("--progress", action=argparse.BooleanOptionalAction,
                        default=None,
                        help="a progress bar per epoch (default: on a terminal)")
-
-    evaluate = commands.add_parser(
-        "evaluate", help="measure a saved network on a data set",
-        description="Load a network saved with --save/--checkpoint (or "
-                    "Network.save) and print its accuracy on a data set.")
-    evaluate.add_argument("model", metavar="MODEL", help="a saved network (.npz)")
-    _data_arguments(evaluate)
-    evaluate.add_argument("--set", choices=["test", "validation", "training"],
-                          default="test", help="which part of the data (default test)")
-    evaluate.add_argument("--errors", metavar="PNG",
-                          help="also draw the misclassified images to PNG")
-    _device_arguments(evaluate)
-
-    expand = commands.add_parser(
-        "expand", help="make the expanded training set (250,000 images)",
-        description="Add four one-pixel shifts of every training image and shuffle: "
-                    "data/mnist_expanded.pkl.gz, as scripts/expand_mnist.py.")
-    expand.add_argument("--input", default=os.path.join(data.DATA_DIR, "mnist.pkl.gz"),
-                        metavar="FILE")
-    expand.add_argument("--output", metavar="FILE",
-                        default=os.path.join(data.DATA_DIR, "mnist_expanded.pkl.gz"))
-    expand.add_argument("--seed", type=int, help="seed of the shuffle")
-    expand.add_argument("--force", action="store_true",
-                        help="rebuild the file even if it exists")
-
-    commands.add_parser(
-        "experiments", add_help=False,
-        help="run the chapter's ladder of experiments (see 'network3 experiments "
-             "--help')")
-    return parser
 
 
 def _data_arguments(parser):

@@ -366,9 +366,7 @@ def sgd(net, training_data, epochs, mini_batch_size, eta, validation_data,
     training, validation, test = check_arguments(
         net, training_data, epochs, mini_batch_size, eta, validation_data,
         test_data, lmbda, checkpoint, progress)
-    # compute number of minibatches for training
-    num_training_batches = len(training[0]) // mini_batch_size
-    unused = len(training[0]) - num_training_batches * mini_batch_size
+    unused = len(training[0]) % mini_batch_size
     if unused:
         warnings.warn(
             "SGD: {0} training images do not fill a last mini-batch of {1} "
@@ -376,8 +374,9 @@ def sgd(net, training_data, epochs, mini_batch_size, eta, validation_data,
             stacklevel=_caller_level())
     printer = Printer(verbose, verbose and interactive() if progress is None
                       else progress, mini_batch_size)
-    loop = _Loop(net, training_data, training, num_training_batches, printer)
-    return loop.run(epochs, eta, lmbda, validation, test, restore_best, checkpoint)
+    loop = _Loop(net, training_data, training, validation, test, eta, lmbda,
+                 restore_best, checkpoint, printer)
+    return loop.run(epochs)
 
 
 def compile_run(net, training_data, arrays, eta, lmbda):
@@ -390,28 +389,33 @@ def compile_run(net, training_data, arrays, eta, lmbda):
 
 
 class _Loop(object):
-    """One SGD call: the state the loop's parts share while it runs."""
+    """One SGD call: its settings, and the parts of the loop with the state
+    they share while it runs."""
 
-    def __init__(self, net, training_data, training, num_training_batches, printer):
+    def __init__(self, net, training_data, training, validation, test, eta, lmbda,
+                 restore_best, checkpoint, printer):
         self.net, self.engine = net, net.engine
         self.training_data, self.training = training_data, training
-        self.num_training_batches = num_training_batches
+        self.validation, self.test = validation, test
+        self.eta, self.lmbda, self.restore_best = eta, lmbda, restore_best
+        self.num_training_batches = len(training[0]) // net.mini_batch_size
         self.printer = printer
         self.history = TrainingHistory()
+        self.keeper = BestKeeper(net, self.history, checkpoint)
+        self.guard = DivergenceGuard(net.layers[-1].output_size, eta)
         self.interruption = Interruption()
         self.epoch = self.minibatch_index = 0
+        self.initial_params = [p.get_value() for p in net.params]
 
-    def run(self, epochs, eta, lmbda, validation, test, restore_best, checkpoint):
+    def run(self, epochs):
         history, say = self.history, self.printer.say
-        self.keeper = BestKeeper(self.net, history, checkpoint)
-        self.guard = DivergenceGuard(self.net.layers[-1].output_size, eta)
-        initial_params = [p.get_value() for p in self.net.params]
         with self.interruption:
             try:
                 with self.interruption.immediately():
                     if self.interruption.requested:
                         raise KeyboardInterrupt
-                    train = self._compile(eta, lmbda)
+                    train = compile_run(self.net, self.training_data, self.training,
+                                        self.eta, self.lmbda)
             except BaseException as error:
                 if not is_interrupt(error):
                     raise
@@ -423,15 +427,15 @@ class _Loop(object):
                 # Do the actual training
                 for epoch in range(epochs):
                     self._train_epoch(epoch, epochs, train)
-                    self._end_epoch(epoch, validation, test)
+                    self._end_epoch(epoch)
                 if self.interruption.requested:    # during the last evaluation
                     raise _Stop("interrupted")
             except BaseException as error:
-                self._stop(error, eta, restore_best, initial_params)
+                self._stop(error)
             with self.interruption.shielded():
                 say("Finished training network.")
                 if history.best_epoch is not None:
-                    if restore_best or history.stopped == "diverged":
+                    if self.restore_best or history.stopped == "diverged":
                         self.keeper.restore()
                     say("Best validation accuracy of {0:.2%} obtained at iteration "
                         "{1}".format(history.best_validation_accuracy,
@@ -440,10 +444,6 @@ class _Loop(object):
                         say("Corresponding test accuracy of {0:.2%}".format(
                             history.best_test_accuracy))
         return history
-
-    def _compile(self, eta, lmbda):
-        """The training run for this SGD call's data and hyper-parameters."""
-        return compile_run(self.net, self.training_data, self.training, eta, lmbda)
 
     def _train_epoch(self, epoch, epochs, train):
         """Train on every mini-batch of the epoch, in runs no longer than the
@@ -471,8 +471,9 @@ class _Loop(object):
             self.printer.advance(len(new_costs), self.costs)
         self.printer.end_epoch()
 
-    def _end_epoch(self, epoch, validation, test):
+    def _end_epoch(self, epoch):
         """The book's end of an epoch: evaluate, keep the best, print."""
+        validation, test = self.validation, self.test
         history, say = self.history, self.printer.say
         self.engine.sync()
         history.cost.append(float(np.mean(self.costs)) if self.costs else float("nan"))
@@ -497,8 +498,9 @@ class _Loop(object):
         history.test_accuracy.append(test_accuracy)
         history.seconds.append(time.perf_counter() - self.start)
 
-    def _stop(self, error, eta, restore_best, initial_params):
+    def _stop(self, error):
         """End training early, or re-raise ``error`` if it is not a reason to."""
+        eta, restore_best = self.eta, self.restore_best
         if isinstance(error, _Stop):
             reason = error.args[0]
         elif is_interrupt(error):
@@ -523,7 +525,7 @@ class _Loop(object):
                                                or reason == "diverged"))
             if reason == "diverged" and self.keeper.params is None:
                 # nothing good to go back to but the start
-                for param, value in zip(self.net.params, initial_params):
+                for param, value in zip(self.net.params, self.initial_params):
                     param.set_value(value)
                 self.printer.problem("The network holds its parameters from before "
                                      "this SGD call.")

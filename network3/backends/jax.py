@@ -279,69 +279,75 @@ class JaxBackend(Backend):
 # exactly what the Ops' NumPy ``perform`` methods do, with array slicing that
 # XLA fuses, so the numbers match the CPU path's.
 def _register_kernels():
-    import jax.numpy as jnp
     from pytensor.link.jax.dispatch import jax_funcify
+    for op, kernel in ((Im2Col, _jax_im2col), (Col2Im, _jax_col2im),
+                       (MaxPool, _jax_max_pool), (MaxPoolGrad, _jax_max_pool_grad)):
+        jax_funcify.register(op)(kernel)
 
-    def static_shape(node, what):
-        shape = node.outputs[0].type.shape
-        if None in shape:
-            raise NotImplementedError(
-                "{0}: the JAX back end needs the image shape when the graph is "
-                "built, got {1}".format(what, shape))
-        return shape
 
-    @jax_funcify.register(Im2Col)
-    def _jax_im2col(op, node=None, **kwargs):
-        kh, kw = op.window
+def _static_shape(node, what):
+    shape = node.outputs[0].type.shape
+    if None in shape:
+        raise NotImplementedError(
+            "{0}: the JAX back end needs the image shape when the graph is "
+            "built, got {1}".format(what, shape))
+    return shape
 
-        def im2col(x):
-            n, c, height, width = x.shape
-            oh, ow = height - kh + 1, width - kw + 1
-            taps = jnp.stack([x[:, :, a:a + oh, b:b + ow]
-                              for a in range(kh) for b in range(kw)], axis=-1)
-            # (n, c, oh, ow, kh*kw) -> rows (n, oh, ow), columns (c, kh, kw)
-            return taps.transpose(0, 2, 3, 1, 4).reshape(n * oh * ow, c * kh * kw)
 
-        return im2col
+def _jax_im2col(op, node=None, **kwargs):
+    import jax.numpy as jnp
+    kh, kw = op.window
 
-    @jax_funcify.register(Col2Im)
-    def _jax_col2im(op, node=None, **kwargs):
-        kh, kw = op.window
-        n, c, height, width = static_shape(node, "Col2Im")
+    def im2col(x):
+        n, c, height, width = x.shape
         oh, ow = height - kh + 1, width - kw + 1
+        taps = jnp.stack([x[:, :, a:a + oh, b:b + ow]
+                          for a in range(kh) for b in range(kw)], axis=-1)
+        # (n, c, oh, ow, kh*kw) -> rows (n, oh, ow), columns (c, kh, kw)
+        return taps.transpose(0, 2, 3, 1, 4).reshape(n * oh * ow, c * kh * kw)
 
-        def col2im(cols, shape):
-            taps = cols.reshape(n, oh, ow, c, kh, kw).transpose(0, 3, 1, 2, 4, 5)
-            x = jnp.zeros((n, c, height, width), dtype=cols.dtype)
-            for a in range(kh):
-                for b in range(kw):
-                    x = x.at[:, :, a:a + oh, b:b + ow].add(taps[..., a, b])
-            return x
+    return im2col
 
-        return col2im
 
-    @jax_funcify.register(MaxPool)
-    def _jax_max_pool(op, node=None, **kwargs):
-        ph, pw = op.window
+def _jax_col2im(op, node=None, **kwargs):
+    import jax.numpy as jnp
+    kh, kw = op.window
+    n, c, height, width = _static_shape(node, "Col2Im")
+    oh, ow = height - kh + 1, width - kw + 1
 
-        def max_pool(x):
-            n, c, height, width = x.shape
-            oh, ow = height // ph, width // pw
-            windows = x[:, :, :oh * ph, :ow * pw].reshape(n, c, oh, ph, ow, pw)
-            return windows.max(axis=(3, 5))
+    def col2im(cols, shape):
+        taps = cols.reshape(n, oh, ow, c, kh, kw).transpose(0, 3, 1, 2, 4, 5)
+        x = jnp.zeros((n, c, height, width), dtype=cols.dtype)
+        for a in range(kh):
+            for b in range(kw):
+                x = x.at[:, :, a:a + oh, b:b + ow].add(taps[..., a, b])
+        return x
 
-        return max_pool
+    return col2im
 
-    @jax_funcify.register(MaxPoolGrad)
-    def _jax_max_pool_grad(op, node=None, **kwargs):
-        ph, pw = op.window
 
-        def max_pool_grad(x, out, gout):
-            oh, ow = out.shape[2], out.shape[3]
-            up = lambda a: jnp.repeat(jnp.repeat(a, ph, axis=2), pw, axis=3)
-            region = x[:, :, :oh * ph, :ow * pw]
-            g = jnp.where(region == up(out), up(gout), jnp.zeros((), x.dtype))
-            pad = ((0, 0), (0, 0), (0, x.shape[2] - oh * ph), (0, x.shape[3] - ow * pw))
-            return jnp.pad(g, pad)
+def _jax_max_pool(op, node=None, **kwargs):
+    ph, pw = op.window
 
-        return max_pool_grad
+    def max_pool(x):
+        n, c, height, width = x.shape
+        oh, ow = height // ph, width // pw
+        windows = x[:, :, :oh * ph, :ow * pw].reshape(n, c, oh, ph, ow, pw)
+        return windows.max(axis=(3, 5))
+
+    return max_pool
+
+
+def _jax_max_pool_grad(op, node=None, **kwargs):
+    import jax.numpy as jnp
+    ph, pw = op.window
+
+    def max_pool_grad(x, out, gout):
+        oh, ow = out.shape[2], out.shape[3]
+        up = lambda a: jnp.repeat(jnp.repeat(a, ph, axis=2), pw, axis=3)
+        region = x[:, :, :oh * ph, :ow * pw]
+        g = jnp.where(region == up(out), up(gout), jnp.zeros((), x.dtype))
+        pad = ((0, 0), (0, 0), (0, x.shape[2] - oh * ph), (0, x.shape[3] - ow * pw))
+        return jnp.pad(g, pad)
+
+    return max_pool_grad
