@@ -272,10 +272,13 @@ def _train(args):
         history = net.SGD(training_data, epochs, args.mini_batch_size, eta,
                           validation_data, test_data, lmbda=lmbda,
                           checkpoint=args.checkpoint, progress=args.progress)
-        if args.save:
+        if args.save and history.epochs:
             with interruption.shielded():    # what was trained is kept
                 net.save(args.save)
             print("network3: saved the network to {0}".format(args.save))
+        elif args.save:
+            print("network3: no epoch was trained; {0} was not written".format(
+                args.save), file=sys.stderr)
     if history.epochs:
         print("network3: {0:.1f} s in all, {1:.1f} s per epoch".format(
             time.perf_counter() - start, sum(history.seconds) / history.epochs))

@@ -109,6 +109,34 @@ def test_ctrl_c_at_random_moments_always_stops_cleanly(subset, tmp_path, backend
                    for a, p in zip(before, net.params)), what
 
 
+def test_an_interrupt_in_a_thread_other_than_the_main_one(subset, tmp_path):
+    """Outside the main thread no handler can be installed: SGD catches the
+    KeyboardInterrupt itself (here raised asynchronously in its thread, as
+    notebook front-ends do), also when it arrives inside compiled code."""
+    import ctypes
+    training_data, validation_data, _ = subset(1000, 300, 10)
+    network3.seed(9)
+    net = fc_net(hidden=200)
+    net.SGD(training_data, 1, 10, 0.1, validation_data, None, verbose=False)
+    rng = np.random.default_rng(3)
+    for trial in range(5):
+        checkpoint = tmp_path / "best{0}.npz".format(trial)
+        result = {}
+        thread = threading.Thread(target=lambda: result.update(history=net.SGD(
+            training_data, 500, 10, 0.1, validation_data, None, verbose=False,
+            checkpoint=checkpoint)))
+        thread.start()
+        time.sleep(rng.uniform(0.2, 1.0))
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident),
+                                                   ctypes.py_object(KeyboardInterrupt))
+        thread.join(timeout=60)
+        history = result["history"]
+        assert history.stopped == "interrupted"
+        best = network3.load_network(checkpoint)
+        for ours, saved in zip(net.params, best.params):
+            np.testing.assert_array_equal(ours.get_value(), saved.get_value())
+
+
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_two_ctrl_c_while_a_checkpoint_is_written(subset, tmp_path, monkeypatch,
                                                   backend):
@@ -139,7 +167,9 @@ def test_two_ctrl_c_while_a_checkpoint_is_written(subset, tmp_path, monkeypatch,
 def test_ctrl_c_in_the_command_line_at_random_moments(tmp_path):
     """The CLI as a user runs it: Ctrl-C any time after it has started
     training ends it with exit status 130, one message and no traceback,
-    leaving a loadable checkpoint and a saved net that holds the best epoch."""
+    leaving a loadable checkpoint and a saved net that holds the best epoch
+    (or, stopped before an epoch ended, neither: an earlier file of that
+    name is not overwritten with an untrained net)."""
     rng = np.random.default_rng(11)
     for moment in range(MOMENTS):
         checkpoint, last = tmp_path / "best{0}.npz".format(moment), \
@@ -164,11 +194,13 @@ def test_ctrl_c_in_the_command_line_at_random_moments(tmp_path):
         assert proc.returncode == 130, what
         assert "Traceback" not in err and "SystemError" not in err, what
         assert "interrupted" in err, what
+        if not last.exists():           # stopped before the first epoch ended
+            assert "no epoch was trained" in err and not checkpoint.exists(), what
+            continue
         saved = network3.load_network(last)
-        if checkpoint.exists():
-            best = network3.load_network(checkpoint)
-            for a, b in zip(saved.params, best.params):
-                np.testing.assert_array_equal(a.get_value(), b.get_value(), what)
+        best = network3.load_network(checkpoint)
+        for a, b in zip(saved.params, best.params):
+            np.testing.assert_array_equal(a.get_value(), b.get_value(), what)
 
 
 def test_ctrl_c_in_a_sweep_keeps_exactly_the_finished_runs(tmp_path):
