@@ -253,14 +253,32 @@ def main():
     report(rows, peak, cold, epoch, args.output)
 
 
+def cpu_description():
+    """The CPU's model name and its vector-instruction flags (from /proc/cpuinfo):
+    PyTorch's oneDNN kernels gain most where there is AVX-512."""
+    model, flags = "unknown CPU", set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "model name":
+                    model = value.strip()
+                elif key.strip() == "flags":
+                    flags = set(value.split())
+    except OSError:
+        pass
+    vector = sorted(f for f in flags if f.startswith(("avx", "fma")))
+    return "{0} ({1})".format(model, " ".join(vector) or "no AVX")
+
+
 def report(rows, peak, cold, epoch, output):
     lines = [
         "# network3 vs PyTorch (CPU, eager): training step",
         "",
-        "Written by `python benchmarks/bench_cpu.py` on {0}; {1} cores; float32 GEMM peak "
-        "{2:.1f} GFLOP/s. Median of interleaved rounds, each side in its own process; "
-        "PyTorch gets the better of 1 and 2 threads.".format(
-            time.strftime("%Y-%m-%d %H:%M"), os.cpu_count(), peak),
+        "Written by `python benchmarks/bench_cpu.py` on {0}; {1} cores of {3}; "
+        "float32 GEMM peak {2:.1f} GFLOP/s. Median of interleaved rounds, each side "
+        "in its own process; PyTorch gets the better of 1 and 2 threads.".format(
+            time.strftime("%Y-%m-%d %H:%M"), os.cpu_count(), peak, cpu_description()),
         "",
         "| net | batch | network3 µs/step | PyTorch µs/step | ratio | images/s | "
         "compile s | GFLOP/s | % of peak |",
