@@ -74,7 +74,8 @@ def interrupted_sgd(net, training_data, validation_data, checkpoint, delays):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_ctrl_c_at_random_moments_always_stops_cleanly(subset, tmp_path, backend):
+def test_ctrl_c_at_random_moments_always_stops_cleanly(subset, tmp_path, capsys,
+                                                       backend):
     training_data, validation_data, _ = subset(1000, 300, 10)
     rng = np.random.default_rng(7)
     net = None
@@ -93,6 +94,9 @@ def test_ctrl_c_at_random_moments_always_stops_cleanly(subset, tmp_path, backend
         what = "moment {0}, delays {1}".format(moment, delays)
         assert history.stopped == "interrupted", what
         assert len(stray) <= len(delays) - 1, what     # SGD caught the first
+        err = capsys.readouterr().err
+        assert err.startswith("SGD interrupted "), what
+        assert "Traceback" not in err and "SystemError" not in err, what
         if history.best_epoch is None:
             # stopped before an epoch ended: nothing trained is lost, as nothing
             # was kept; the net holds where its steps got to (or its start)
@@ -105,8 +109,14 @@ def test_ctrl_c_at_random_moments_always_stops_cleanly(subset, tmp_path, backend
         for ours, saved in zip(net.params, best.params):
             np.testing.assert_array_equal(ours.get_value(), saved.get_value(), what)
         assert net.accuracy(validation_data) == history.best_validation_accuracy, what
+        assert "{0} epoch".format(history.epochs) in err, what
+        assert "whose parameters the network holds" in err, what
         assert any(not np.array_equal(a, p.get_value())
                    for a, p in zip(before, net.params)), what
+        if moment % 5 == 4:             # and training goes on where it stopped
+            again = net.SGD(training_data, 1, 10, 0.1, validation_data, None,
+                            verbose=False)
+            assert again.stopped is None and again.epochs == 1, what
 
 
 def test_an_interrupt_in_a_thread_other_than_the_main_one(subset, tmp_path):
