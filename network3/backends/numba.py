@@ -123,6 +123,7 @@ def _compiled(kernel):
     salt = zlib.crc32(inspect.getsource(kernel).encode())
     return numba_njit(kernel, boundscheck=False), salt
 
+
 @register_funcify_default_op_cache_key(Im2Col)
 def _numba_im2col(op, **kwargs):
     kh, kw = op.window
@@ -226,7 +227,9 @@ def _numba_max_pool_grad(op, **kwargs):
 # costs more than the product.  BLAS takes column-major operands as they are,
 # so this kernel checks the layout at run time and passes a transposed view
 # straight through.  It replaces PyTensor's Numba kernel for 2-D float
-# products only; everything else goes to PyTensor's own.
+# products only (everything else goes to PyTensor's own), and it does so for
+# the whole process: once network3 is imported, every PyTensor function
+# compiled with Numba uses it.
 _pytensor_dot = numba_funcify_default_op_cache_key.dispatch(Dot)
 
 
