@@ -120,15 +120,43 @@ def _check_checkpoint(checkpoint):
 
 
 #### The book's lines and the progress bar
+#: Seconds the first mini-batch may take before SGD says that it is compiling.
+COMPILE_NOTICE_AFTER = 2.0
+
+COMPILE_NOTICE = ("network3: compiling the training step; the first time takes up to "
+                  "a minute, later runs reuse it from the disk cache")
+
+
 class Printer(object):
     """Prints the book's lines (when ``verbose``) and, when ``progress``, a
-    progress bar per epoch on standard error, below them."""
+    progress bar per epoch on standard error, below them; and (when
+    ``verbose``) a notice on standard error when something is slow."""
 
     def __init__(self, verbose, progress, mini_batch_size):
         self.verbose = verbose
         self.progress = progress
         self.mini_batch_size = mini_batch_size
         self._bar = None
+        self._notice = None
+
+    def notice_later(self, text, after):
+        """Print ``text`` on standard error ``after`` seconds from now, unless
+        :meth:`cancel_notice` comes first (nothing when not verbose)."""
+        if self.verbose:
+            self._notice = threading.Timer(after, self._notify, args=(text,))
+            self._notice.daemon = True
+            self._notice.start()
+
+    def cancel_notice(self):
+        if self._notice is not None:
+            self._notice.cancel()
+            self._notice = None
+
+    def _notify(self, text):
+        if self._bar is not None:
+            self._bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr, flush=True)
 
     def say(self, line):
         """One of the book's lines (above the bar, if there is one)."""
@@ -316,9 +344,6 @@ class Interruption(object):
         if abort:
             raise KeyboardInterrupt
 
-    def stop_requested(self):
-        return self.requested
-
     @contextlib.contextmanager
     def _in_mode(self, mode):
         before, self._mode = self._mode, mode
@@ -409,6 +434,9 @@ class _Loop(object):
 
     def run(self, epochs):
         history, say = self.history, self.printer.say
+        # PyTensor compiles the step when it is first called: if the first
+        # mini-batch takes long, say why (it is cancelled when one is done).
+        self.printer.notice_later(COMPILE_NOTICE, COMPILE_NOTICE_AFTER)
         with self.interruption:
             try:
                 with self.interruption.immediately():
@@ -417,6 +445,7 @@ class _Loop(object):
                     train = compile_run(self.net, self.training_data, self.training,
                                         self.eta, self.lmbda)
             except BaseException as error:
+                self.printer.cancel_notice()
                 if not is_interrupt(error):
                     raise
                 history.stopped = "interrupted"
@@ -432,6 +461,8 @@ class _Loop(object):
                     raise _Stop("interrupted")
             except BaseException as error:
                 self._stop(error)
+            finally:
+                self.printer.cancel_notice()
             with self.interruption.shielded():
                 say("Finished training network.")
                 if history.best_epoch is not None:
@@ -460,8 +491,8 @@ class _Loop(object):
                 self.printer.say("Training mini-batch number {0}".format(iteration))
             count = min(1000 - iteration % 1000, self.engine.chunk,
                         n - self.minibatch_index)
-            new_costs = train(self.minibatch_index, count,
-                              self.interruption.stop_requested)
+            new_costs = train(self.minibatch_index, count, self._after_step)
+            self.printer.cancel_notice()
             bad = self.guard.first_bad(new_costs)
             if bad is not None:
                 self.minibatch_index += bad
@@ -470,6 +501,11 @@ class _Loop(object):
             self.minibatch_index += len(new_costs)
             self.printer.advance(len(new_costs), self.costs)
         self.printer.end_epoch()
+
+    def _after_step(self):
+        """Called by the back end after each mini-batch: whether to stop."""
+        self.printer.cancel_notice()        # the first one (compiled) is done
+        return self.interruption.requested
 
     def _end_epoch(self, epoch):
         """The book's end of an epoch: evaluate, keep the best, print."""

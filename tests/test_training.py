@@ -42,9 +42,11 @@ def linear_net(seed, backend="numba"):
 
 
 def quietly(net, *args, **kwargs):
+    """SGD without warnings (and, unless asked, without the book's lines)."""
+    kwargs.setdefault("verbose", False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return net.SGD(*args, verbose=False, **kwargs)
+        return net.SGD(*args, **kwargs)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -204,13 +206,31 @@ def test_divergence_guard_spots_nan_infinity_and_underflow():
         guard.check_epoch(1, 2.5)            # said once
 
 
+#### Saying that it compiles
+@pytest.mark.parametrize("after, verbose, said", [(0.05, True, True),
+                                                   (0.05, False, False),
+                                                   (60.0, True, False)])
+def test_a_slow_first_mini_batch_is_explained(small, capsys, monkeypatch, after,
+                                              verbose, said):
+    """Building and compiling a new net's step takes well over 0.05 s even
+    from a warm cache; the notice comes once, on standard error, and only
+    while the first mini-batch has not come back."""
+    monkeypatch.setattr(training, "COMPILE_NOTICE_AFTER", after)
+    training_data, validation_data = small
+    net = Network([FullyConnectedLayer(784, 17), SoftmaxLayer(17, 10)], 10)
+    quietly(net, training_data, 2, 10, 0.1, validation_data, None, verbose=verbose)
+    out, err = capsys.readouterr()
+    assert err.count(training.COMPILE_NOTICE) == (1 if said else 0)
+    assert training.COMPILE_NOTICE not in out
+
+
 #### The Ctrl-C handler
 def test_interruption_records_the_first_ctrl_c_and_aborts_on_the_second():
     before = signal.getsignal(signal.SIGINT)
     with training.Interruption() as interruption:
         assert signal.getsignal(signal.SIGINT) != before
         os.kill(os.getpid(), signal.SIGINT)
-        assert interruption.requested and interruption.stop_requested()
+        assert interruption.requested
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGINT)
         with interruption.shielded():

@@ -71,8 +71,9 @@ class Backend(object):
             coefficient the graph's shared variables hold when it is called,
             and returns their costs as a 1-D array.  ``stop``, if given, is
             a function of no arguments; a back end that can stop between
-            two mini-batches calls it before each and returns early (fewer
-            costs) once it returns True.
+            two mini-batches calls it after each one (the first call says
+            that the first mini-batch, compiling included, is done) and
+            returns early (fewer costs) once it returns True.
         """
         raise NotImplementedError
 

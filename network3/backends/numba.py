@@ -65,9 +65,9 @@ class NumbaBackend(Backend):
         def run(first, count, stop=None):
             costs = []
             for i in range(first, first + count):
+                costs.append(step(np.asarray(i, dtype=np.int64)))
                 if stop is not None and stop():
                     break
-                costs.append(step(np.asarray(i, dtype=np.int64)))
             return np.asarray(costs, dtype=float)
         return run
 
