@@ -232,10 +232,9 @@ def load(filename, mini_batch_size=None, **network_kwargs):
 
     Parameters
     ----------
-    filename : str or path
-    mini_batch_size : int, optional
-        Build the network for this mini-batch size instead of the saved one
-        (the parameters do not depend on it).
+    filename, mini_batch_size
+        As for :func:`network3.saving.read_layers` (``mini_batch_size``:
+        build for another mini-batch size than the saved one).
     **network_kwargs
         Passed to :class:`Network` (``device``, ``backend``).
 
