@@ -53,7 +53,6 @@ class TrainingGraph:
         The learning rate.
     l2 : shared scalar or None
         ``lmbda / num_training_batches``, the L2 term's coefficient.
-    params : list of shared variables
     mini_batch_size : int
     """
 
@@ -63,7 +62,6 @@ class TrainingGraph:
     updates: list
     eta: object
     l2: object
-    params: list
     mini_batch_size: int
 
     def set_hyper_parameters(self, eta, lmbda, num_training_batches):
@@ -90,8 +88,7 @@ def training_graph(net, with_l2):
                for param, grad in zip(net.params, grads)]
     updates += ops.rng_updates([cost])
     return TrainingGraph(x=net.x, y=net.y, cost=cost, updates=updates, eta=eta,
-                         l2=l2, params=list(net.params),
-                         mini_batch_size=net.mini_batch_size)
+                         l2=l2, mini_batch_size=net.mini_batch_size)
 
 
 @dataclasses.dataclass(eq=False)

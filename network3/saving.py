@@ -89,14 +89,17 @@ def digest(arch_bytes, arrays):
     return h.hexdigest()
 
 
-def save(net, filename):
+def save(net, filename, values=None):
     """Write ``net`` (architecture and parameters) to ``filename``.
 
     The file is an ``.npz`` archive (whatever its name) that loads without
     running code; see :func:`read_layers`.  It appears whole or not at all.
+    ``values``, if given, are written instead of the parameters' current
+    values (one array per ``net.params``, as a copy of them taken earlier).
     """
     arch_bytes = json.dumps(architecture(net), sort_keys=True).encode()
-    arrays = [p.get_value() for p in net.params]
+    arrays = ([p.get_value() for p in net.params] if values is None
+              else list(values))
     members = {"architecture": np.frombuffer(arch_bytes, dtype=np.uint8)}
     members.update(("param{0}".format(k), a) for k, a in enumerate(arrays))
     members["sha256"] = np.frombuffer(digest(arch_bytes, arrays).encode(),

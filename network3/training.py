@@ -14,8 +14,8 @@ The SGD loop behind ``Network.SGD``, in small parts that each do one job:
 * :func:`sgd`: the loop itself, which reads like ``network3.py``'s.
 
 The loop knows a network only through ``net.layers``, ``net.params``,
-``net.engine`` (its back end), ``net.training_graph(with_l2)``,
-``net.predict`` and ``net.save``.
+``net.engine`` (its back end), ``net.training_graph(with_l2)`` and
+``net.predict``.
 
 """
 
@@ -35,7 +35,7 @@ import warnings
 import numpy as np
 
 # network3
-from network3 import config, data
+from network3 import config, data, saving
 
 
 #### What training measured
@@ -273,10 +273,9 @@ class BestKeeper(object):
         self.pending = self.checkpoint is not None
 
     def write_checkpoint(self):
-        """Save the best parameters to the checkpoint, if not done yet (the
-        network must hold them: at the end of their epoch, or restored)."""
+        """Save the best parameters to the checkpoint, if not done yet."""
         if self.pending:
-            self.net.save(self.checkpoint)
+            saving.save(self.net, self.checkpoint, values=self.params)
             self.pending = False
 
     def restore(self):
@@ -573,12 +572,8 @@ class _Loop(object):
             self.engine.sync()
         except Exception:    # the device's copy is gone; the last epoch's stays
             pass
-        if write_checkpoint and self.keeper.pending:
-            last = [p.get_value() for p in self.net.params]
-            self.keeper.restore()
+        if write_checkpoint:
             self.keeper.write_checkpoint()
-            for param, value in zip(self.net.params, last):
-                param.set_value(value)
         if restore_best:
             self.keeper.restore()
 
