@@ -296,14 +296,20 @@ class SoftmaxLayer(Layer):
         self.params = [self.w, self.b]
 
     def forward(self, inpt, training=False):
-        return softmax(_scaled_dot(inpt, self.w, self.p_dropout, training) + self.b,
-                       axis=-1)
+        return softmax(self.logits(inpt, training), axis=-1)
+
+    def logits(self, inpt, training=False):
+        """The softmax's input for ``inpt``: ``inpt . w + b`` (scaled as in
+        ``forward``)."""
+        return _scaled_dot(inpt, self.w, self.p_dropout, training) + self.b
 
     def cost(self, net):
         "Return the log-likelihood cost."
-        # (an int64 start keeps JAX's arange from overflowing an int8 0)
-        rows = T.arange(T.constant(0, dtype="int64"), net.y.shape[0])
-        return -T.mean(T.log(self.output_dropout)[rows, net.y])
+        # -mean(log(output_dropout)[arange(n), net.y]), as one Op that works
+        # on the softmax's input (the same dot product as output_dropout's,
+        # which PyTensor computes once).
+        return ops.log_likelihood(self.logits(self.inpt_dropout, training=True),
+                                  net.y)
 
     def __repr__(self):
         return "SoftmaxLayer(n_in={0}, n_out={1}, p_dropout={2})".format(

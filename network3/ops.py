@@ -1,15 +1,19 @@
 """ops.py
 ~~~~~~~
 
-The three operations a convolutional network needs beyond matrix algebra:
-2-D convolution, max-pooling and dropout.
+The operations a convolutional network needs beyond matrix algebra: 2-D
+convolution, max-pooling, dropout and the softmax layer's log-likelihood
+cost.
 
-Theano provided them (``theano.tensor.nnet.conv.conv2d``,
+Theano provided the first three (``theano.tensor.nnet.conv.conv2d``,
 ``theano.tensor.signal.downsample.max_pool_2d`` and ``RandomStreams``);
 PyTensor, Theano's descendant, no longer does.  This module builds them from
-PyTensor's pieces and four Ops of network3's own (:class:`Im2Col`,
-:class:`Col2Im`, :class:`MaxPool`, :class:`MaxPoolGrad`).  Each function
-takes and returns symbolic tensors and says which semantics it implements.
+PyTensor's pieces and Ops of network3's own (:class:`Im2Col`,
+:class:`Col2Im`, :class:`MaxPool`, :class:`MaxPoolGrad`).  The cost is one
+Op with its gradient (:class:`LogLikelihood`, :class:`LogLikelihoodGrad`)
+because PyTensor's generic pieces for it take many seconds to compile.  Each
+function takes and returns symbolic tensors and says which semantics it
+implements.
 
 An Op here is the whole contract: ``make_node`` (types and static shapes),
 ``perform`` (a NumPy implementation, the reference every back end must
@@ -25,7 +29,7 @@ import numpy as np
 import pytensor
 import pytensor.tensor as T
 from pytensor.compile.sharedvalue import SharedVariable
-from pytensor.gradient import grad_undefined
+from pytensor.gradient import disconnected_type, grad_undefined
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.graph.traversal import ancestors
@@ -222,6 +226,89 @@ class MaxPoolGrad(_WindowOp):
         region = (slice(None), slice(None), slice(0, oh * ph), slice(0, ow * pw))
         gx[region] = np.where(x[region] == up(out), up(gout), 0)
         outputs[0][0] = gx
+
+
+#### The log-likelihood cost
+def log_likelihood(logits, y):
+    """The mean log-likelihood cost of a softmax output layer, in one Op.
+
+    This is ``-T.mean(T.log(softmax(logits))[T.arange(n), y])``, the cost
+    ``network3.py``'s ``SoftmaxLayer`` writes down, computed stably as
+    ``mean(logsumexp(logits) - logits[arange(n), y])``.  Its gradient with
+    respect to ``logits`` is ``(softmax(logits) - onehot(y)) / n``.  Two small
+    Ops of our own stand for what PyTensor would otherwise build from a dozen
+    generic ones (softmax, log-softmax, fancy indexing and its gradient), which
+    are slow to compile.
+
+    Parameters
+    ----------
+    logits : matrix, shape (n, classes)
+        The softmax's input.
+    y : int vector, shape (n,)
+        The correct class of each row, in ``range(classes)``.
+
+    Returns
+    -------
+    symbolic scalar, of the logits' dtype
+    """
+    return LogLikelihood()(logits, y)
+
+
+class LogLikelihood(Op):
+    """``mean(logsumexp(z, axis=1) - z[arange(n), y])`` for logits ``z`` and
+    int labels ``y``.  Gradient: :class:`LogLikelihoodGrad`."""
+
+    __props__ = ()
+
+    def make_node(self, z, y):
+        z, y = _check_logits_labels(type(self).__name__, z, y)
+        return Apply(self, [z, y], [T.tensor(dtype=z.dtype, shape=())])
+
+    def perform(self, node, inputs, outputs):
+        z, y = inputs
+        z = z.astype(np.float64)
+        top = z.max(axis=1)
+        logsumexp = top + np.log(np.exp(z - top[:, None]).sum(axis=1))
+        outputs[0][0] = np.asarray(
+            np.mean(logsumexp - z[np.arange(len(y)), y]), dtype=node.outputs[0].dtype)
+
+    def connection_pattern(self, node):
+        return [[True], [False]]
+
+    def pullback(self, inputs, outputs, cotangents):
+        z, y = inputs
+        return [LogLikelihoodGrad()(z, y, cotangents[0]), disconnected_type()]
+
+
+class LogLikelihoodGrad(Op):
+    """Gradient of :class:`LogLikelihood`: ``g * (softmax(z) - onehot(y)) / n``
+    for logits ``z``, labels ``y`` and the cost's gradient ``g`` (a scalar)."""
+
+    __props__ = ()
+
+    def make_node(self, z, y, g):
+        z, y = _check_logits_labels(type(self).__name__, z, y)
+        g = T.as_tensor_variable(g)
+        if g.ndim != 0:
+            raise TypeError("LogLikelihoodGrad: g must be a scalar, got {0}-D".format(
+                g.ndim))
+        return Apply(self, [z, y, g], [z.type()])
+
+    def perform(self, node, inputs, outputs):
+        z, y, g = inputs
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        probabilities = e / e.sum(axis=1, keepdims=True)
+        probabilities[np.arange(len(y)), y] -= 1
+        outputs[0][0] = (probabilities * (g / len(y))).astype(z.dtype)
+
+
+def _check_logits_labels(owner, z, y):
+    z, y = T.as_tensor_variable(z), T.as_tensor_variable(y)
+    if z.ndim != 2 or z.dtype not in ("float32", "float64"):
+        raise TypeError("{0}: logits must be a float matrix, got {1}".format(owner, z.type))
+    if y.ndim != 1 or not y.dtype.startswith(("int", "uint")):
+        raise TypeError("{0}: y must be an int vector, got {1}".format(owner, y.type))
+    return z, y
 
 
 #### Dropout

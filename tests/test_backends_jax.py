@@ -217,3 +217,16 @@ def test_a_conv_net_in_small_chunks_matches_numba(subset):
     for a, b in zip(small[1], whole[1]):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(small[0], results["numba", None][0], rtol=1e-4)
+
+
+def test_log_likelihood_on_jax_matches_numpy():
+    from test_ops import reference_log_likelihood
+    rng = np.random.default_rng(9)
+    z = (rng.normal(size=(7, 5)) * 4).astype("float32")
+    y = rng.integers(0, 5, size=7).astype("int32")
+    zs, ys = T.matrix(), T.ivector()
+    cost = ops.log_likelihood(zs, ys)
+    value, grad = jax_function([zs, ys], [cost, T.grad(2.0 * cost, zs)])(z, y)
+    want_value, want_grad = reference_log_likelihood(z, y)
+    assert float(value) == pytest.approx(want_value, rel=1e-6)
+    np.testing.assert_allclose(grad, 2.0 * want_grad, rtol=1e-5, atol=1e-7)

@@ -141,3 +141,58 @@ def test_matrix_products_with_transposed_operands():
     v = T.vector()
     mv = pytensor.function([x, v], T.dot(x, v))(a, b[:, 0])   # PyTensor's own kernel
     np.testing.assert_allclose(mv, a @ b[:, 0], rtol=1e-5, atol=1e-5)
+
+
+#### The log-likelihood cost
+def reference_log_likelihood(z, y):
+    """-mean(log(softmax(z))[arange(n), y]) and its gradient, in float64."""
+    z = np.asarray(z, dtype=float)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    rows = np.arange(len(y))
+    return -np.mean(np.log(p[rows, y])), (p - np.eye(z.shape[1])[y]) / len(y)
+
+
+@pytest.mark.parametrize("mode", [None, PY_MODE])
+def test_log_likelihood_and_its_gradient_match_numpy(mode):
+    rng = np.random.default_rng(6)
+    z = (rng.normal(size=(9, 4)) * 5).astype("float32")
+    z[0] += 80.0          # large logits: exp would overflow without the shift
+    y = rng.integers(0, 4, size=9).astype("int32")
+    zs, ys = T.matrix(), T.ivector()
+    cost = ops.log_likelihood(zs, ys)
+    f = pytensor.function([zs, ys], [cost, T.grad(3.0 * cost, zs)], mode=mode)
+    value, grad = f(z, y)
+    want_value, want_grad = reference_log_likelihood(z, y)
+    assert value.dtype == np.float32 and grad.dtype == np.float32
+    assert value == pytest.approx(want_value, rel=1e-6)
+    np.testing.assert_allclose(grad, 3.0 * want_grad, rtol=1e-5, atol=1e-7)
+
+
+def test_log_likelihood_gradient_matches_finite_differences():
+    rng = np.random.default_rng(7)
+    y = np.array([2, 0, 1, 2, 2], dtype="int32")
+    pytensor.gradient.verify_grad(
+        lambda z: ops.log_likelihood(z, T.constant(y)), [rng.normal(size=(5, 3))],
+        rng=rng)
+
+
+def test_log_likelihood_is_the_chapters_cost():
+    # what network3.py's SoftmaxLayer.cost wrote, on the softmax's output
+    rng = np.random.default_rng(8)
+    z = rng.normal(size=(6, 10)).astype("float32")
+    y = rng.integers(0, 10, size=6).astype("int32")
+    zs, ys = T.matrix(), T.ivector()
+    book = -T.mean(T.log(T.special.softmax(zs, axis=-1))[T.arange(ys.shape[0]), ys])
+    f = pytensor.function([zs, ys], [ops.log_likelihood(zs, ys), book])
+    ours, theirs = f(z, y)
+    assert ours == pytest.approx(theirs, rel=1e-6)
+
+
+def test_log_likelihood_refuses_a_label_out_of_range():
+    zs, ys = T.matrix(), T.ivector()
+    f = pytensor.function([zs, ys], ops.log_likelihood(zs, ys))
+    with pytest.raises(IndexError):
+        f(np.zeros((2, 3), "float32"), np.array([1, 3], "int32"))
+    with pytest.raises(TypeError, match="y must be an int vector"):
+        ops.log_likelihood(zs, T.matrix())

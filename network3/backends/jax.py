@@ -43,7 +43,8 @@ from pytensor.tensor.random.type import RandomType
 
 # network3
 from network3.backends.base import Backend
-from network3.ops import Col2Im, Im2Col, MaxPool, MaxPoolGrad
+from network3.ops import (Col2Im, Im2Col, LogLikelihood, LogLikelihoodGrad,
+                          MaxPool, MaxPoolGrad)
 
 
 #### Quiet translation
@@ -281,7 +282,9 @@ class JaxBackend(Backend):
 def _register_kernels():
     from pytensor.link.jax.dispatch import jax_funcify
     for op, kernel in ((Im2Col, _jax_im2col), (Col2Im, _jax_col2im),
-                       (MaxPool, _jax_max_pool), (MaxPoolGrad, _jax_max_pool_grad)):
+                       (MaxPool, _jax_max_pool), (MaxPoolGrad, _jax_max_pool_grad),
+                       (LogLikelihood, _jax_log_likelihood),
+                       (LogLikelihoodGrad, _jax_log_likelihood_grad)):
         jax_funcify.register(op)(kernel)
 
 
@@ -351,3 +354,24 @@ def _jax_max_pool_grad(op, node=None, **kwargs):
         return jnp.pad(g, pad)
 
     return max_pool_grad
+
+
+def _jax_log_likelihood(op, node=None, **kwargs):
+    import jax
+
+    def log_likelihood(z, y):
+        picked = jax.numpy.take_along_axis(z, y[:, None].astype("int32"), axis=1)[:, 0]
+        return (jax.nn.logsumexp(z, axis=1) - picked).mean().astype(z.dtype)
+
+    return log_likelihood
+
+
+def _jax_log_likelihood_grad(op, node=None, **kwargs):
+    import jax
+
+    def log_likelihood_grad(z, y, g):
+        onehot = jax.nn.one_hot(y, z.shape[1], dtype=z.dtype)
+        return ((jax.nn.softmax(z, axis=1) - onehot) * (g / z.shape[0])).astype(z.dtype)
+
+    return log_likelihood_grad
+

@@ -29,14 +29,18 @@ import pytensor.tensor as T
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Variable
 from pytensor.link.numba.dispatch.basic import (
-    numba_funcify_default_op_cache_key, numba_njit,
-    register_funcify_default_op_cache_key)
-from pytensor.tensor.math import Dot
+    numba_funcify_and_cache_key, numba_funcify_default_op_cache_key, numba_njit,
+    register_funcify_and_cache_key, register_funcify_default_op_cache_key)
+from pytensor.link.utils import compile_function_src
+from pytensor.tensor.math import Dot, Sum
+from pytensor.tensor.shape import SpecifyShape
+from pytensor.tensor.type_other import NoneTypeT
 
 # network3
 from network3 import config
 from network3.backends.base import Backend
-from network3.ops import Col2Im, Im2Col, MaxPool, MaxPoolGrad
+from network3.ops import (Col2Im, Im2Col, LogLikelihood, LogLikelihoodGrad,
+                          MaxPool, MaxPoolGrad)
 
 
 #### Running a network's graphs
@@ -118,10 +122,23 @@ def _shared_training_data(training_data, arrays):
 # on disk by PyTensor.  PyTensor keys that cache on the Op and its props
 # only, so each kernel also hands back a checksum of its own source: editing
 # a kernel then recompiles it instead of reusing the stale cached one.
-def _compiled(kernel):
-    """``kernel`` jitted for PyTensor, with a cache salt from its source."""
-    salt = zlib.crc32(inspect.getsource(kernel).encode())
-    return numba_njit(kernel, boundscheck=False), salt
+_jitted = {}
+
+
+def _compiled(kernel, *params):
+    """``kernel`` jitted for PyTensor, with a cache salt from its source.
+
+    ``params`` are the values ``kernel`` closes over.  Nodes whose kernels
+    have the same code and ``params`` share one jitted function, so that
+    Numba compiles it once per process and argument types however many
+    nodes of a graph use it: two convolutional layers, three matrix
+    products.
+    """
+    key = (kernel.__code__, params)
+    if key not in _jitted:
+        salt = zlib.crc32(inspect.getsource(kernel).encode())
+        _jitted[key] = numba_njit(kernel, boundscheck=False), salt
+    return _jitted[key]
 
 
 @register_funcify_default_op_cache_key(Im2Col)
@@ -142,7 +159,7 @@ def _numba_im2col(op, **kwargs):
                                 out[row, (ch * kh + a) * kw + b] = x[m, ch, i + a, j + b]
         return out
 
-    return _compiled(im2col)
+    return _compiled(im2col, kh, kw)
 
 
 @register_funcify_default_op_cache_key(Col2Im)
@@ -163,7 +180,7 @@ def _numba_col2im(op, **kwargs):
                                 x[m, ch, i + a, j + b] += cols[row, (ch * kh + a) * kw + b]
         return x
 
-    return _compiled(col2im)
+    return _compiled(col2im, kh, kw)
 
 
 @register_funcify_default_op_cache_key(MaxPool)
@@ -191,7 +208,7 @@ def _numba_max_pool(op, **kwargs):
                             out[m, ch, i, j] = best
         return out
 
-    return _compiled(max_pool)
+    return _compiled(max_pool, ph, pw)
 
 
 @register_funcify_default_op_cache_key(MaxPoolGrad)
@@ -216,7 +233,53 @@ def _numba_max_pool_grad(op, **kwargs):
                                 gx[m, ch, row, col] = g if x[m, ch, row, col] == best else 0.0
         return gx
 
-    return _compiled(max_pool_grad)
+    return _compiled(max_pool_grad, ph, pw)
+
+
+@register_funcify_default_op_cache_key(LogLikelihood)
+def _numba_log_likelihood(op, **kwargs):
+
+    def log_likelihood(z, y):
+        n, k = z.shape
+        total = 0.0
+        for m in range(n):
+            label = y[m]
+            if label < 0 or label >= k:
+                raise IndexError("log_likelihood: a label is out of range")
+            top = z[m, 0]
+            for j in range(1, k):
+                top = max(top, z[m, j])
+            s = 0.0
+            for j in range(k):
+                s += np.exp(np.float64(z[m, j] - top))
+            total += top + np.log(s) - z[m, label]
+        return np.asarray(total / n, dtype=z.dtype)
+
+    return _compiled(log_likelihood)
+
+
+@register_funcify_default_op_cache_key(LogLikelihoodGrad)
+def _numba_log_likelihood_grad(op, **kwargs):
+
+    def log_likelihood_grad(z, y, g):
+        n, k = z.shape
+        gz = np.empty((n, k), dtype=z.dtype)
+        scale = g[()] / n
+        for m in range(n):
+            top = z[m, 0]
+            for j in range(1, k):
+                top = max(top, z[m, j])
+            s = 0.0
+            for j in range(k):
+                e = np.exp(z[m, j] - top)
+                gz[m, j] = e
+                s += e
+            for j in range(k):
+                gz[m, j] *= scale / s
+            gz[m, y[m]] -= scale
+        return gz
+
+    return _compiled(log_likelihood_grad)
 
 
 #### Matrix products without transposing copies
@@ -256,3 +319,85 @@ def _numba_dot(op, node, **kwargs):
     return _compiled(dot)
 
 
+
+
+#### Sums and shape checks that compile in a fraction of a second
+# PyTensor's Numba kernels for these two Ops are generic (any axes, any
+# number of dimensions) and build error messages with formatted numbers;
+# compiling them takes seconds, a large part of the wait before a new
+# network's first mini-batch.  The sums a network's gradients need (a
+# bias's: over the mini-batch, and over the pixels of a convolution's maps;
+# the L2 term's: over everything) get small kernels here, which add in
+# float64 as PyTensor's do; every other sum goes to PyTensor's kernel.
+_pytensor_careduce = numba_funcify_and_cache_key.dispatch(Sum)
+
+
+@register_funcify_and_cache_key(Sum)
+def _numba_sum(op, node, **kwargs):
+    x, out = node.inputs[0], node.outputs[0]
+    axes = tuple(range(x.ndim)) if op.axis is None else tuple(sorted(op.axis))
+    kernel = _SUMS.get((x.ndim, axes))
+    if (kernel is None or x.type.dtype != out.type.dtype
+            or x.type.dtype not in ("float32", "float64")
+            or op.acc_dtype != "float64"):
+        return _pytensor_careduce(op, node, **kwargs)
+    jitted, salt = _compiled(kernel)
+    return jitted, "network3-sum-{0}-{1}-{2}".format(x.ndim, axes, salt)
+
+
+def _sum_all(x):
+    total = 0.0
+    for v in x.flat:
+        total += v
+    return np.asarray(total, dtype=x.dtype)
+
+
+def _sum_rows(x):                      # (n, k) -> (k,): over the mini-batch
+    n, k = x.shape
+    total = np.zeros(k)
+    for m in range(n):
+        for j in range(k):
+            total[j] += x[m, j]
+    return total.astype(x.dtype)
+
+
+def _sum_columns(x):                   # (n, k) -> (n,)
+    n, k = x.shape
+    out = np.empty(n, dtype=x.dtype)
+    for m in range(n):
+        total = 0.0
+        for j in range(k):
+            total += x[m, j]
+        out[m] = total
+    return out
+
+
+def _sum_maps(x):                      # (n, c, h, w) -> (c,): a conv bias
+    n, c, height, width = x.shape
+    out = np.empty(c, dtype=x.dtype)
+    for ch in range(c):
+        total = 0.0
+        for m in range(n):
+            for i in range(height):
+                for j in range(width):
+                    total += x[m, ch, i, j]
+        out[ch] = total
+    return out
+
+
+_SUMS = {(2, (0,)): _sum_rows, (2, (1,)): _sum_columns, (4, (0, 2, 3)): _sum_maps}
+_SUMS.update({(ndim, tuple(range(ndim))): _sum_all for ndim in range(1, 5)})
+
+
+@register_funcify_default_op_cache_key(SpecifyShape)
+def _numba_specify_shape(op, node, **kwargs):
+    checked = tuple(i for i, s in enumerate(node.inputs[1:])
+                    if not isinstance(s.type, NoneTypeT))
+    names = ", ".join("shape_{0}".format(i) for i in range(len(node.inputs) - 1))
+    lines = "".join(
+        "    if x.shape[{0}] != shape_{0}:\n"
+        "        raise ValueError('SpecifyShape: dimension {0} of the input does "
+        "not have the size the graph expects')\n".format(i) for i in checked)
+    source = "def specify_shape(x, {0}):\n{1}    return x\n".format(names, lines)
+    return numba_njit(compile_function_src(source, "specify_shape", {})), \
+        zlib.crc32(source.encode())

@@ -1,0 +1,56 @@
+"""backends/numba.py's kernels for PyTensor's own Ops (sums, shape checks),
+against NumPy, on contiguous arrays and on views."""
+
+import numpy as np
+import pytensor
+import pytensor.tensor as T
+import pytest
+
+from network3 import config
+from network3.backends import numba as numba_backend
+
+
+def views(array):
+    """``array`` as it is, transposed twice, and sliced with a step."""
+    doubled = np.repeat(array, 2, axis=0)
+    return [array, array.T.copy().T, doubled[::2]]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape, axis", [
+    ((7, 5), 0), ((7, 5), 1), ((7, 5), None), ((6,), None),
+    ((3, 4, 5, 6), (0, 2, 3)), ((3, 4, 5, 6), None),
+    ((3, 4, 5), 1),                       # not one of ours: PyTensor's kernel
+])
+def test_sums_match_numpy(shape, axis, dtype):
+    rng = np.random.default_rng(0)
+    x = T.tensor(dtype=dtype, shape=(None,) * len(shape))
+    f = pytensor.function([x], x.sum(axis=axis), mode=config.mode)
+    for value in views(rng.normal(size=shape).astype(dtype)):
+        got = f(value)
+        want = value.astype(np.float64).sum(axis=axis).astype(dtype)
+        assert got.dtype == np.dtype(dtype) and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
+
+
+def test_the_sums_of_the_gradients_use_our_kernels():
+    x = T.matrix()
+    f = pytensor.function([x], [x.sum(axis=0), (x ** 2).sum()], mode=config.mode)
+    f(np.ones((3, 2), config.floatX))
+    ours = {key[0].co_name for key in numba_backend._jitted}
+    assert {"_sum_rows", "_sum_all"} <= ours
+
+
+def test_specify_shape_checks_the_sizes_it_was_given():
+    x = T.matrix()
+    f = pytensor.function([x], T.specify_shape(x, (3, None)) * 2, mode=config.mode)
+    np.testing.assert_array_equal(f(np.ones((3, 5), config.floatX)), 2.0)
+    with pytest.raises(ValueError, match="dimension 0"):
+        f(np.ones((4, 5), config.floatX))
+
+
+def test_nodes_with_equal_ops_share_one_kernel():
+    from network3.ops import Im2Col
+    first = numba_backend._numba_im2col(Im2Col(5, 5))
+    assert numba_backend._numba_im2col(Im2Col(5, 5)) is first
+    assert numba_backend._numba_im2col(Im2Col(3, 5)) is not first
