@@ -54,3 +54,29 @@ def test_nodes_with_equal_ops_share_one_kernel():
     first = numba_backend._numba_im2col(Im2Col(5, 5))
     assert numba_backend._numba_im2col(Im2Col(5, 5)) is first
     assert numba_backend._numba_im2col(Im2Col(3, 5)) is not first
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_matrix_products_in_every_layout_match_numpy(dtype):
+    # backends/numba.py calls BLAS itself, reading each operand's strides
+    rng = np.random.default_rng(1)
+    x, y = T.matrix(dtype=dtype), T.matrix(dtype=dtype)
+    product = pytensor.function([x, y], T.dot(x, y), mode=config.mode)
+
+    def layouts(rows, cols):
+        a = rng.normal(size=(rows, cols)).astype(dtype)
+        wide = rng.normal(size=(rows, 2 * cols)).astype(dtype)
+        wide[:, ::2] = a
+        padded = rng.normal(size=(rows, cols + 3)).astype(dtype)
+        padded[:, :cols] = a
+        return [a, np.asfortranarray(a), wide[:, ::2], padded[:, :cols],
+                a[::-1]]
+
+    for m, k, n in [(7, 5, 3), (1, 4, 6), (5, 1, 2), (3, 4, 1), (1, 1, 1), (0, 3, 2),
+                    (2, 0, 3), (64, 33, 17)]:
+        for a in layouts(m, k):
+            for b in layouts(k, n):
+                got = product(a, b)
+                assert got.dtype == np.dtype(dtype) and got.shape == (m, n)
+                np.testing.assert_allclose(got, a.astype(float) @ b.astype(float),
+                                           rtol=1e-5, atol=1e-5)

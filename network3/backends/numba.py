@@ -23,9 +23,13 @@ import inspect
 import zlib
 
 # Third-party libraries
+import llvmlite.binding as llvm
 import numpy as np
 import pytensor
 import pytensor.tensor as T
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import get_cython_function_address, intrinsic
 from pytensor.compile.sharedvalue import SharedVariable
 from pytensor.graph.basic import Variable
 from pytensor.link.numba.dispatch.basic import (
@@ -33,7 +37,7 @@ from pytensor.link.numba.dispatch.basic import (
     register_funcify_and_cache_key, register_funcify_default_op_cache_key)
 from pytensor.link.utils import compile_function_src
 from pytensor.tensor.math import Dot, Sum
-from pytensor.tensor.shape import SpecifyShape
+from pytensor.tensor.shape import Reshape, SpecifyShape
 from pytensor.tensor.type_other import NoneTypeT
 
 # network3
@@ -125,8 +129,9 @@ def _shared_training_data(training_data, arrays):
 _jitted = {}
 
 
-def _compiled(kernel, *params):
-    """``kernel`` jitted for PyTensor, with a cache salt from its source.
+def _compiled(kernel, *params, calls=()):
+    """``kernel`` jitted for PyTensor, with a cache salt from its source and
+    the source of the functions it ``calls``.
 
     ``params`` are the values ``kernel`` closes over.  Nodes whose kernels
     have the same code and ``params`` share one jitted function, so that
@@ -136,8 +141,9 @@ def _compiled(kernel, *params):
     """
     key = (kernel.__code__, params)
     if key not in _jitted:
-        salt = zlib.crc32(inspect.getsource(kernel).encode())
-        _jitted[key] = numba_njit(kernel, boundscheck=False), salt
+        source = "".join(inspect.getsource(getattr(f, "py_func", None) or getattr(f, "_defn", f))
+                         for f in (kernel,) + tuple(calls))
+        _jitted[key] = numba_njit(kernel, boundscheck=False), zlib.crc32(source.encode())
     return _jitted[key]
 
 
@@ -282,17 +288,63 @@ def _numba_log_likelihood_grad(op, **kwargs):
     return _compiled(log_likelihood_grad)
 
 
-#### Matrix products without transposing copies
+#### Matrix products: BLAS called directly
 # Gradients are full of transposed operands (``dot(delta, w.T)``,
-# ``dot(x.T, delta)``).  Numba types every array PyTensor hands it as of
-# unknown layout, and its ``np.dot`` then copies such an operand into C order
-# first: for the 1000x1000 weights of the dropout net that transposing copy
-# costs more than the product.  BLAS takes column-major operands as they are,
-# so this kernel checks the layout at run time and passes a transposed view
-# straight through.  It replaces PyTensor's Numba kernel for 2-D float
-# products only (everything else goes to PyTensor's own), and it does so for
-# the whole process: once network3 is imported, every PyTensor function
-# compiled with Numba uses it.
+# ``dot(x.T, delta)``).  Numba's ``np.dot`` copies such an operand into C
+# order first (for the 1000x1000 weights of the dropout net that copy costs
+# more than the product), and it takes seconds to compile for each
+# combination of memory layouts.  BLAS takes row- and column-major operands
+# as they are, so this kernel calls SciPy's BLAS ``gemm`` itself: it reads
+# each operand's strides at run time and passes it with the matching
+# transpose flag, copying only an operand that is neither (a strided
+# slice).  It replaces PyTensor's Numba kernel for 2-D float products only
+# (everything else goes to PyTensor's own), and it does so for the whole
+# process: once network3 is imported, every PyTensor function compiled with
+# Numba uses it.
+#
+# The compiled code calls BLAS by a symbol name registered here on import,
+# not by an address, so PyTensor can cache it on disk like any other kernel.
+_GEMM = {"float32": "network3_sgemm", "float64": "network3_dgemm"}
+for _dtype, _symbol in _GEMM.items():
+    llvm.add_symbol(_symbol, get_cython_function_address(
+        "scipy.linalg.cython_blas", _symbol[-5:]))
+
+
+@intrinsic
+def _gemm(typingctx, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc):
+    """BLAS ``gemm`` (column-major): ``c = alpha*op(a).op(b) + beta*c``,
+    ``transa``/``transb`` the character codes ``ord("N")`` or ``ord("T")``.
+    ``a``, ``b``, ``c`` are arrays of one float dtype; BLAS gets the address
+    of each one's first element."""
+    dtype = c.dtype
+    int_ = types.intp
+    signature = types.void(int_, int_, int_, int_, int_, dtype, a, int_, b, int_,
+                           dtype, c, int_)
+    symbol = _GEMM[str(dtype)]
+
+    def codegen(context, builder, sig, args):
+        real = context.get_value_type(dtype)
+        i8, i32 = ir.IntType(8), ir.IntType(32)
+        pointers = [i8, i8, i32, i32, i32, real, real, i32, real, i32, real, real, i32]
+        fnty = ir.FunctionType(ir.VoidType(), [t.as_pointer() for t in pointers])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, symbol)
+        values = []
+        for value, kind, ty in zip(args, pointers, sig.args):
+            if isinstance(ty, types.Array):
+                data = context.make_array(ty)(context, builder, value).data
+                values.append(builder.bitcast(data, kind.as_pointer()))
+                continue
+            if kind in (i8, i32):
+                value = builder.trunc(value, kind)
+            slot = cgutils.alloca_once(builder, kind)
+            builder.store(value, slot)
+            values.append(slot)
+        builder.call(fn, values)
+        return context.get_dummy_value()
+
+    return signature, codegen
+
+
 _pytensor_dot = numba_funcify_default_op_cache_key.dispatch(Dot)
 
 
@@ -302,23 +354,53 @@ def _numba_dot(op, node, **kwargs):
     out = node.outputs[0]
     if not (x.ndim == y.ndim == 2
             and x.type.dtype == y.type.dtype == out.type.dtype
-            and out.type.dtype in ("float32", "float64")):
+            and out.type.dtype in _GEMM):
         return _pytensor_dot(op, node, **kwargs)
-
-    def dot(x, y):
-        x_f = x.flags.f_contiguous and not x.flags.c_contiguous
-        y_f = y.flags.f_contiguous and not y.flags.c_contiguous
-        if x_f and y_f:
-            return np.dot(np.asfortranarray(x), np.asfortranarray(y))
-        if x_f:
-            return np.dot(np.asfortranarray(x), np.ascontiguousarray(y))
-        if y_f:
-            return np.dot(np.ascontiguousarray(x), np.asfortranarray(y))
-        return np.dot(np.ascontiguousarray(x), np.ascontiguousarray(y))
-
-    return _compiled(dot)
+    return _compiled(_dot, calls=(_blas_layout, _gemm))
 
 
+def _dot(x, y):
+    m, k = x.shape
+    n = y.shape[1]
+    out = np.empty((m, n), dtype=x.dtype)
+    if m == 0 or n == 0:
+        return out
+    if k == 0:
+        out[:] = 0
+        return out
+    # The row-major product out = x.y is, read column-major,
+    # out^T = y^T . x^T: y is BLAS's first operand, x its second.
+    y_flag, y_ld = _blas_layout(y, n, k)
+    if y_flag == 0:
+        y = np.ascontiguousarray(y)
+        y_flag, y_ld = _blas_layout(y, n, k)
+    x_flag, x_ld = _blas_layout(x, k, m)
+    if x_flag == 0:
+        x = np.ascontiguousarray(x)
+        x_flag, x_ld = _blas_layout(x, k, m)
+    _gemm(y_flag, x_flag, n, m, k, 1.0, y, y_ld, x, x_ld, 0.0, out, n)
+    return out
+
+
+@numba_njit
+def _blas_layout(a, rows, cols):
+    """How BLAS can read the row-major matrix ``a`` as the column-major
+    ``rows`` x ``cols`` matrix ``a^T``: ``(ord("N"), leading dimension)`` if
+    its rows are contiguous, ``(ord("T"), ...)`` if its columns are, and
+    ``(0, 0)`` if neither (it must be copied)."""
+    size = a.itemsize
+    if a.strides[0] % size or a.strides[1] % size:
+        return 0, 0
+    # strides in elements; along an axis of length 1 any stride will do
+    along_rows = max(1, rows) if a.shape[0] == 1 else a.strides[0] // size
+    along_cols = 1 if a.shape[1] == 1 else a.strides[1] // size
+    if along_cols == 1 and along_rows >= max(1, rows):
+        return 78, along_rows                              # "N"
+    along_rows = 1 if a.shape[0] == 1 else a.strides[0] // size
+    along_cols = max(1, cols) if a.shape[1] == 1 else a.strides[1] // size
+    if along_rows == 1 and along_cols >= max(1, cols):
+        return 84, along_cols                              # "T"
+    return 0, 0
 
 
 #### Sums and shape checks that compile in a fraction of a second
@@ -401,3 +483,35 @@ def _numba_specify_shape(op, node, **kwargs):
     source = "def specify_shape(x, {0}):\n{1}    return x\n".format(names, lines)
     return numba_njit(compile_function_src(source, "specify_shape", {})), \
         zlib.crc32(source.encode())
+
+
+# PyTensor's reshape kernel, as generic, compiles slowly for the same reasons.
+_pytensor_reshape = numba_funcify_default_op_cache_key.dispatch(Reshape)
+
+
+@register_funcify_default_op_cache_key(Reshape)
+def _numba_reshape(op, node, **kwargs):
+    kernel = _RESHAPES.get(op.ndim)
+    if kernel is None:
+        return _pytensor_reshape(op, node=node, **kwargs)
+    return _compiled(kernel)
+
+
+def _reshape_1(x, shape):
+    return np.ascontiguousarray(x).reshape((shape[0],))
+
+
+def _reshape_2(x, shape):
+    return np.ascontiguousarray(x).reshape((shape[0], shape[1]))
+
+
+def _reshape_3(x, shape):
+    return np.ascontiguousarray(x).reshape((shape[0], shape[1], shape[2]))
+
+
+def _reshape_4(x, shape):
+    return np.ascontiguousarray(x).reshape((shape[0], shape[1], shape[2], shape[3]))
+
+
+_RESHAPES = {1: _reshape_1, 2: _reshape_2, 3: _reshape_3, 4: _reshape_4}
+
