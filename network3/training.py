@@ -124,7 +124,7 @@ def _check_checkpoint(checkpoint):
 COMPILE_NOTICE_AFTER = 2.0
 
 COMPILE_NOTICE = ("network3: compiling the training step; the first time takes up to "
-                  "a minute, later runs reuse it from the disk cache")
+                  "half a minute, later runs reuse it from the disk cache")
 
 
 class Printer(object):
