@@ -80,3 +80,49 @@ def test_matrix_products_in_every_layout_match_numpy(dtype):
                 assert got.dtype == np.dtype(dtype) and got.shape == (m, n)
                 np.testing.assert_allclose(got, a.astype(float) @ b.astype(float),
                                            rtol=1e-5, atol=1e-5)
+
+
+def test_weight_updates_become_one_gemm_that_matches_numpy():
+    # w <- w*(1 - eta*l2) - eta*x.T.delta: PyTensor's BLAS rewrites make it
+    # a Gemm on w itself, which the Numba back end's mode keeps
+    from pytensor.tensor.blas import Gemm
+    rng = np.random.default_rng(2)
+    w0 = rng.normal(size=(6, 4)).astype("float32")
+    w = pytensor.shared(w0.copy())
+    x, delta = T.matrix(), T.matrix()
+    eta, l2 = np.float32(0.3), np.float32(0.1)
+    step = pytensor.function([x, delta], [], updates=[
+        (w, w - eta * (T.dot(x.T, delta) + l2 * w))], mode=numba_backend.mode(True))
+    assert any(isinstance(node.op, Gemm) for node in step.maker.fgraph.toposort())
+    xs = rng.normal(size=(5, 6)).astype("float32")
+    ds = rng.normal(size=(5, 4)).astype("float32")
+    step(xs, ds)
+    want = w0 - eta * (xs.T @ ds + l2 * w0)
+    np.testing.assert_allclose(w.get_value(), want, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("z_layout", ["C", "F", "strided", "broadcast"])
+def test_gemm_kernel_in_every_layout_matches_numpy(z_layout):
+    from pytensor.tensor.blas import gemm_inplace, gemm_no_inplace
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(5, 3)).astype("float32")
+    y = rng.normal(size=(3, 4)).astype("float32")
+    z = rng.normal(size=(5, 4)).astype("float32")
+    if z_layout == "F":
+        z = np.asfortranarray(z)
+    elif z_layout == "strided":
+        wide = np.zeros((5, 8), "float32")
+        wide[:, ::2] = z
+        z = wide[:, ::2]
+    elif z_layout == "broadcast":
+        z = z[:1]
+    want = 0.5 * z + 2.0 * (x @ y)
+    zs = T.matrix(shape=(1, None)) if z_layout == "broadcast" else T.matrix()
+    xs, ys = T.matrix(), T.matrix()
+    a, b = T.constant(np.float32(2.0)), T.constant(np.float32(0.5))
+    for op in ((gemm_no_inplace,) if z_layout == "broadcast"
+               else (gemm_no_inplace, gemm_inplace)):
+        f = pytensor.function([zs, xs, ys], op(zs, a, xs, ys, b),
+                              mode=numba_backend.mode(True), accept_inplace=True)
+        np.testing.assert_allclose(f(z.copy(order="K") if z_layout != "strided" else z,
+                                     x, y), want, rtol=1e-5, atol=1e-5)
