@@ -582,7 +582,10 @@ def _numba_gemm(op, node, **kwargs):
         if inplace and z.shape[0] == m and z.shape[1] == n:
             return _gemm_into(z, a[()], x, y, b[()])
         out = np.empty((m, n), dtype=z.dtype)
-        out[:, :] = z                     # (z may be broadcast along an axis)
+        rows, cols = z.shape              # (z may be broadcast along an axis)
+        for i in range(m):
+            for j in range(n):
+                out[i, j] = z[i if rows > 1 else 0, j if cols > 1 else 0]
         return _gemm_into(out, a[()], x, y, b[()])
 
     return _compiled(gemm, inplace, calls=(_gemm_into, _dot, _blas_layout, _gemm))
