@@ -5,11 +5,14 @@ The default back end: the CPU, through PyTensor's Numba linker.
 
 PyTensor compiles a whole training step (forward pass, gradients, updates)
 into one Numba function.  This module teaches that linker network3's Ops
-(``network3.ops``) with kernels of its own, gives it a faster kernel for
-matrix products with transposed operands, and runs training as Theano did:
-the training set in shared variables, each step reading its mini-batch by
-index (``givens``) without a copy, parameters and dropout generators updated
-in place by the step itself.
+(``network3.ops``) with kernels of its own; replaces its kernels for matrix
+products (BLAS called directly, transposed operands uncopied) and for the
+sums, shape checks and reshapes of training graphs (generic ones take
+seconds to compile); gives it kernels for PyTensor's BLAS Ops, so that
+small mini-batches update dense weights in place inside one ``gemm``; and
+runs training as Theano did: the training set in shared variables, each
+step reading its mini-batch by index (``givens``) without a copy,
+parameters and dropout generators updated in place by the step itself.
 
 Importing this module registers the kernels; ``network3.backends`` does so
 when network3 is imported, so every PyTensor function compiled in the
@@ -52,7 +55,8 @@ from network3.ops import (Col2Im, Im2Col, LogLikelihood, LogLikelihoodGrad,
 
 #### Running a network's graphs
 class NumbaBackend(Backend):
-    """Compiles a network's graphs with PyTensor's default (Numba) mode and
+    """Compiles a network's graphs with PyTensor's default (Numba) mode (with
+    BLAS rewrites for mini-batches of up to ``FUSED_UPDATES_MAX_BATCH``) and
     runs them on the CPU; the shared variables always hold the current
     parameters, so :meth:`sync` has nothing to do."""
 
