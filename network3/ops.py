@@ -305,7 +305,8 @@ class LogLikelihoodGrad(Op):
 def _check_logits_labels(owner, z, y):
     z, y = T.as_tensor_variable(z), T.as_tensor_variable(y)
     if z.ndim != 2 or z.dtype not in ("float32", "float64"):
-        raise TypeError("{0}: logits must be a float matrix, got {1}".format(owner, z.type))
+        raise TypeError("{0}: logits must be a float matrix, got {1}".format(
+            owner, z.type))
     if y.ndim != 1 or not y.dtype.startswith(("int", "uint")):
         raise TypeError("{0}: y must be an int vector, got {1}".format(owner, y.type))
     return z, y

@@ -149,10 +149,15 @@ def _compiled(kernel, *params, calls=()):
     """
     key = (kernel.__code__, params)
     if key not in _jitted:
-        source = "".join(inspect.getsource(getattr(f, "py_func", None) or getattr(f, "_defn", f))
-                         for f in (kernel,) + tuple(calls))
+        source = "".join(_source(f) for f in (kernel,) + tuple(calls))
         _jitted[key] = numba_njit(kernel, boundscheck=False), zlib.crc32(source.encode())
     return _jitted[key]
+
+
+def _source(function):
+    """The source of a Python function, a jitted one or an intrinsic."""
+    python = getattr(function, "py_func", None) or getattr(function, "_defn", function)
+    return inspect.getsource(python)
 
 
 @register_funcify_default_op_cache_key(Im2Col)
@@ -313,7 +318,7 @@ def _numba_log_likelihood_grad(op, **kwargs):
 # The compiled code calls BLAS by a symbol name registered here on import,
 # not by an address, so PyTensor can cache it on disk like any other kernel.
 _GEMM = {"float32": "network3_sgemm", "float64": "network3_dgemm"}
-for _dtype, _symbol in _GEMM.items():
+for _symbol in _GEMM.values():
     llvm.add_symbol(_symbol, get_cython_function_address(
         "scipy.linalg.cython_blas", _symbol[-5:]))
 
