@@ -160,8 +160,7 @@ def dropout_epoch_worker(args):
     sets: every mini-batch costs the same, whatever its images."""
     import network3
     from network3 import chapter, data
-    _, validation_data, test_data = network3.load_data_shared()
-    train_images, train_labels = network3.load_data()[0]
+    (train_images, train_labels), validation_data, test_data = network3.load_data()
     expanded = data.expand((train_images[:2000], train_labels[:2000]), rng=0)
     network3.seed(0)
     net = network3.Network(chapter.build_layers("dropout", 10), 10)

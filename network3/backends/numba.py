@@ -369,7 +369,7 @@ def _numba_dot(op, node, **kwargs):
             and x.type.dtype == y.type.dtype == out.type.dtype
             and out.type.dtype in _GEMM):
         return _pytensor_dot(op, node, **kwargs)
-    return _compiled(_dot, calls=(_blas_layout, _gemm))
+    return _DOT
 
 
 def _dot(x, y):
@@ -414,6 +414,11 @@ def _blas_layout(a, rows, cols):
     if along_rows == 1 and along_cols >= max(1, cols):
         return 84, along_cols                              # "T"
     return 0, 0
+
+
+# The product kernel and its cache salt, shared by Dot, Dot22 and Gemm.
+_DOT = _compiled(_dot, calls=(_blas_layout, _gemm))
+_dot_jitted = _DOT[0]
 
 
 #### Sums and shape checks that compile in a fraction of a second
@@ -569,7 +574,7 @@ def mode(fused_updates=False):
 
 @register_funcify_default_op_cache_key(Dot22)
 def _numba_dot22(op, node, **kwargs):
-    return _compiled(_dot, calls=(_blas_layout, _gemm))
+    return _DOT
 
 
 @register_funcify_default_op_cache_key(Dot22Scalar)
@@ -600,9 +605,6 @@ def _numba_gemm(op, node, **kwargs):
     return _compiled(gemm, inplace, calls=(_gemm_into, _dot, _blas_layout, _gemm))
 
 
-_jitted_dot = _compiled(_dot, calls=(_blas_layout, _gemm))[0]
-
-
 @numba_njit
 def _gemm_into(z, a, x, y, b):
     """``z = a*x.y + b*z`` in place, in one BLAS call where ``z``'s rows are
@@ -616,7 +618,7 @@ def _gemm_into(z, a, x, y, b):
         # column-major z^T = a*y^T.x^T + b*z^T
         _gemm(y_flag, x_flag, n, m, k, a, y, y_ld, x, x_ld, b, z, z_ld)
         return z
-    product = _jitted_dot(x, y)
+    product = _dot_jitted(x, y)
     for i in range(m):
         for j in range(n):
             z[i, j] = a * product[i, j] + (b * z[i, j] if b != 0 else 0.0)
