@@ -25,7 +25,7 @@ import threading
 import time
 
 # network3
-from network3 import activations, chapter, data, seeding
+from network3 import activations, chapter, data, ops, seeding
 from network3.layers import ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer
 from network3.network import Network, load
 from network3.training import Interruption, is_interrupt
@@ -37,6 +37,9 @@ _LAYERS_HELP = """\
 input first, e.g. "conv20,conv40,fc100,softmax" with --activation relu is the
 chapter's ReLU net.
   conv<N>[x<K>][p<P>]  N filters of KxK pixels (default 5), max-pooled PxP (default 2)
+  conv...:<mode>       pooling max, l2, sum, average_inc_pad or average_exc_pad
+  conv...:<option>=<V> pool_stride, pool_pad, border_mode (valid, full, half) or
+                       subsample, V pixels N or NxM, e.g. conv20:l2:pool_stride=1
   fc<N>                a fully connected layer of N neurons
   softmax[<N>]         the output layer, last (N classes, default 10)
   ...:d<P>             dropout with probability P (fc and softmax), e.g. fc1000:d0.5
@@ -62,43 +65,78 @@ def parse_layers(text, mini_batch_size, activation="sigmoid", image_side=28):
             text))
     layers, shape = [], (1, image_side, image_side)     # (maps, height, width)
     for k, item in enumerate(items):
-        body, _, option = item.partition(":")
-        p_dropout = 0.0
-        if option:
-            match = re.fullmatch(r"d(0?\.\d+)", option)
-            if not match:
-                raise ValueError("--layers: item {0} ({1!r}): the option after ':' "
-                                 "must be d<P>, e.g. d0.5".format(k, item))
-            p_dropout = float(match.group(1))
+        body, *options = item.split(":")
+        where = "--layers: item {0} ({1!r})".format(k, item)
         conv = re.fullmatch(r"conv(\d+)(?:x(\d+))?(?:p(\d+))?", body)
         fc = re.fullmatch(r"fc(\d+)", body)
         soft = re.fullmatch(r"softmax(\d+)?", body)
         n_in = shape[0] * shape[1] * shape[2]
-        if conv:
-            if p_dropout:
-                raise ValueError("--layers: item {0} ({1!r}): convolutional layers "
-                                 "take no dropout".format(k, item))
-            if len(shape) != 3 or (layers and not isinstance(layers[-1], ConvPoolLayer)):
-                raise ValueError("--layers: item {0} ({1!r}): conv layers must come "
-                                 "first".format(k, item))
-            n, kernel, pool = int(conv.group(1)), int(conv.group(2) or 5), \
-                int(conv.group(3) or 2)
-            layer = ConvPoolLayer(image_shape=(mini_batch_size,) + shape,
-                                  filter_shape=(n, shape[0], kernel, kernel),
-                                  poolsize=(pool, pool), activation_fn=act)
-            shape = layer.output_shape[1:]
-        elif fc:
-            layer = FullyConnectedLayer(n_in=n_in, n_out=int(fc.group(1)),
-                                        activation_fn=act, p_dropout=p_dropout)
-            shape = (layer.n_out, 1, 1)
-        elif soft and k == len(items) - 1:
-            layer = SoftmaxLayer(n_in=n_in, n_out=int(soft.group(1) or 10),
-                                 p_dropout=p_dropout)
-        else:
-            raise ValueError("--layers: item {0} ({1!r}) is not conv<N>, fc<N> or a "
-                             "final softmax".format(k, item))
+        try:
+            if conv:
+                if layers and not isinstance(layers[-1], ConvPoolLayer):
+                    raise ValueError("conv layers must come first")
+                n, kernel, pool = int(conv.group(1)), int(conv.group(2) or 5), \
+                    int(conv.group(3) or 2)
+                layer = ConvPoolLayer(image_shape=(mini_batch_size,) + shape,
+                                      filter_shape=(n, shape[0], kernel, kernel),
+                                      poolsize=(pool, pool), activation_fn=act,
+                                      **_conv_options(options))
+                shape = layer.output_shape[1:]
+            elif fc:
+                layer = FullyConnectedLayer(n_in=n_in, n_out=int(fc.group(1)),
+                                            activation_fn=act,
+                                            p_dropout=_dropout_option(options))
+                shape = (layer.n_out, 1, 1)
+            elif soft and k == len(items) - 1:
+                layer = SoftmaxLayer(n_in=n_in, n_out=int(soft.group(1) or 10),
+                                     p_dropout=_dropout_option(options))
+            else:
+                raise ValueError("not conv<N>, fc<N> or a final softmax")
+        except (TypeError, ValueError) as error:
+            raise ValueError("{0}: {1}".format(where, error)) from None
         layers.append(layer)
     return layers
+
+
+#: What ``name=value`` options a conv layer takes, and the values' forms.
+_CONV_OPTIONS = ("pool_stride", "pool_pad", "border_mode", "subsample")
+
+
+def _conv_options(options):
+    """ConvPoolLayer keyword arguments from a conv item's options, e.g.
+    ``["l2", "pool_stride=1", "border_mode=half", "pool_pad=1x0"]``."""
+    kwargs = {}
+    for option in options:
+        name, equals, value = option.partition("=")
+        if not equals and name in ops.POOL_MODES:
+            kwargs["pool_mode"] = name
+        elif equals and name in _CONV_OPTIONS:
+            pair = re.fullmatch(r"(\d+)(?:x(\d+))?", value)
+            if pair:
+                kwargs[name] = (int(pair.group(1)), int(pair.group(2) or pair.group(1)))
+            elif name == "border_mode" and value in ops.BORDER_MODES:
+                kwargs[name] = value
+            else:
+                raise ValueError("{0} must be a number of pixels N or NxM{1}, got "
+                                 "{2!r}".format(name, " or one of " + ", ".join(
+                                     ops.BORDER_MODES) if name == "border_mode"
+                                     else "", value))
+        elif re.fullmatch(r"d(0?\.\d+)", option):
+            raise ValueError("convolutional layers take no dropout")
+        else:
+            raise ValueError(
+                "unknown option {0!r}: conv layers take a pool mode ({1}) or "
+                "{2}=N or NxM (border_mode also valid, full or half)".format(
+                    option, ", ".join(ops.POOL_MODES), "=, ".join(_CONV_OPTIONS)))
+    return kwargs
+
+
+def _dropout_option(options):
+    """The dropout probability of an fc or softmax item's options (``d<P>``)."""
+    match = re.fullmatch(r"d(0?\.\d+)", options[0]) if len(options) == 1 else None
+    if options and not match:
+        raise ValueError("the option after ':' must be d<P>, e.g. d0.5")
+    return float(match.group(1)) if match else 0.0
 
 
 #### The parser

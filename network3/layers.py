@@ -38,14 +38,46 @@ def _positive_int(owner, name, value):
     return int(value)
 
 
-def _int_tuple(owner, name, value, length):
-    """Return ``value`` as a tuple of ``length`` positive ints, or raise."""
+def _int_tuple(owner, name, value, length, minimum=1):
+    """Return ``value`` as a tuple of ``length`` ints, each at least
+    ``minimum`` (1 or 0), or raise."""
+    kind = "positive" if minimum == 1 else "non-negative"
     if not isinstance(value, (tuple, list)) or len(value) != length:
         raise TypeError(
-            "{0}: {1} must be a tuple of {2} positive integers, got {3!r}".format(
-                owner, name, length, value))
-    return tuple(_positive_int(owner, "{0}[{1}]".format(name, j), v)
-                 for j, v in enumerate(value))
+            "{0}: {1} must be a tuple of {2} {3} integers, got {4!r}".format(
+                owner, name, length, kind, value))
+    if minimum == 1:
+        return tuple(_positive_int(owner, "{0}[{1}]".format(name, j), v)
+                     for j, v in enumerate(value))
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0
+               for v in value):
+        raise ValueError("{0}: {1} must be a tuple of {2} non-negative integers, "
+                         "got {3!r}".format(owner, name, length, value))
+    return tuple(int(v) for v in value)
+
+
+def _choice(owner, name, value, choices):
+    """Return ``value`` if it is one of ``choices``, or raise."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError("{0}: {1} must be one of {2}, got {3!r}".format(
+            owner, name, ", ".join(repr(c) for c in choices), value))
+    return value
+
+
+def _border_mode(owner, value):
+    """Return a convolution's ``border_mode`` as one of ops.BORDER_MODES or
+    a pair of paddings, or raise."""
+    if isinstance(value, str) and value in ops.BORDER_MODES:
+        return value
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0:
+        return (int(value), int(value))
+    if (isinstance(value, (tuple, list)) and len(value) == 2
+            and all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                    and v >= 0 for v in value)):
+        return tuple(int(v) for v in value)
+    raise ValueError(
+        "{0}: border_mode must be 'valid', 'full', 'half', a non-negative "
+        "integer or a pair of them, got {1!r}".format(owner, value))
 
 
 def _probability(owner, name, value):
@@ -75,16 +107,30 @@ def _shared(value, name):
 
 
 #### Shape arithmetic
-def conv_pool_output_shape(image_shape, filter_shape, poolsize):
+def conv_pool_output_shape(image_shape, filter_shape, poolsize, *, pool_stride=None,
+                           pool_pad=(0, 0), border_mode="valid", subsample=(1, 1)):
     """Shape of a ConvPoolLayer's output: ``(batch, n_filters, height, width)``.
 
-    A 'valid' convolution shrinks each side by ``kernel - 1``; pooling with
-    ``ignore_border=True`` then divides it, rounding down.
+    With the defaults, the chapter's arithmetic: a 'valid' convolution
+    shrinks each side by ``kernel - 1``, and pooling with
+    ``ignore_border=True`` then divides it, rounding down.  In general each
+    side has :func:`network3.ops.window_positions` of the filter over the
+    image (padded as ``border_mode`` says, ``subsample`` apart), then of the
+    pooling window over that (padded by ``pool_pad``, ``pool_stride`` apart).
     """
-    batch, _, height, width = image_shape
-    n_filters, _, kh, kw = filter_shape
-    return (batch, n_filters,
-            (height - kh + 1) // poolsize[0], (width - kw + 1) // poolsize[1])
+    batch = image_shape[0]
+    conv = conv_output_shape(image_shape, filter_shape, border_mode, subsample)
+    stride = poolsize if pool_stride is None else pool_stride
+    return (batch, filter_shape[0]) + tuple(
+        ops.window_positions(conv[k], poolsize[k], stride[k], pool_pad[k])
+        for k in (0, 1))
+
+
+def conv_output_shape(image_shape, filter_shape, border_mode="valid", subsample=(1, 1)):
+    """``(height, width)`` of the convolution's output, before pooling."""
+    pad = ops.conv_padding(border_mode, filter_shape[2:])
+    return tuple(ops.window_positions(image_shape[2 + k], filter_shape[2 + k],
+                                      subsample[k], pad[k]) for k in (0, 1))
 
 
 #### The layer contract
@@ -160,41 +206,79 @@ class ConvPoolLayer(Layer):
         The y and x sizes of the max-pooling window.
     activation_fn : callable, optional
         Applied after pooling and adding the bias.
+    pool_mode : str, optional
+        ``"max"`` (the chapter's), ``"l2"`` (the square root of the sum of
+        the squares), ``"sum"``, ``"average_inc_pad"`` or
+        ``"average_exc_pad"``: see :func:`network3.ops.pool_2d`.
+    pool_stride : tuple of 2 ints, optional
+        How far apart the pooling windows are (default: ``poolsize``, so
+        they do not overlap).
+    pool_pad : tuple of 2 ints, optional
+        Zero padding on each side of the convolution's output before
+        pooling, each smaller than the pool size.
+    border_mode : {"valid", "full", "half"}, int or tuple of 2 ints, optional
+        The convolution's zero padding, as Theano's ``conv2d`` took it (see
+        :func:`network3.ops.conv_padding`); ``"valid"`` (none) is the
+        chapter's.
+    subsample : tuple of 2 ints, optional
+        The convolution's stride.
     rng : numpy.random.Generator or int, optional
         Where the initial weights come from (default: see ``network3.seed``).
 
-    Output shape: ``(mini-batch size, filters, (height-fh+1)//ph,
-    (width-fw+1)//pw)``.
+    Output shape, with the defaults: ``(mini-batch size, filters,
+    (height-fh+1)//ph, (width-fw+1)//pw)``; in general see
+    :func:`conv_pool_output_shape`.  The kernel is flipped (a true
+    convolution, as Theano's ``conv2d``) and pooling drops windows that do
+    not fit whole (Theano's ``ignore_border=True``).
     """
 
     def __init__(self, filter_shape, image_shape, poolsize=(2, 2),
-                 activation_fn=sigmoid, *, rng=None):
+                 activation_fn=sigmoid, *, pool_mode="max", pool_stride=None,
+                 pool_pad=(0, 0), border_mode="valid", subsample=(1, 1), rng=None):
         me = type(self).__name__
         self.filter_shape = _int_tuple(me, "filter_shape", filter_shape, 4)
         self.image_shape = _int_tuple(me, "image_shape", image_shape, 4)
         self.poolsize = _int_tuple(me, "poolsize", poolsize, 2)
         self.activation_fn = _activation(me, activation_fn)
+        self.pool_mode = _choice(me, "pool_mode", pool_mode, ops.POOL_MODES)
+        self.pool_stride = (self.poolsize if pool_stride is None
+                            else _int_tuple(me, "pool_stride", pool_stride, 2))
+        self.pool_pad = _int_tuple(me, "pool_pad", pool_pad, 2, minimum=0)
+        self.border_mode = _border_mode(me, border_mode)
+        self.subsample = _int_tuple(me, "subsample", subsample, 2)
         if self.filter_shape[1] != self.image_shape[1]:
             raise ValueError(
                 "{0}: filter_shape[1]={1} (input feature maps per filter) must "
                 "equal image_shape[1]={2} (feature maps in the input)".format(
                     me, self.filter_shape[1], self.image_shape[1]))
+        if any(p >= w for p, w in zip(self.pool_pad, self.poolsize)):
+            raise ValueError(
+                "{0}: pool_pad={1} must be smaller than poolsize={2} on each "
+                "axis (as Theano required)".format(me, self.pool_pad, self.poolsize))
+        pad = ops.conv_padding(self.border_mode, self.filter_shape[2:])
+        conv = conv_output_shape(self.image_shape, self.filter_shape,
+                                 self.border_mode, self.subsample)
         for axis, side in ((2, "height"), (3, "width")):
-            if self.filter_shape[axis] > self.image_shape[axis]:
+            if conv[axis - 2] == 0:
+                padding = ("" if pad[axis - 2] == 0 else
+                           " padded by {0} pixels on each side (border_mode={1!r})"
+                           .format(pad[axis - 2], self.border_mode))
                 raise ValueError(
                     "{0}: the filter {1} filter_shape[{2}]={3} is larger than "
-                    "the image {1} image_shape[{2}]={4}".format(
+                    "the image {1} image_shape[{2}]={4}{5}".format(
                         me, side, axis, self.filter_shape[axis],
-                        self.image_shape[axis]))
+                        self.image_shape[axis], padding))
         out = conv_pool_output_shape(
-            self.image_shape, self.filter_shape, self.poolsize)
+            self.image_shape, self.filter_shape, self.poolsize,
+            pool_stride=self.pool_stride, pool_pad=self.pool_pad,
+            border_mode=self.border_mode, subsample=self.subsample)
         if out[2] == 0 or out[3] == 0:
+            padding = ("" if self.pool_pad == (0, 0) else
+                       " padded by pool_pad={0}".format(self.pool_pad))
             raise ValueError(
                 "{0}: poolsize={1} is larger than the convolution's output "
-                "({2}x{3}), so nothing would be left after pooling".format(
-                    me, self.poolsize,
-                    self.image_shape[2] - self.filter_shape[2] + 1,
-                    self.image_shape[3] - self.filter_shape[3] + 1))
+                "({2}x{3}){4}, so nothing would be left after pooling".format(
+                    me, self.poolsize, conv[0], conv[1], padding))
         self.output_shape = out
         self.input_size = int(np.prod(self.image_shape[1:]))
         self.output_size = int(np.prod(out[1:]))
@@ -217,19 +301,39 @@ class ConvPoolLayer(Layer):
         return inpt.reshape((batch,) + self.image_shape[1:])
 
     def forward(self, inpt, training=False):
-        conv_out = ops.conv2d(inpt, self.w, self.filter_shape,
-                              self.image_shape)        # (batch, filters, 24, 24)
-        pooled_out = ops.max_pool_2d(conv_out, self.poolsize)  # (batch, filters, 12, 12)
+        conv_out = ops.conv2d(
+            inpt, self.w, self.filter_shape, self.image_shape,
+            border_mode=self.border_mode,
+            subsample=self.subsample)                  # (batch, filters, 24, 24)
+        pooled_out = ops.pool_2d(
+            conv_out, self.poolsize, self.pool_stride, self.pool_pad,
+            self.pool_mode)                            # (batch, filters, 12, 12)
         return self.activation_fn(pooled_out + self.b.dimshuffle("x", 0, "x", "x"))
 
     def describe_output_size(self):
         return "{0}*{1}*{2}={3}".format(*(self.output_shape[1:] + (self.output_size,)))
 
     def __repr__(self):
+        # the options beyond the chapter's, where they differ from the defaults
+        defaults = dict(self._DEFAULTS, pool_stride=self.poolsize)
+        options = "".join(", {0}={1!r}".format(name, value)
+                          for name, value in self.options().items()
+                          if value != defaults[name])
         return ("ConvPoolLayer(filter_shape={0}, image_shape={1}, poolsize={2}, "
-                "activation_fn={3})".format(
+                "activation_fn={3}{4})".format(
                     self.filter_shape, self.image_shape, self.poolsize,
-                    _name(self.activation_fn)))
+                    _name(self.activation_fn), options))
+
+    #: The defaults of the options beyond the chapter's (pool_stride's is poolsize).
+    _DEFAULTS = {"pool_mode": "max", "pool_pad": (0, 0), "border_mode": "valid",
+                 "subsample": (1, 1)}
+
+    def options(self):
+        """The pooling and convolution options beyond the chapter's, by name
+        (``pool_stride`` resolved to ``poolsize`` where it was not given)."""
+        return {"pool_mode": self.pool_mode, "pool_stride": self.pool_stride,
+                "pool_pad": self.pool_pad, "border_mode": self.border_mode,
+                "subsample": self.subsample}
 
 
 class FullyConnectedLayer(Layer):

@@ -40,16 +40,98 @@ from pytensor.tensor.random.op import RandomVariable
 from network3 import config
 
 
+#### Shape arithmetic
+#: Theano's names for a convolution's zero padding, besides a number of pixels.
+BORDER_MODES = ("valid", "full", "half")
+
+#: Theano's pooling modes, and L2 pooling (the seed article's alternative).
+POOL_MODES = ("max", "l2", "sum", "average_inc_pad", "average_exc_pad")
+
+
+def conv_padding(border_mode, kernel):
+    """Zero padding ``(rows, columns)`` on each side of a convolution's input.
+
+    ``border_mode`` as in Theano's ``conv2d``: ``"valid"`` (none), ``"full"``
+    (``kernel - 1``: every partial overlap), ``"half"`` (``kernel // 2``: the
+    output is as large as the input for odd kernels), an int (the same
+    padding on both axes) or a pair of ints.  ``kernel`` is ``(kh, kw)``.
+    """
+    if isinstance(border_mode, str):
+        if border_mode not in BORDER_MODES:
+            raise ValueError("border_mode must be one of {0}, an int or a pair of "
+                             "ints, got {1!r}".format(BORDER_MODES, border_mode))
+        return {"valid": (0, 0), "full": (kernel[0] - 1, kernel[1] - 1),
+                "half": (kernel[0] // 2, kernel[1] // 2)}[border_mode]
+    if isinstance(border_mode, (tuple, list)):
+        return _pair(border_mode, "border_mode", minimum=0)
+    return _pair((border_mode, border_mode), "border_mode", minimum=0)
+
+
+def window_positions(size, window, stride, pad):
+    """How many windows of ``window`` pixels fit along an axis of ``size``
+    pixels zero-padded by ``pad`` on each side, ``stride`` apart (Theano's
+    ``(size + 2*pad - window) // stride + 1``; 0 where none fits)."""
+    return max(0, (size + 2 * pad - window) // stride + 1)
+
+
+def _pair(value, name, minimum=1):
+    """``value`` as a tuple of two ints, each at least ``minimum``."""
+    try:
+        a, b = value
+    except (TypeError, ValueError):
+        raise TypeError("{0} must be a pair of integers, got {1!r}".format(
+            name, value)) from None
+    for v in (a, b):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
+            raise ValueError("{0} must be a pair of integers >= {1}, got {2!r}".format(
+                name, minimum, value))
+    return int(a), int(b)
+
+
+class _WindowOp(Op):
+    """An Op on 4-D tensors that slides a ``window`` of ``(height, width)``
+    over the last two axes, ``stride`` apart, over the input zero-padded by
+    ``pad`` pixels on each side."""
+
+    __props__ = ("window", "stride", "pad")
+
+    def __init__(self, window, stride, pad):
+        self.window = _pair(window, "window")
+        self.stride = _pair(stride, "stride")
+        self.pad = _pair(pad, "pad", minimum=0)
+
+    def output_size(self, height, width):
+        """``(rows, columns)`` of window positions over a ``height`` x
+        ``width`` image (None where a size is not known)."""
+        return tuple(None if size is None else window_positions(size, *args)
+                     for size, args in zip((height, width),
+                                           zip(self.window, self.stride, self.pad)))
+
+    def _check_4d(self, x):
+        x = T.as_tensor_variable(x)
+        if x.ndim != 4:
+            raise TypeError("{0}: x must be 4-D, got {1}-D".format(
+                type(self).__name__, x.ndim))
+        return x
+
+
 #### Convolution
-def conv2d(inpt, filters, filter_shape, image_shape):
-    """'Valid' 2-D convolution with Theano's ``conv2d`` semantics.
+def conv2d(inpt, filters, filter_shape, image_shape, *, border_mode="valid",
+           subsample=(1, 1)):
+    """2-D convolution with Theano's ``conv2d`` semantics.
 
     As in Theano (and in mathematics) the kernel is *flipped*: this is a true
     convolution, not the cross-correlation most libraries call convolution.
-    For every image ``n`` and filter ``f``::
+    With ``(ph, pw)`` the padding of ``border_mode`` (see
+    :func:`conv_padding`), ``xp`` the input zero-padded by it and ``(sh,
+    sw) = subsample``, for every image ``n`` and filter ``f``::
 
-        out[n, f, i, j] = sum_{c, a, b} inpt[n, c, i + a, j + b]
+        out[n, f, i, j] = sum_{c, a, b} xp[n, c, i*sh + a, j*sw + b]
                                         * filters[f, c, kh-1-a, kw-1-b]
+
+    ``"valid"`` with stride 1, the chapter's convolution, is the default;
+    ``"full"`` is SciPy's ``convolve2d(mode="full")``, and a stride keeps
+    every ``sh``-th row and ``sw``-th column of the stride-1 output.
 
     Parameters
     ----------
@@ -60,17 +142,22 @@ def conv2d(inpt, filters, filter_shape, image_shape):
         ``(n_filters, channels, kh, kw)``.
     image_shape : tuple of 4 ints
         ``(batch, channels, height, width)``; the batch entry is not used.
+    border_mode : {"valid", "full", "half"}, int or pair of ints, optional
+    subsample : pair of ints, optional
+        The stride ``(sh, sw)``.
 
     Returns
     -------
-    tensor4, shape (batch, n_filters, height-kh+1, width-kw+1)
+    tensor4, shape (batch, n_filters, oh, ow)
+        ``oh = (height + 2*ph - kh) // sh + 1``, and ``ow`` likewise.
     """
     n_filters, channels, kh, kw = filter_shape
-    height, width = image_shape[2], image_shape[3]
-    oh, ow = height - kh + 1, width - kw + 1
+    im2col = Im2Col(kh, kw, pad=conv_padding(border_mode, (kh, kw)),
+                    stride=subsample)
+    oh, ow = im2col.output_size(image_shape[2], image_shape[3])
     # im2col turns the whole convolution into one matrix product: a row per
     # output pixel, a column per filter tap.
-    cols = Im2Col(kh, kw)(inpt)              # (batch*oh*ow, channels*kh*kw)
+    cols = im2col(inpt)                      # (batch*oh*ow, channels*kh*kw)
     # Flipping the kernel turns that cross-correlation into Theano's
     # convolution.
     w = filters[:, :, ::-1, ::-1].reshape((n_filters, channels * kh * kw))
@@ -80,45 +167,37 @@ def conv2d(inpt, filters, filter_shape, image_shape):
     return out.reshape((n_filters, -1, oh, ow)).dimshuffle(1, 0, 2, 3)
 
 
-class _WindowOp(Op):
-    """An Op on 4-D tensors, parametrised by a window of ``(height, width)``."""
-
-    __props__ = ("window",)
-
-    def __init__(self, height, width):
-        self.window = (int(height), int(width))
-
-    def _check_4d(self, x):
-        x = T.as_tensor_variable(x)
-        if x.ndim != 4:
-            raise TypeError("{0}: x must be 4-D, got {1}-D".format(
-                type(self).__name__, x.ndim))
-        return x
-
-
 class Im2Col(_WindowOp):
-    """Unfold 'valid' ``kh`` x ``kw`` patches of a batch of images into rows.
+    """Unfold the ``kh`` x ``kw`` patches of a batch of images into rows.
 
-    Input ``x`` of shape (batch, channels, height, width); output of shape
-    ``(batch*oh*ow, channels*kh*kw)`` with ``oh = height-kh+1`` and
-    ``ow = width-kw+1``, where ``out[(n*oh + i)*ow + j, (c*kh + a)*kw + b] =
-    x[n, c, i+a, j+b]``.  Its gradient is :class:`Col2Im`.
+    The images are zero-padded by ``pad = (ph, pw)`` on each side and the
+    patches taken ``stride = (sh, sw)`` apart.  Input ``x`` of shape (batch,
+    channels, height, width); output of shape ``(batch*oh*ow,
+    channels*kh*kw)`` with ``oh = (height + 2*ph - kh)//sh + 1`` (``ow``
+    likewise), where ``out[(n*oh + i)*ow + j, (c*kh + a)*kw + b] =
+    xp[n, c, i*sh + a, j*sw + b]`` for the padded images ``xp``.  Its
+    gradient is :class:`Col2Im`.
     """
+
+    def __init__(self, kh, kw, pad=(0, 0), stride=(1, 1)):
+        super().__init__((kh, kw), stride, pad)
 
     def make_node(self, x):
         x = self._check_4d(x)
         n, c, height, width = x.type.shape
         kh, kw = self.window
-        rows = (None if None in (n, height, width)
-                else n * (height - kh + 1) * (width - kw + 1))
+        oh, ow = self.output_size(height, width)
+        rows = None if None in (n, oh, ow) else n * oh * ow
         cols = None if c is None else c * kh * kw
         return Apply(self, [x], [T.tensor(dtype=x.dtype, shape=(rows, cols))])
 
     def perform(self, node, inputs, outputs):
         (x,) = inputs
         n, c = x.shape[:2]
+        (ph, pw), (sh, sw) = self.pad, self.stride
+        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
         windows = np.lib.stride_tricks.sliding_window_view(
-            x, self.window, axis=(2, 3))          # (n, c, oh, ow, kh, kw)
+            x, self.window, axis=(2, 3))[:, :, ::sh, ::sw]   # (n, c, oh, ow, kh, kw)
         oh, ow = windows.shape[2:4]
         outputs[0][0] = np.ascontiguousarray(
             windows.transpose(0, 2, 3, 1, 4, 5)).reshape(
@@ -126,13 +205,18 @@ class Im2Col(_WindowOp):
 
     def pullback(self, inputs, outputs, cotangents):
         (x,) = inputs
-        return [Col2Im(*self.window)(cotangents[0], x.shape)]
+        return [Col2Im(*self.window, pad=self.pad, stride=self.stride)(
+            cotangents[0], x.shape)]
 
 
 class Col2Im(_WindowOp):
     """The adjoint of :class:`Im2Col`: add each row's entries back onto the
-    image pixels they came from.  Inputs: the rows and the image shape
-    ``(batch, channels, height, width)``."""
+    image pixels they came from (entries that came from the padding are
+    dropped).  Inputs: the rows and the image shape ``(batch, channels,
+    height, width)``."""
+
+    def __init__(self, kh, kw, pad=(0, 0), stride=(1, 1)):
+        super().__init__((kh, kw), stride, pad)
 
     def make_node(self, cols, shape):
         cols = T.as_tensor_variable(cols)
@@ -146,72 +230,133 @@ class Col2Im(_WindowOp):
     def perform(self, node, inputs, outputs):
         cols, shape = inputs
         n, c, height, width = (int(v) for v in shape)
-        kh, kw = self.window
-        oh, ow = height - kh + 1, width - kw + 1
+        (kh, kw), (ph, pw), (sh, sw) = self.window, self.pad, self.stride
+        oh, ow = self.output_size(height, width)
         patches = cols.reshape(n, oh, ow, c, kh, kw)
-        x = np.zeros((n, c, height, width), dtype=cols.dtype)
+        x = np.zeros((n, c, height + 2 * ph, width + 2 * pw), dtype=cols.dtype)
         for a in range(kh):
             for b in range(kw):
-                x[:, :, a:a + oh, b:b + ow] += patches[:, :, :, :, a, b].transpose(
-                    0, 3, 1, 2)
-        outputs[0][0] = x
+                x[:, :, a:a + sh * (oh - 1) + 1:sh, b:b + sw * (ow - 1) + 1:sw] += \
+                    patches[:, :, :, :, a, b].transpose(0, 3, 1, 2)
+        outputs[0][0] = np.ascontiguousarray(x[:, :, ph:ph + height, pw:pw + width])
 
     def pullback(self, inputs, outputs, cotangents):
-        return [Im2Col(*self.window)(cotangents[0]),
+        return [Im2Col(*self.window, pad=self.pad, stride=self.stride)(cotangents[0]),
                 grad_undefined(self, 1, inputs[1])]
 
 
 #### Pooling
-def max_pool_2d(inpt, poolsize):
-    """Max-pooling over non-overlapping windows, with ``ignore_border=True``.
+def pool_2d(inpt, ws, stride=None, pad=(0, 0), mode="max"):
+    """Pooling with Theano's ``pool_2d(..., ignore_border=True)`` semantics.
 
-    This is Theano's ``max_pool_2d(input, ds=poolsize, ignore_border=True)``:
-    rows and columns that do not fill a whole window are dropped.  Where
-    several entries of a window share the maximum, each receives the
-    gradient, as in Theano.
+    Windows of ``ws = (wh, ww)`` pixels, ``stride`` apart (default: ``ws``,
+    windows that do not overlap), over the input zero-padded by ``pad``
+    pixels on each side (each smaller than the window); windows that do not
+    fit whole are dropped.  Window ``(i, j)`` covers the padded rows ``i*sh
+    ... i*sh + wh - 1`` (columns likewise); ``mode`` says what it gives:
+
+    * ``"max"``: the largest of its real (unpadded) pixels.  Where several
+      share the maximum, each receives the gradient, as in Theano.
+    * ``"l2"``: the square root of the sum of the squares of its pixels.
+      Where they are all 0 the gradient is 0 (not NaN).
+    * ``"sum"``: the sum of its pixels.
+    * ``"average_inc_pad"``: that sum divided by ``wh*ww``, padding included.
+    * ``"average_exc_pad"``: that sum divided by the number of real pixels
+      in the window.
 
     Parameters
     ----------
     inpt : tensor4, shape (batch, channels, height, width)
-    poolsize : tuple of 2 ints
-        ``(ph, pw)``, the window's height and width.
+    ws, stride, pad : pairs of ints
+    mode : str, one of :data:`POOL_MODES`
 
     Returns
     -------
-    tensor4, shape (batch, channels, height // ph, width // pw)
+    tensor4, shape (batch, channels, oh, ow)
+        ``oh = (height + 2*pad[0] - wh) // stride[0] + 1``, and ``ow`` likewise.
     """
-    return MaxPool(*poolsize)(inpt)
+    return Pool(ws, stride, pad, mode)(inpt)
 
 
-class MaxPool(_WindowOp):
-    """Max over non-overlapping ``ph`` x ``pw`` windows of the last two axes
-    of a 4-D tensor, ignoring an incomplete border.  Gradient:
-    :class:`MaxPoolGrad`."""
+def max_pool_2d(inpt, poolsize):
+    """Max-pooling over non-overlapping windows, with ``ignore_border=True``:
+    Theano's ``max_pool_2d(input, ds=poolsize, ignore_border=True)``, the
+    chapter's pooling (see :func:`pool_2d`).
+
+    Returns a tensor4 of shape (batch, channels, height // ph, width // pw).
+    """
+    return pool_2d(inpt, poolsize)
+
+
+class Pool(_WindowOp):
+    """:func:`pool_2d` as an Op.  Gradient: :class:`PoolGrad`."""
+
+    __props__ = _WindowOp.__props__ + ("mode",)
+
+    def __init__(self, window, stride=None, pad=(0, 0), mode="max"):
+        super().__init__(window, window if stride is None else stride, pad)
+        if mode not in POOL_MODES:
+            raise ValueError("pool mode must be one of {0}, got {1!r}".format(
+                POOL_MODES, mode))
+        if self.pad[0] >= self.window[0] or self.pad[1] >= self.window[1]:
+            raise ValueError("pool pad={0} must be smaller than the window {1} on "
+                             "each axis".format(self.pad, self.window))
+        self.mode = mode
+
+    @property
+    def chapter_max(self):
+        """Whether this is the chapter's pooling: max over windows that
+        neither overlap nor reach into padding (back ends have kernels of
+        their own for it)."""
+        return self.mode == "max" and self.stride == self.window and self.pad == (0, 0)
+
+    def windows(self, height, width):
+        """Each window's ``(i, j, rows, columns)``: its output position and
+        the slices of the real (unpadded) pixels it covers."""
+        spans = [[(k, slice(max(k * s - p, 0), min(k * s - p + w, size)))
+                  for k in range(window_positions(size, w, s, p))]
+                 for size, w, s, p in zip((height, width), self.window,
+                                          self.stride, self.pad)]
+        return [(i, j, rows, cols) for i, rows in spans[0] for j, cols in spans[1]]
+
+    def divisor(self, rows, cols):
+        """What a window's sum is divided by, for a window on ``rows`` x ``cols``
+        real pixels (1 where the mode does not average)."""
+        if self.mode == "average_inc_pad":
+            return self.window[0] * self.window[1]
+        if self.mode == "average_exc_pad":
+            return (rows.stop - rows.start) * (cols.stop - cols.start)
+        return 1
 
     def make_node(self, x):
         x = self._check_4d(x)
         n, c, height, width = x.type.shape
-        ph, pw = self.window
-        shape = (n, c, None if height is None else height // ph,
-                 None if width is None else width // pw)
+        shape = (n, c) + self.output_size(height, width)
         return Apply(self, [x], [T.tensor(dtype=x.dtype, shape=shape)])
 
     def perform(self, node, inputs, outputs):
         (x,) = inputs
         n, c, height, width = x.shape
-        ph, pw = self.window
-        oh, ow = height // ph, width // pw
-        windows = x[:, :, :oh * ph, :ow * pw].reshape(n, c, oh, ph, ow, pw)
-        outputs[0][0] = windows.max(axis=(3, 5))
+        out = np.empty((n, c) + self.output_size(height, width), dtype=x.dtype)
+        for i, j, rows, cols in self.windows(height, width):
+            region = x[:, :, rows, cols]
+            if self.mode == "max":
+                out[:, :, i, j] = region.max(axis=(2, 3))
+            elif self.mode == "l2":
+                out[:, :, i, j] = np.sqrt((region * region).sum(axis=(2, 3)))
+            else:
+                out[:, :, i, j] = region.sum(axis=(2, 3)) / self.divisor(rows, cols)
+        outputs[0][0] = out
 
     def pullback(self, inputs, outputs, cotangents):
-        return [MaxPoolGrad(*self.window)(inputs[0], outputs[0], cotangents[0])]
+        return [PoolGrad(self.window, self.stride, self.pad, self.mode)(
+            inputs[0], outputs[0], cotangents[0])]
 
 
-class MaxPoolGrad(_WindowOp):
-    """Gradient of :class:`MaxPool`: each window's output gradient goes to
-    every entry equal to the window's maximum (Theano's rule).  Inputs: the
-    pooled input ``x``, the pooled output and its gradient."""
+class PoolGrad(Pool):
+    """Gradient of :class:`Pool`.  Inputs: the pooled input ``x``, the pooled
+    output and its gradient; each window adds its share of the gradient to
+    the pixels it covers (where windows overlap, the shares add up)."""
 
     def make_node(self, x, out, gout):
         x, out, gout = (T.as_tensor_variable(v) for v in (x, out, gout))
@@ -219,13 +364,24 @@ class MaxPoolGrad(_WindowOp):
 
     def perform(self, node, inputs, outputs):
         x, out, gout = inputs
-        ph, pw = self.window
-        oh, ow = out.shape[2:]
-        up = lambda a: np.repeat(np.repeat(a, ph, axis=2), pw, axis=3)
         gx = np.zeros_like(x)
-        region = (slice(None), slice(None), slice(0, oh * ph), slice(0, ow * pw))
-        gx[region] = np.where(x[region] == up(out), up(gout), 0)
+        for i, j, rows, cols in self.windows(*x.shape[2:]):
+            region = x[:, :, rows, cols]
+            g = gout[:, :, i, j, None, None]
+            best = out[:, :, i, j, None, None]
+            if self.mode == "max":
+                share = np.where(region == best, g, 0)
+            elif self.mode == "l2":
+                # d sqrt(sum x^2) / dx = x / sqrt(sum x^2), and 0 for a window of 0s
+                share = np.where(best > 0, g / np.where(best > 0, best, 1), 0) * region
+            else:
+                share = np.broadcast_to(g / self.divisor(rows, cols), region.shape)
+            gx[:, :, rows, cols] += share.astype(x.dtype)
         outputs[0][0] = gx
+
+    def pullback(self, inputs, outputs, cotangents):
+        raise NotImplementedError("PoolGrad: second derivatives of pooling are not "
+                                  "implemented")
 
 
 #### The log-likelihood cost

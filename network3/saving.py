@@ -35,17 +35,23 @@ from network3 import activations, config, files
 from network3.layers import ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer
 
 FORMAT = "network3-model"
-VERSION = 1
+VERSION = 2
+#: The versions this network3 reads.  Version 1 files predate the pooling
+#: and convolution options (``_ADDED_IN_2``); their layers use the defaults.
+READABLE_VERSIONS = (1, 2)
 
 #: The layer types a model file can hold and the constructor arguments that
 #: describe each.
 LAYER_ARGUMENTS = {
-    "ConvPoolLayer": ("filter_shape", "image_shape", "poolsize", "activation_fn"),
+    "ConvPoolLayer": ("filter_shape", "image_shape", "poolsize", "activation_fn",
+                      "pool_mode", "pool_stride", "pool_pad", "border_mode",
+                      "subsample"),
     "FullyConnectedLayer": ("n_in", "n_out", "activation_fn", "p_dropout"),
     "SoftmaxLayer": ("n_in", "n_out", "p_dropout"),
 }
 _LAYER_TYPES = {cls.__name__: cls for cls in
                 (ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer)}
+_ADDED_IN_2 = ("pool_mode", "pool_stride", "pool_pad", "border_mode", "subsample")
 
 
 class ModelFileError(ValueError):
@@ -188,10 +194,11 @@ def _read(filename):
             filename, error)) from None
     if not isinstance(arch, dict) or arch.get("format") != FORMAT:
         raise ModelFileError("{0}: not a network3 model file".format(filename))
-    if arch.get("version") != VERSION:
+    if arch.get("version") not in READABLE_VERSIONS:
         raise ModelFileError(
-            "{0}: model file version {1!r}; this network3 reads version {2}".format(
-                filename, arch.get("version"), VERSION))
+            "{0}: model file version {1!r}; this network3 reads versions {2}".format(
+                filename, arch.get("version"),
+                " and ".join(str(v) for v in READABLE_VERSIONS)))
     return arch, arrays
 
 
@@ -201,6 +208,8 @@ def _build_layer(spec, mini_batch_size):
     cls = _LAYER_TYPES[spec["type"]]
     kwargs = {}
     for arg in LAYER_ARGUMENTS[spec["type"]]:
+        if arg in _ADDED_IN_2 and arg not in spec:
+            continue                # a version 1 file: the default
         value = spec[arg]
         if arg == "activation_fn":
             value = activations.by_name(value)

@@ -1,6 +1,7 @@
 """Shared fixtures: the bundled MNIST, loaded once, and small subsets of it;
-every test starting from the same process-wide state; and an independent
-NumPy forward pass to check whole networks against."""
+every test starting from the same process-wide state; and independent
+NumPy/SciPy references (convolution, pooling, finite differences, a whole
+network's forward pass) to check network3 against."""
 
 import numpy as np
 import pytest
@@ -57,27 +58,84 @@ ACTIVATIONS = {"ReLU": lambda z: np.maximum(0.0, z),
                "tanh": np.tanh, "linear": lambda z: z}
 
 
+def reference_conv(x, w, border_mode="valid", subsample=(1, 1)):
+    """Theano's conv2d in float64 SciPy: a true convolution of each channel
+    by scipy.signal.convolve2d, summed over channels.  'full' is SciPy's
+    own mode; 'half' and explicit paddings pad the images with zeros first
+    (half: kernel // 2); a stride keeps every s-th row and column."""
+    kh, kw = w.shape[2:]
+    mode, pad = "valid", (0, 0)
+    if border_mode == "full":
+        mode = "full"
+    elif border_mode == "half":
+        pad = (kh // 2, kw // 2)
+    elif border_mode != "valid":
+        pad = tuple(border_mode) if isinstance(border_mode, tuple) else (border_mode,) * 2
+    x = np.pad(np.asarray(x, dtype=float), ((0, 0), (0, 0), (pad[0],) * 2, (pad[1],) * 2))
+    out = np.array([[sum(convolve2d(x[m, c], w[k, c], mode=mode)
+                         for c in range(x.shape[1]))
+                     for k in range(w.shape[0])] for m in range(x.shape[0])])
+    return out[:, :, ::subsample[0], ::subsample[1]]
+
+
+def reference_pool(x, ws, stride=None, pad=(0, 0), mode="max"):
+    """Theano's pool_2d(ignore_border=True) in float64 NumPy, written as
+    pooling over padded images: max pads with -inf (so only real pixels can
+    win), the sums with 0; average_exc_pad divides by the same pooling of a
+    padded image of ones (its real pixels per window)."""
+    stride = ws if stride is None else stride
+    x = np.asarray(x, dtype=float)
+
+    def windows(a, fill):
+        a = np.pad(a, ((0, 0), (0, 0), (pad[0],) * 2, (pad[1],) * 2),
+                   constant_values=fill)
+        return np.lib.stride_tricks.sliding_window_view(a, ws, axis=(2, 3))[
+            :, :, ::stride[0], ::stride[1]]           # (n, c, oh, ow, wh, ww)
+
+    if mode == "max":
+        return windows(x, -np.inf).max(axis=(4, 5))
+    if mode == "l2":
+        return np.sqrt((windows(x, 0) ** 2).sum(axis=(4, 5)))
+    total = windows(x, 0).sum(axis=(4, 5))
+    if mode == "sum":
+        return total
+    if mode == "average_inc_pad":
+        return total / (ws[0] * ws[1])
+    return total / windows(np.ones_like(x), 0).sum(axis=(4, 5))
+
+
+def numeric_gradient(f, x, eps=1e-6):
+    """The gradient of the scalar ``f(x)`` by central differences, entry by
+    entry, in float64."""
+    x = np.array(x, dtype=float)
+    grad = np.empty_like(x)
+    for index in np.ndindex(x.shape):
+        saved = x[index]
+        x[index] = saved + eps
+        plus = f(x)
+        x[index] = saved - eps
+        grad[index] = (plus - f(x)) / (2 * eps)
+        x[index] = saved
+    return grad
+
+
 def numpy_forward(layers, images):
     """Class probabilities of ``images`` (n, pixels) through ``layers``, in
     float64 NumPy/SciPy: convolutions by scipy.signal.convolve2d (true
-    convolution, as Theano's), max-pooling ignoring the border, dropout
-    replaced by scaling with 1 - p_dropout, as the chapter evaluates."""
+    convolution, as Theano's) and pooling by reference_conv and
+    reference_pool, with each ConvPoolLayer's options, dropout replaced by
+    scaling with 1 - p_dropout, as the chapter evaluates."""
     a = np.asarray(images, dtype=float)
     for layer in layers:
         w, b = (p.get_value().astype(float) for p in layer.params)
         kind = type(layer).__name__
         if kind == "ConvPoolLayer":
             x = a.reshape((len(a),) + layer.image_shape[1:])
-            conv = np.array([[sum(convolve2d(x[m, c], w[k, c], mode="valid")
-                                  for c in range(x.shape[1]))
-                              for k in range(w.shape[0])] for m in range(len(x))])
-            n, f, h, wd = conv.shape
-            ph, pw = layer.poolsize
-            oh, ow = h // ph, wd // pw
-            pooled = conv[:, :, :oh*ph, :ow*pw].reshape(n, f, oh, ph, ow, pw).max(
-                axis=(3, 5))
+            conv = reference_conv(x, w, layer.border_mode, layer.subsample)
+            pooled = reference_pool(conv, layer.poolsize, layer.pool_stride,
+                                    layer.pool_pad, layer.pool_mode)
             a = ACTIVATIONS[layer.activation_fn.__name__](
-                pooled + b[None, :, None, None]).reshape(n, -1)
+                pooled + b[None, :, None, None]).reshape(len(x), -1)
         else:
             z = (1 - layer.p_dropout) * a.reshape(len(a), -1) @ w + b
             a = (numpy_softmax(z) if kind == "SoftmaxLayer"

@@ -14,8 +14,9 @@ from network3 import ReLU, ops  # noqa: E402
 from network3.backends import jax as jax_backend  # noqa: E402
 from network3.layers import (ConvPoolLayer, FullyConnectedLayer,  # noqa: E402
                              SoftmaxLayer)
-from conftest import numpy_forward  # noqa: E402
-from test_ops import reference_conv, reference_pool  # noqa: E402
+from conftest import numpy_forward, reference_conv, reference_pool  # noqa: E402
+from test_ops import (CONV_CASES, POOL_CASES, check_outputs, conv_case,  # noqa: E402
+                      pool_case)
 
 
 def jax_function(inputs, outputs):
@@ -62,7 +63,7 @@ def test_max_pool_on_jax_ignores_the_border_and_shares_ties():
     x = np.random.default_rng(2).normal(size=(2, 3, 7, 5)).astype("float32")
     xs = T.tensor(dtype="float32", shape=x.shape)
     np.testing.assert_array_equal(
-        jax_function([xs], ops.max_pool_2d(xs, (2, 2)))(x), reference_pool(x, 2, 2))
+        jax_function([xs], ops.max_pool_2d(xs, (2, 2)))(x), reference_pool(x, (2, 2)))
     ties = np.ones((1, 1, 3, 3), dtype="float32")
     ts = T.tensor(dtype="float32", shape=ties.shape)
     (g,) = jax_function([ts], T.grad(ops.max_pool_2d(ts, (2, 2)).sum(), [ts]))(ties)
@@ -71,15 +72,58 @@ def test_max_pool_on_jax_ignores_the_border_and_shares_ties():
     np.testing.assert_array_equal(g, expected)
 
 
+@pytest.mark.parametrize("case", CONV_CASES, ids=str)
+def test_padded_and_strided_convolutions_on_jax(case):
+    (inputs, outputs), values, expected = conv_case(case)
+    with jax.enable_x64(True):
+        check_outputs(jax_function(inputs, outputs)(*values), expected)
+
+
+@pytest.mark.parametrize("mode", ops.POOL_MODES)
+@pytest.mark.parametrize("case", POOL_CASES, ids=str)
+def test_pooling_modes_on_jax(case, mode):
+    (inputs, outputs), values, expected = pool_case(case, mode)
+    with jax.enable_x64(True):
+        check_outputs(jax_function(inputs, outputs)(*values), expected)
+
+
+def test_pooling_ties_padding_and_zero_windows_on_jax():
+    def pool_and_gradient(x, ws, stride, pad, mode):
+        t = T.tensor(dtype="float32", shape=x.shape)
+        out = ops.pool_2d(t, ws, stride, pad, mode)
+        return jax_function([t], [out, T.grad(out.sum(), t)])(x)
+    ones = np.ones((1, 1, 3, 3), dtype="float32")
+    _, g = pool_and_gradient(ones, (2, 2), (1, 1), (0, 0), "max")
+    np.testing.assert_array_equal(g[0, 0], [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+    out, g = pool_and_gradient(-ones, (2, 2), (2, 2), (1, 1), "max")
+    np.testing.assert_array_equal(out, -np.ones((1, 1, 2, 2)))
+    np.testing.assert_array_equal(g, ones)
+    x = np.zeros((1, 1, 4, 4), dtype="float32")
+    x[0, 0, 2:, 2:] = [[3, 0], [0, 4]]
+    out, g = pool_and_gradient(x, (2, 2), None, (0, 0), "l2")
+    np.testing.assert_allclose(out[0, 0], [[0, 0], [0, 5]])
+    expected = np.zeros_like(x)
+    expected[0, 0, 2:, 2:] = [[0.6, 0], [0, 0.8]]     # x / 5; 0 in the zero windows
+    np.testing.assert_allclose(g, expected, rtol=1e-6)
+
+
 #### Training on JAX against training on Numba
-def small_conv_net(backend, mbs=5, p_dropout=0.0):
+def small_conv_net(backend, mbs=5, p_dropout=0.0, **options):
+    """A conv net, with ConvPoolLayer ``options`` (pool_mode, border_mode, ...)."""
+    conv = ConvPoolLayer(image_shape=(mbs, 1, 28, 28), filter_shape=(4, 1, 5, 5),
+                         poolsize=(2, 2), activation_fn=ReLU, **options)
     return network3.Network([
-        ConvPoolLayer(image_shape=(mbs, 1, 28, 28), filter_shape=(4, 1, 5, 5),
-                      poolsize=(2, 2), activation_fn=ReLU),
-        FullyConnectedLayer(n_in=4*12*12, n_out=20, activation_fn=ReLU,
+        conv,
+        FullyConnectedLayer(n_in=conv.output_size, n_out=20, activation_fn=ReLU,
                             p_dropout=p_dropout),
         SoftmaxLayer(n_in=20, n_out=10, p_dropout=p_dropout)], mbs,
         device="cpu", backend=backend)
+
+
+def options_conv_net(backend):
+    """L2 pooling of overlapping windows after a padded, strided convolution."""
+    return small_conv_net(backend, pool_mode="l2", pool_stride=(1, 1),
+                          pool_pad=(1, 0), border_mode="half", subsample=(2, 2))
 
 
 def fc_net(backend, mbs=10):
@@ -91,6 +135,7 @@ def fc_net(backend, mbs=10):
 @pytest.mark.parametrize("build, n_train, eta, lmbda", [
     (fc_net, 400, 0.5, 0.0),
     (small_conv_net, 100, 0.03, 0.1),
+    (options_conv_net, 100, 0.03, 0.1),
 ])
 def test_jax_trains_like_numba(subset, build, n_train, eta, lmbda):
     training_data, validation_data, test_data = subset(n_train, 200, 200)

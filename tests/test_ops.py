@@ -1,5 +1,5 @@
 """ops.py against independent references: SciPy's convolve2d, NumPy
-max-pooling, finite-difference gradients, and mask statistics."""
+pooling (conftest), finite-difference gradients, and mask statistics."""
 
 import numpy as np
 import pytensor
@@ -9,26 +9,9 @@ from pytensor.compile.mode import Mode
 from scipy.signal import convolve2d
 
 from network3 import ops
+from conftest import numeric_gradient, reference_conv, reference_pool
 
 PY_MODE = Mode(linker="py", optimizer="fast_run")  # the ops' NumPy perform()
-
-
-def reference_conv(x, w):
-    """Theano's conv2d: a true ('valid') convolution per channel, summed."""
-    n, f = x.shape[0], w.shape[0]
-    out = [[sum(convolve2d(x[m, c], w[k, c], mode="valid")
-                for c in range(x.shape[1]))
-            for k in range(f)] for m in range(n)]
-    return np.array(out)
-
-
-def reference_pool(x, ph, pw):
-    n, c, h, w = x.shape
-    out = np.empty((n, c, h // ph, w // pw), x.dtype)
-    for i in range(h // ph):
-        for j in range(w // pw):
-            out[:, :, i, j] = x[:, :, i*ph:(i+1)*ph, j*pw:(j+1)*pw].max(axis=(2, 3))
-    return out
 
 
 def conv_function(filter_shape, image_shape, dtype="float32", mode=None):
@@ -71,7 +54,7 @@ def test_conv2d_flips_the_kernel():
 def test_max_pool_ignores_border(poolsize, shape):
     x = np.random.default_rng(1).normal(size=shape).astype("float32")
     t = T.tensor4()
-    expected = reference_pool(x, *poolsize)
+    expected = reference_pool(x, poolsize)
     for mode in (None, PY_MODE):
         out = pytensor.function([t], ops.max_pool_2d(t, poolsize), mode=mode)(x)
         np.testing.assert_array_equal(out, expected)
@@ -100,6 +83,128 @@ def test_max_pool_gradient_goes_to_every_tied_maximum():
     for mode in (None, PY_MODE):
         out = pytensor.function([t], g, mode=mode)(x)
         np.testing.assert_array_equal(out, [[[[1, 1], [0, 1]]]])
+
+
+#### Theano's other convolutions and pooling modes
+#: (image shape, filter shape, border_mode, subsample): odd sizes, uneven
+#: strides, every kind of padding
+CONV_CASES = [
+    ((2, 3, 7, 6), (4, 3, 3, 2), "full", (2, 1)),
+    ((2, 3, 7, 6), (4, 3, 3, 2), "half", (1, 1)),
+    ((1, 2, 9, 8), (3, 2, 4, 3), (1, 2), (2, 3)),
+    ((2, 1, 5, 5), (2, 1, 5, 5), 2, (3, 2)),
+]
+
+#: (image shape, pool size, stride, pad): overlapping windows with uneven
+#: strides and padding; windows side by side with padding on one axis more
+#: than the other
+POOL_CASES = [
+    ((2, 3, 7, 6), (3, 2), (2, 1), (1, 1)),
+    ((1, 2, 5, 7), (2, 3), None, (1, 2)),
+]
+
+
+def conv_case(case):
+    """Inputs and outputs of a float64 graph computing the convolution and
+    the gradients of ``sum(out * r)``; values for them; and what SciPy and
+    finite differences say the outputs are."""
+    image_shape, filter_shape, border_mode, subsample = case
+    xs = T.tensor(dtype="float64", shape=image_shape)
+    ws = T.tensor(dtype="float64", shape=filter_shape)
+    rs = T.tensor4(dtype="float64")
+    out = ops.conv2d(xs, ws, filter_shape, image_shape, border_mode=border_mode,
+                     subsample=subsample)
+    graph = [xs, ws, rs], [out] + T.grad((out * rs).sum(), [xs, ws])
+    rng = np.random.default_rng(sum(image_shape))
+    x, w = rng.normal(size=image_shape), rng.normal(size=filter_shape)
+    conv = lambda x, w: reference_conv(x, w, border_mode, subsample)
+    r = rng.normal(size=conv(x, w).shape)
+    expected = [conv(x, w), numeric_gradient(lambda x: (conv(x, w) * r).sum(), x),
+                numeric_gradient(lambda w: (conv(x, w) * r).sum(), w)]
+    return graph, (x, w, r), expected
+
+
+def pool_case(case, mode):
+    """As conv_case, for pooling: the pooled output and the gradient of
+    ``sum(out * r)`` with respect to the input."""
+    shape, ws, stride, pad = case
+    xs = T.tensor(dtype="float64", shape=shape)
+    rs = T.tensor4(dtype="float64")
+    out = ops.pool_2d(xs, ws, stride, pad, mode)
+    graph = [xs, rs], [out, T.grad((out * rs).sum(), xs)]
+    rng = np.random.default_rng(sum(shape))
+    x = rng.normal(size=shape)
+    pool = lambda x: reference_pool(x, ws, stride, pad, mode)
+    r = rng.normal(size=pool(x).shape)
+    return graph, (x, r), [pool(x), numeric_gradient(lambda x: (pool(x) * r).sum(), x)]
+
+
+def check_outputs(got, expected):
+    for a, b in zip(got, expected):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=str)
+def test_padded_and_strided_convolutions_match_scipy_and_finite_differences(case):
+    (inputs, outputs), values, expected = conv_case(case)
+    for mode in (None, PY_MODE):
+        check_outputs(pytensor.function(inputs, outputs, mode=mode)(*values), expected)
+
+
+@pytest.mark.parametrize("mode", ops.POOL_MODES)
+@pytest.mark.parametrize("case", POOL_CASES, ids=str)
+def test_pooling_modes_match_numpy_and_finite_differences(case, mode):
+    (inputs, outputs), values, expected = pool_case(case, mode)
+    for linker in (None, PY_MODE):
+        check_outputs(pytensor.function(inputs, outputs, mode=linker)(*values), expected)
+
+
+def pool_and_gradient(x, ws, stride, pad, mode, linker=None):
+    t = T.tensor4(dtype=x.dtype)
+    out = ops.pool_2d(t, ws, stride, pad, mode)
+    return pytensor.function([t], [out, T.grad(out.sum(), t)], mode=linker)(x)
+
+
+def test_overlapping_max_windows_give_every_tied_maximum_its_gradient():
+    ones = np.ones((1, 1, 3, 3), dtype="float32")
+    for linker in (None, PY_MODE):
+        # four 2x2 windows, one pixel apart: each gives 1 to each of its pixels
+        _, g = pool_and_gradient(ones, (2, 2), (1, 1), (0, 0), "max", linker)
+        np.testing.assert_array_equal(g[0, 0], [[1, 2, 1], [2, 4, 2], [1, 2, 1]])
+        # padding takes no part: the maximum of -1s is -1, not a padded 0
+        out, g = pool_and_gradient(-ones, (2, 2), (2, 2), (1, 1), "max", linker)
+        np.testing.assert_array_equal(out, -np.ones((1, 1, 2, 2)))
+        np.testing.assert_array_equal(g, ones)
+
+
+def test_l2_pooling_gradient_is_finite_where_a_window_is_all_zeros():
+    rng = np.random.default_rng(7)
+    x = np.maximum(rng.normal(size=(2, 2, 6, 6)), 0)   # as after a ReLU
+    x[:, :, :2, :2] = 0                                # one window all 0s
+    for linker in (None, PY_MODE):
+        out, g = pool_and_gradient(x, (2, 2), None, (0, 0), "l2", linker)
+        assert np.all(np.isfinite(g)) and np.all(g[:, :, :2, :2] == 0)
+        np.testing.assert_allclose(out, reference_pool(x, (2, 2), mode="l2"))
+        # elsewhere x / out, the derivative of sqrt(sum of squares)
+        norms = out.repeat(2, axis=2).repeat(2, axis=3)
+        np.testing.assert_allclose(
+            g, np.divide(x, norms, out=np.zeros_like(x), where=norms > 0))
+
+
+def test_bad_pooling_and_convolution_arguments():
+    with pytest.raises(ValueError, match="pool mode must be one of .* got 'avg'"):
+        ops.Pool((2, 2), mode="avg")
+    with pytest.raises(ValueError, match=r"pad=\(2, 0\) must be smaller than the "
+                                         r"window \(2, 2\)"):
+        ops.Pool((2, 2), pad=(2, 0))
+    with pytest.raises(ValueError, match="stride must be a pair of integers >= 1"):
+        ops.Pool((2, 2), stride=(0, 1))
+    with pytest.raises(ValueError, match="border_mode must be one of .* got 'same'"):
+        ops.conv_padding("same", (3, 3))
+    assert ops.conv_padding("full", (3, 4)) == (2, 3)
+    assert ops.conv_padding("half", (3, 4)) == (1, 2)
+    assert ops.conv_padding(1, (3, 4)) == (1, 1)
 
 
 def test_dropout_draws_fresh_masks_at_the_right_rate():

@@ -44,7 +44,7 @@ from pytensor.tensor.random.type import RandomType
 # network3
 from network3.backends.base import Backend
 from network3.ops import (Col2Im, Im2Col, LogLikelihood, LogLikelihoodGrad,
-                          MaxPool, MaxPoolGrad)
+                          Pool, PoolGrad)
 
 
 #### Quiet translation
@@ -282,7 +282,7 @@ class JaxBackend(Backend):
 def _register_kernels():
     from pytensor.link.jax.dispatch import jax_funcify
     for op, kernel in ((Im2Col, _jax_im2col), (Col2Im, _jax_col2im),
-                       (MaxPool, _jax_max_pool), (MaxPoolGrad, _jax_max_pool_grad),
+                       (Pool, _jax_pool), (PoolGrad, _jax_pool_grad),
                        (LogLikelihood, _jax_log_likelihood),
                        (LogLikelihoodGrad, _jax_log_likelihood_grad)):
         jax_funcify.register(op)(kernel)
@@ -297,15 +297,34 @@ def _static_shape(node, what):
     return shape
 
 
+def _taps(x, window, stride, positions):
+    """For each offset ``(a, b)`` in the window, in order, the index that
+    picks pixel ``(a, b)`` of every window from ``x`` (already padded):
+    strided slices of shape (n, c, oh, ow), ``positions = (oh, ow)``."""
+    (kh, kw), (sh, sw), (oh, ow) = window, stride, positions
+    return [(slice(None), slice(None), slice(a, a + sh * (oh - 1) + 1, sh),
+             slice(b, b + sw * (ow - 1) + 1, sw))
+            for a in range(kh) for b in range(kw)]
+
+
+def _padded(x, pad, value=0):
+    import jax.numpy as jnp
+    if pad == (0, 0):
+        return x
+    return jnp.pad(x, ((0, 0), (0, 0), (pad[0],) * 2, (pad[1],) * 2),
+                   constant_values=value)
+
+
 def _jax_im2col(op, node=None, **kwargs):
     import jax.numpy as jnp
     kh, kw = op.window
 
     def im2col(x):
         n, c, height, width = x.shape
-        oh, ow = height - kh + 1, width - kw + 1
-        taps = jnp.stack([x[:, :, a:a + oh, b:b + ow]
-                          for a in range(kh) for b in range(kw)], axis=-1)
+        oh, ow = op.output_size(height, width)
+        x = _padded(x, op.pad)
+        taps = jnp.stack([x[index] for index in _taps(x, op.window, op.stride, (oh, ow))],
+                         axis=-1)
         # (n, c, oh, ow, kh*kw) -> rows (n, oh, ow), columns (c, kh, kw)
         return taps.transpose(0, 2, 3, 1, 4).reshape(n * oh * ow, c * kh * kw)
 
@@ -315,37 +334,62 @@ def _jax_im2col(op, node=None, **kwargs):
 def _jax_col2im(op, node=None, **kwargs):
     import jax.numpy as jnp
     kh, kw = op.window
+    (ph, pw) = op.pad
     n, c, height, width = _static_shape(node, "Col2Im")
-    oh, ow = height - kh + 1, width - kw + 1
+    oh, ow = op.output_size(height, width)
 
     def col2im(cols, shape):
-        taps = cols.reshape(n, oh, ow, c, kh, kw).transpose(0, 3, 1, 2, 4, 5)
-        x = jnp.zeros((n, c, height, width), dtype=cols.dtype)
-        for a in range(kh):
-            for b in range(kw):
-                x = x.at[:, :, a:a + oh, b:b + ow].add(taps[..., a, b])
-        return x
+        taps = cols.reshape(n, oh, ow, c, kh * kw).transpose(0, 3, 1, 2, 4)
+        x = jnp.zeros((n, c, height + 2 * ph, width + 2 * pw), dtype=cols.dtype)
+        for k, index in enumerate(_taps(x, op.window, op.stride, (oh, ow))):
+            x = x.at[index].add(taps[..., k])
+        return x[:, :, ph:ph + height, pw:pw + width]
 
     return col2im
 
 
-def _jax_max_pool(op, node=None, **kwargs):
+def _jax_pool(op, node=None, **kwargs):
+    import jax.numpy as jnp
     ph, pw = op.window
 
-    def max_pool(x):
+    def chapter_max_pool(x):
         n, c, height, width = x.shape
         oh, ow = height // ph, width // pw
         windows = x[:, :, :oh * ph, :ow * pw].reshape(n, c, oh, ph, ow, pw)
         return windows.max(axis=(3, 5))
 
-    return max_pool
+    def pool(x):
+        height, width = x.shape[2:]
+        positions = op.output_size(height, width)
+        if op.mode == "max":
+            # padding that never wins: the maximum of the real pixels
+            x = _padded(x, op.pad, -jnp.inf)
+            return functools.reduce(jnp.maximum, [
+                x[index] for index in _taps(x, op.window, op.stride, positions)])
+        squares = op.mode == "l2"
+        x = _padded(x * x if squares else x, op.pad)
+        total = sum(x[index] for index in _taps(x, op.window, op.stride, positions))
+        if squares:
+            return jnp.sqrt(total)
+        return (total / _divisors(op, height, width)).astype(x.dtype)
+
+    return chapter_max_pool if op.chapter_max else pool
 
 
-def _jax_max_pool_grad(op, node=None, **kwargs):
+def _divisors(op, height, width):
+    """Each window's divisor (see ``Pool.divisor``) over a ``height`` x
+    ``width`` image, an (oh, ow) array."""
+    divisors = np.ones(op.output_size(height, width))
+    for i, j, rows, cols in op.windows(height, width):
+        divisors[i, j] = op.divisor(rows, cols)
+    return divisors
+
+
+def _jax_pool_grad(op, node=None, **kwargs):
     import jax.numpy as jnp
     ph, pw = op.window
 
-    def max_pool_grad(x, out, gout):
+    def chapter_max_pool_grad(x, out, gout):
         oh, ow = out.shape[2], out.shape[3]
         up = lambda a: jnp.repeat(jnp.repeat(a, ph, axis=2), pw, axis=3)
         region = x[:, :, :oh * ph, :ow * pw]
@@ -353,7 +397,26 @@ def _jax_max_pool_grad(op, node=None, **kwargs):
         pad = ((0, 0), (0, 0), (0, x.shape[2] - oh * ph), (0, x.shape[3] - ow * pw))
         return jnp.pad(g, pad)
 
-    return max_pool_grad
+    def pool_grad(x, out, gout):
+        height, width = x.shape[2:]
+        zero = jnp.zeros((), x.dtype)
+        x = _padded(x, op.pad, -jnp.inf if op.mode == "max" else 0)
+        if op.mode == "l2":
+            # d sqrt(sum x^2) / dx = x / sqrt(sum x^2), and 0 for a window of 0s
+            scale = jnp.where(out > 0, gout / jnp.where(out > 0, out, 1), zero)
+        elif op.mode != "max":
+            share = gout / _divisors(op, height, width)
+        gx = jnp.zeros(x.shape, dtype=x.dtype)
+        for index in _taps(x, op.window, op.stride, out.shape[2:]):
+            if op.mode == "max":
+                gx = gx.at[index].add(jnp.where(x[index] == out, gout, zero))
+            elif op.mode == "l2":
+                gx = gx.at[index].add(scale * x[index])
+            else:
+                gx = gx.at[index].add(share.astype(x.dtype))
+        return gx[:, :, op.pad[0]:op.pad[0] + height, op.pad[1]:op.pad[1] + width]
+
+    return chapter_max_pool_grad if op.chapter_max else pool_grad
 
 
 def _jax_log_likelihood(op, node=None, **kwargs):

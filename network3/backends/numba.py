@@ -49,8 +49,8 @@ from pytensor.tensor.type_other import NoneTypeT
 # network3
 from network3 import config
 from network3.backends.base import Backend
-from network3.ops import (Col2Im, Im2Col, LogLikelihood, LogLikelihoodGrad,
-                          MaxPool, MaxPoolGrad)
+from network3.ops import (POOL_MODES, Col2Im, Im2Col, LogLikelihood,
+                          LogLikelihoodGrad, Pool, PoolGrad)
 
 
 #### Running a network's graphs
@@ -162,11 +162,11 @@ def _source(function):
 
 @register_funcify_default_op_cache_key(Im2Col)
 def _numba_im2col(op, **kwargs):
-    kh, kw = op.window
+    (kh, kw), (sh, sw) = op.window, op.stride
 
     def im2col(x):
         n, c, height, width = x.shape
-        oh, ow = height - kh + 1, width - kw + 1
+        oh, ow = (height - kh) // sh + 1, (width - kw) // sw + 1
         out = np.empty((n * oh * ow, c * kh * kw), dtype=x.dtype)
         for m in range(n):
             for i in range(oh):
@@ -175,19 +175,29 @@ def _numba_im2col(op, **kwargs):
                     for ch in range(c):
                         for a in range(kh):
                             for b in range(kw):
-                                out[row, (ch * kh + a) * kw + b] = x[m, ch, i + a, j + b]
+                                out[row, (ch * kh + a) * kw + b] = \
+                                    x[m, ch, i * sh + a, j * sw + b]
         return out
 
-    return _compiled(im2col, kh, kw)
+    if op.pad == (0, 0):
+        return _compiled(im2col, kh, kw, sh, sw)
+    # Padded: the same loops over a zero-padded copy of the images.
+    unpadded = _compiled(im2col, kh, kw, sh, sw)[0]
+    ph, pw = op.pad
+
+    def padded_im2col(x):
+        return unpadded(_pad(x, ph, pw))
+
+    return _compiled(padded_im2col, kh, kw, sh, sw, ph, pw, calls=(im2col, _pad))
 
 
 @register_funcify_default_op_cache_key(Col2Im)
 def _numba_col2im(op, **kwargs):
-    kh, kw = op.window
+    (kh, kw), (sh, sw) = op.window, op.stride
 
     def col2im(cols, shape):
         n, c, height, width = shape[0], shape[1], shape[2], shape[3]
-        oh, ow = height - kh + 1, width - kw + 1
+        oh, ow = (height - kh) // sh + 1, (width - kw) // sw + 1
         x = np.zeros((n, c, height, width), dtype=cols.dtype)
         for m in range(n):
             for i in range(oh):
@@ -196,17 +206,64 @@ def _numba_col2im(op, **kwargs):
                     for ch in range(c):
                         for a in range(kh):
                             for b in range(kw):
-                                x[m, ch, i + a, j + b] += cols[row, (ch * kh + a) * kw + b]
+                                x[m, ch, i * sh + a, j * sw + b] += \
+                                    cols[row, (ch * kh + a) * kw + b]
         return x
 
-    return _compiled(col2im, kh, kw)
+    if op.pad == (0, 0):
+        return _compiled(col2im, kh, kw, sh, sw)
+    # Padded: the same loops onto zero-padded images, then the padding cut off.
+    unpadded = _compiled(col2im, kh, kw, sh, sw)[0]
+    ph, pw = op.pad
+
+    def padded_col2im(cols, shape):
+        padded_shape = shape.copy()
+        padded_shape[2] += 2 * ph
+        padded_shape[3] += 2 * pw
+        return _crop(unpadded(cols, padded_shape), ph, pw)
+
+    return _compiled(padded_col2im, kh, kw, sh, sw, ph, pw, calls=(col2im, _crop))
 
 
-@register_funcify_default_op_cache_key(MaxPool)
-def _numba_max_pool(op, **kwargs):
-    ph, pw = op.window
+@numba_njit
+def _pad(x, ph, pw):
+    """``x`` (n, c, h, w) with ``ph`` rows and ``pw`` columns of 0s on each side."""
+    n, c, height, width = x.shape
+    out = np.zeros((n, c, height + 2 * ph, width + 2 * pw), dtype=x.dtype)
+    for m in range(n):
+        for ch in range(c):
+            for i in range(height):
+                for j in range(width):
+                    out[m, ch, i + ph, j + pw] = x[m, ch, i, j]
+    return out
 
-    def max_pool(x):
+
+@numba_njit
+def _crop(x, ph, pw):
+    """``x`` (n, c, h, w) without ``ph`` rows and ``pw`` columns on each side."""
+    n, c, height, width = x.shape
+    out = np.empty((n, c, height - 2 * ph, width - 2 * pw), dtype=x.dtype)
+    for m in range(n):
+        for ch in range(c):
+            for i in range(height - 2 * ph):
+                for j in range(width - 2 * pw):
+                    out[m, ch, i, j] = x[m, ch, i + ph, j + pw]
+    return out
+
+
+# The pooling modes as the numbers the general pooling kernels branch on
+# (each kernel is compiled for one mode, so the branches fold away).
+_POOL_CODES = {mode: code for code, mode in enumerate(POOL_MODES)}
+_MAX, _L2, _SUM, _AVERAGE_INC_PAD, _AVERAGE_EXC_PAD = (
+    _POOL_CODES[m] for m in POOL_MODES)
+
+
+@register_funcify_default_op_cache_key(Pool)
+def _numba_pool(op, **kwargs):
+    (ph, pw), (sh, sw), (pt, pl) = op.window, op.stride, op.pad
+    mode = _POOL_CODES[op.mode]
+
+    def chapter_max_pool(x):
         n, c, height, width = x.shape
         oh, ow = height // ph, width // pw
         out = np.empty((n, c, oh, ow), dtype=x.dtype)
@@ -227,14 +284,49 @@ def _numba_max_pool(op, **kwargs):
                             out[m, ch, i, j] = best
         return out
 
-    return _compiled(max_pool, ph, pw)
+    def pool(x):
+        n, c, height, width = x.shape
+        oh = (height + 2 * pt - ph) // sh + 1
+        ow = (width + 2 * pl - pw) // sw + 1
+        out = np.empty((n, c, oh, ow), dtype=x.dtype)
+        for m in range(n):
+            for ch in range(c):
+                for i in range(oh):
+                    # the window's real (unpadded) rows r0..r1-1, columns c0..c1-1
+                    r0, r1 = max(i * sh - pt, 0), min(i * sh - pt + ph, height)
+                    for j in range(ow):
+                        c0, c1 = max(j * sw - pl, 0), min(j * sw - pl + pw, width)
+                        if mode == _MAX:
+                            acc = x[m, ch, r0, c0]
+                            for r in range(r0, r1):
+                                for q in range(c0, c1):
+                                    acc = max(acc, x[m, ch, r, q])
+                        else:
+                            acc = 0.0
+                            for r in range(r0, r1):
+                                for q in range(c0, c1):
+                                    v = x[m, ch, r, q]
+                                    acc += v * v if mode == _L2 else v
+                            if mode == _L2:
+                                acc = np.sqrt(acc)
+                            elif mode == _AVERAGE_INC_PAD:
+                                acc /= ph * pw
+                            elif mode == _AVERAGE_EXC_PAD:
+                                acc /= (r1 - r0) * (c1 - c0)
+                        out[m, ch, i, j] = acc
+        return out
+
+    if op.chapter_max:
+        return _compiled(chapter_max_pool, ph, pw)
+    return _compiled(pool, ph, pw, sh, sw, pt, pl, mode)
 
 
-@register_funcify_default_op_cache_key(MaxPoolGrad)
-def _numba_max_pool_grad(op, **kwargs):
-    ph, pw = op.window
+@register_funcify_default_op_cache_key(PoolGrad)
+def _numba_pool_grad(op, **kwargs):
+    (ph, pw), (sh, sw), (pt, pl) = op.window, op.stride, op.pad
+    mode = _POOL_CODES[op.mode]
 
-    def max_pool_grad(x, out, gout):
+    def chapter_max_pool_grad(x, out, gout):
         n, c, oh, ow = out.shape
         gx = np.zeros(x.shape, dtype=x.dtype)
         # Row by row and without branches: several times faster than
@@ -252,7 +344,45 @@ def _numba_max_pool_grad(op, **kwargs):
                                 gx[m, ch, row, col] = g if x[m, ch, row, col] == best else 0.0
         return gx
 
-    return _compiled(max_pool_grad, ph, pw)
+    def pool_grad(x, out, gout):
+        n, c, height, width = x.shape
+        oh, ow = out.shape[2], out.shape[3]
+        gx = np.zeros(x.shape, dtype=x.dtype)
+        for m in range(n):
+            for ch in range(c):
+                for i in range(oh):
+                    r0, r1 = max(i * sh - pt, 0), min(i * sh - pt + ph, height)
+                    for j in range(ow):
+                        c0, c1 = max(j * sw - pl, 0), min(j * sw - pl + pw, width)
+                        g = gout[m, ch, i, j]
+                        if mode == _MAX:
+                            # every pixel equal to the maximum gets g
+                            best = out[m, ch, i, j]
+                            for r in range(r0, r1):
+                                for q in range(c0, c1):
+                                    if x[m, ch, r, q] == best:
+                                        gx[m, ch, r, q] += g
+                        elif mode == _L2:
+                            # x / out: none where the window is all 0s (out = 0)
+                            norm = out[m, ch, i, j]
+                            if norm > 0:
+                                scale = g / norm
+                                for r in range(r0, r1):
+                                    for q in range(c0, c1):
+                                        gx[m, ch, r, q] += scale * x[m, ch, r, q]
+                        else:
+                            if mode == _AVERAGE_INC_PAD:
+                                g = g / (ph * pw)
+                            elif mode == _AVERAGE_EXC_PAD:
+                                g = g / ((r1 - r0) * (c1 - c0))
+                            for r in range(r0, r1):
+                                for q in range(c0, c1):
+                                    gx[m, ch, r, q] += g
+        return gx
+
+    if op.chapter_max:
+        return _compiled(chapter_max_pool_grad, ph, pw)
+    return _compiled(pool_grad, ph, pw, sh, sw, pt, pl, mode)
 
 
 @register_funcify_default_op_cache_key(LogLikelihood)
