@@ -76,6 +76,46 @@ def test_parse_layers_builds_the_chapters_nets():
     assert layers[2].n_out == 47 and layers[1].activation_fn is not ReLU
 
 
+def test_parse_layers_takes_pooling_and_convolution_options():
+    from network3.cli import parse_layers
+    first, second, fc, _ = parse_layers(
+        "conv20:l2:pool_stride=1:border_mode=half,"
+        "conv40x3p3:average_exc_pad:pool_pad=1x0:subsample=2,fc100,softmax", 10, "relu")
+    assert (first.pool_mode, first.pool_stride, first.border_mode) == ("l2", (1, 1), "half")
+    assert first.output_shape == (10, 20, 27, 27)      # 'half': 28, pooled at stride 1
+    assert second.image_shape == (10, 20, 27, 27)
+    assert (second.pool_mode, second.pool_pad, second.subsample) == (
+        "average_exc_pad", (1, 0), (2, 2))
+    assert second.output_shape == (10, 40, 5, 4)       # 13x13, then 3x3 windows padded
+    assert fc.n_in == 40 * 5 * 4
+    for text, words in [
+            ("conv20:avg,softmax", ["item 0 ('conv20:avg')", "unknown option 'avg'",
+                                    "l2", "pool_stride="]),
+            ("conv20:border_mode=same,softmax", ["border_mode", "valid, full, half",
+                                                 "'same'"]),
+            ("conv20:pool_pad=2,softmax", ["pool_pad=(2, 2)", "smaller than poolsize"]),
+            ("conv20:subsample=0,softmax", ["subsample[0]", "positive"]),
+            ("conv20:d0.5,softmax", ["convolutional layers take no dropout"]),
+            ("fc10:l2,softmax", ["item 0 ('fc10:l2')", "must be d<P>"])]:
+        try:
+            parse_layers(text, 10)
+        except ValueError as error:
+            assert all(word in str(error) for word in words), (text, str(error))
+        else:
+            raise AssertionError("{0!r} was accepted".format(text))
+
+
+def test_a_net_with_options_trains_saves_and_loads(tmp_path):
+    model = tmp_path / "net.npz"
+    result = network3("train", "--layers", "conv4:l2:pool_stride=1:border_mode=1,softmax",
+                      "--activation", "relu", "--epochs", "1", "--train-size", "200",
+                      "--seed", "2", "--save", str(model))
+    assert result.returncode == 0, result.stderr
+    (layer, _) = __import__("network3").load_network(model).layers
+    assert (layer.pool_mode, layer.pool_stride, layer.border_mode) == (
+        "l2", (1, 1), (1, 1))
+
+
 def test_bad_layer_descriptions_and_numbers():
     result = network3("--layers", "conv20,fc100", "--epochs", "1")
     assert result.returncode == 1 and "last layer must be softmax" in result.stderr

@@ -5,24 +5,21 @@ import numpy as np
 import pytensor
 import pytensor.tensor as T
 import pytest
-from scipy.signal import convolve2d
 
 import network3
 from network3 import (ConvPoolLayer, FullyConnectedLayer, ReLU, SoftmaxLayer,
                       linear, sigmoid, tanh)
 from network3.layers import conv_pool_output_shape
 
-from conftest import numpy_softmax
+from conftest import numpy_softmax, reference_conv, reference_pool
 
 
-def numpy_conv_pool(x, w, b, poolsize, activation):
-    n, f = x.shape[0], w.shape[0]
-    conv = np.array([[sum(convolve2d(x[m, c], w[k, c], mode="valid")
-                          for c in range(x.shape[1])) for k in range(f)]
-                     for m in range(n)])
-    ph, pw = poolsize
-    oh, ow = conv.shape[2] // ph, conv.shape[3] // pw
-    pooled = conv[:, :, :oh*ph, :ow*pw].reshape(n, f, oh, ph, ow, pw).max(axis=(3, 5))
+def numpy_conv_pool(x, layer, activation):
+    """The layer's output for images ``x`` by conftest's SciPy/NumPy references."""
+    w, b = layer.w.get_value(), layer.b.get_value()
+    conv = reference_conv(x, w, layer.border_mode, layer.subsample)
+    pooled = reference_pool(conv, layer.poolsize, layer.pool_stride, layer.pool_pad,
+                            layer.pool_mode)
     return activation(pooled + b[None, :, None, None])
 
 
@@ -41,9 +38,26 @@ def test_conv_pool_layer_forward(activation, reference):
                           poolsize=(2, 3), activation_fn=activation, rng=0)
     x = np.random.default_rng(1).normal(size=(2, 2 * 9 * 8)).astype("float32")
     out = set_inpt_output(layer, x, 2)
-    expected = numpy_conv_pool(x.reshape(2, 2, 9, 8), layer.w.get_value(),
-                               layer.b.get_value(), (2, 3), reference)
+    expected = numpy_conv_pool(x.reshape(2, 2, 9, 8), layer, reference)
     assert out.shape == (2, 3, 3, 2) == layer.output_shape
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("options", [
+    dict(pool_mode="l2", pool_stride=(1, 2), pool_pad=(1, 1)),
+    dict(pool_mode="sum", border_mode="full", subsample=(2, 3)),
+    dict(pool_mode="average_inc_pad", pool_pad=(1, 2), border_mode=(1, 0)),
+    dict(pool_mode="average_exc_pad", pool_pad=(1, 2), border_mode="half",
+         subsample=(1, 2)),
+    dict(pool_mode="max", pool_stride=(1, 1), pool_pad=(1, 0), border_mode=2),
+], ids=str)
+def test_conv_pool_layer_options_forward(options):
+    layer = ConvPoolLayer(filter_shape=(3, 2, 3, 2), image_shape=(2, 2, 9, 8),
+                          poolsize=(2, 3), activation_fn=ReLU, rng=0, **options)
+    x = np.random.default_rng(1).normal(size=(2, 2 * 9 * 8)).astype("float32")
+    out = set_inpt_output(layer, x, 2)
+    expected = numpy_conv_pool(x.reshape(2, 2, 9, 8), layer, lambda z: np.maximum(0, z))
+    assert out.shape == expected.shape == layer.output_shape
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
 
 
@@ -116,6 +130,19 @@ def test_output_shape_helper():
     assert conv_pool_output_shape((10, 1, 28, 28), (20, 1, 5, 5), (2, 2)) == (10, 20, 12, 12)
     assert conv_pool_output_shape((10, 20, 12, 12), (40, 20, 5, 5), (2, 2)) == (10, 40, 4, 4)
     assert conv_pool_output_shape((1, 1, 9, 9), (1, 1, 2, 2), (3, 3)) == (1, 1, 2, 2)
+    # with the options: the shape the references give
+    for image, kernel, pool, options in [
+            ((3, 2, 11, 9), (4, 2, 3, 4), (2, 3), dict(border_mode="full", subsample=(2, 3))),
+            ((3, 2, 11, 9), (4, 2, 3, 4), (3, 2), dict(pool_stride=(1, 2), pool_pad=(2, 1))),
+            ((3, 2, 11, 9), (4, 2, 4, 3), (2, 2), dict(border_mode="half", pool_pad=(1, 1))),
+            ((3, 2, 11, 9), (4, 2, 5, 5), (2, 2), dict(border_mode=(3, 1), subsample=(3, 1),
+                                                        pool_stride=(3, 1)))]:
+        conv = reference_conv(np.zeros(image), np.zeros(kernel),
+                              options.get("border_mode", "valid"),
+                              options.get("subsample", (1, 1)))
+        pooled = reference_pool(conv, pool, options.get("pool_stride"),
+                                options.get("pool_pad", (0, 0)))
+        assert conv_pool_output_shape(image, kernel, pool, **options) == pooled.shape
 
 
 def test_repr_reads_like_the_constructor_call():
@@ -124,6 +151,13 @@ def test_repr_reads_like_the_constructor_call():
     assert repr(layer) == ("ConvPoolLayer(filter_shape=(20, 1, 5, 5), "
                            "image_shape=(10, 1, 28, 28), poolsize=(2, 2), "
                            "activation_fn=ReLU)")
+    # the options beyond the chapter's appear where they are not the defaults
+    layer = ConvPoolLayer(filter_shape=(20, 1, 5, 5), image_shape=(10, 1, 28, 28),
+                          pool_mode="l2", pool_stride=(2, 2), border_mode=1)
+    assert repr(layer) == ("ConvPoolLayer(filter_shape=(20, 1, 5, 5), "
+                           "image_shape=(10, 1, 28, 28), poolsize=(2, 2), "
+                           "activation_fn=sigmoid, pool_mode='l2', "
+                           "border_mode=(1, 1))")
     assert repr(SoftmaxLayer(100, 10)) == "SoftmaxLayer(n_in=100, n_out=10, p_dropout=0.0)"
 
 
@@ -140,6 +174,27 @@ def test_repr_reads_like_the_constructor_call():
      ["image_shape[1]", "positive", "0"]),
     (lambda: ConvPoolLayer((20, 1, 5, 5), (10, 1, 28, 28), activation_fn="relu"),
      TypeError, ["activation_fn", "'relu'"]),
+    (lambda: ConvPoolLayer((20, 1, 5, 5), (10, 1, 28, 28), pool_mode="avg"),
+     ValueError, ["ConvPoolLayer", "pool_mode", "'max', 'l2', 'sum', "
+                  "'average_inc_pad', 'average_exc_pad'", "got 'avg'"]),
+    (lambda: ConvPoolLayer((20, 1, 5, 5), (10, 1, 28, 28), border_mode="same"),
+     ValueError, ["ConvPoolLayer", "border_mode", "'valid', 'full', 'half'",
+                  "got 'same'"]),
+    (lambda: ConvPoolLayer((20, 1, 5, 5), (10, 1, 28, 28), border_mode=-1),
+     ValueError, ["border_mode", "non-negative", "got -1"]),
+    (lambda: ConvPoolLayer((20, 1, 5, 5), (10, 1, 28, 28), pool_pad=(1, 2)),
+     ValueError, ["ConvPoolLayer", "pool_pad=(1, 2)", "smaller than poolsize=(2, 2)"]),
+    (lambda: ConvPoolLayer((20, 1, 5, 5), (10, 1, 28, 28), pool_pad=(0, -1)),
+     ValueError, ["pool_pad", "non-negative", "(0, -1)"]),
+    (lambda: ConvPoolLayer((20, 1, 5, 5), (10, 1, 28, 28), subsample=(0, 1)),
+     ValueError, ["ConvPoolLayer", "subsample[0]", "positive", "0"]),
+    (lambda: ConvPoolLayer((20, 1, 5, 5), (10, 1, 28, 28), pool_stride=(2,)),
+     TypeError, ["ConvPoolLayer", "pool_stride", "2 positive integers", "(2,)"]),
+    (lambda: ConvPoolLayer((20, 1, 9, 5), (10, 1, 6, 28), border_mode=1), ValueError,
+     ["filter_shape[2]=9", "image_shape[2]=6", "padded by 1 pixels", "border_mode=(1, 1)"]),
+    (lambda: ConvPoolLayer((20, 1, 5, 5), (10, 1, 8, 8), poolsize=(6, 6),
+                           pool_pad=(1, 1), subsample=(2, 2)), ValueError,
+     ["poolsize=(6, 6)", "(2x2)", "pool_pad=(1, 1)", "nothing would be left"]),
     (lambda: FullyConnectedLayer(n_in=0, n_out=10), ValueError,
      ["FullyConnectedLayer", "n_in", "0"]),
     (lambda: FullyConnectedLayer(n_in=640.0, n_out=10), TypeError,

@@ -6,13 +6,12 @@ import re
 
 import numpy as np
 import pytest
-from scipy.signal import convolve2d
 
 import network3
 from network3 import (ConvPoolLayer, FullyConnectedLayer, Network, ReLU,
                       SoftmaxLayer, sigmoid)
 
-from conftest import BACKENDS, numpy_softmax
+from conftest import BACKENDS, numpy_softmax, reference_conv, reference_pool
 
 
 
@@ -57,26 +56,32 @@ def test_sgd_matches_numpy_reference():
     np.testing.assert_allclose(history.cost, costs, rtol=1e-5)
 
 
-def numpy_conv_net_cost(params, x, y):
-    """Cost of ConvPool(sigmoid) + softmax, in float64 NumPy/SciPy."""
+def numpy_conv_net_cost(params, x, y, conv_layer):
+    """Cost of ConvPool(sigmoid) + softmax, in float64 NumPy/SciPy, with
+    ``conv_layer``'s pooling and convolution options."""
     w, b, ws, bs = params
-    conv = np.array([[sum(convolve2d(img[c], w[k, c], mode="valid")
-                          for c in range(w.shape[1])) for k in range(w.shape[0])]
-                     for img in x])
-    n, f, h, wd = conv.shape
-    pooled = conv.reshape(n, f, h // 2, 2, wd // 2, 2).max(axis=(3, 5))
+    conv = reference_conv(x, w, conv_layer.border_mode, conv_layer.subsample)
+    pooled = reference_pool(conv, conv_layer.poolsize, conv_layer.pool_stride,
+                            conv_layer.pool_pad, conv_layer.pool_mode)
     a = 1 / (1 + np.exp(-(pooled + b[None, :, None, None])))
-    p = numpy_softmax(a.reshape(n, -1) @ ws + bs)
-    return -np.mean(np.log(p[np.arange(n), y]))
+    p = numpy_softmax(a.reshape(len(x), -1) @ ws + bs)
+    return -np.mean(np.log(p[np.arange(len(x)), y]))
 
 
+@pytest.mark.parametrize("options", [
+    {},
+    dict(pool_mode="l2", pool_stride=(1, 1), pool_pad=(1, 1), border_mode="full",
+         subsample=(2, 1)),
+    dict(pool_mode="average_exc_pad", pool_pad=(1, 0), border_mode=(2, 1)),
+], ids=["chapter", "l2-full-strided", "average-padded"])
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_conv_net_gradient_matches_finite_differences(backend):
+def test_conv_net_gradient_matches_finite_differences(backend, options):
     rng = np.random.default_rng(4)
     x, y = tiny_data(3, 1 * 6 * 6, 4, seed=5)
-    conv = ConvPoolLayer((2, 1, 3, 3), (3, 1, 6, 6), activation_fn=sigmoid, rng=6)
-    soft = SoftmaxLayer(2 * 2 * 2, 4)
-    soft.w.set_value(rng.normal(size=(8, 4)).astype("float32"))
+    conv = ConvPoolLayer((2, 1, 3, 3), (3, 1, 6, 6), activation_fn=sigmoid, rng=6,
+                         **options)
+    soft = SoftmaxLayer(conv.output_size, 4)
+    soft.w.set_value(rng.normal(size=(conv.output_size, 4)).astype("float32"))
     net = Network([conv, soft], 3, backend=backend, device="cpu")
     before = [p.get_value().astype(float) for p in net.params]
     eta = 1e-3
@@ -89,8 +94,8 @@ def test_conv_net_gradient_matches_finite_differences(backend):
             minus = [p.copy() for p in before]
             plus[k][index] += 1e-5
             minus[k][index] -= 1e-5
-            numeric = (numpy_conv_net_cost(plus, images, y)
-                       - numpy_conv_net_cost(minus, images, y)) / 2e-5
+            numeric = (numpy_conv_net_cost(plus, images, y, conv)
+                       - numpy_conv_net_cost(minus, images, y, conv)) / 2e-5
             assert step[k][index] == pytest.approx(numeric, rel=2e-2, abs=2e-3)
 
 
@@ -265,6 +270,15 @@ def fc_net(mbs=10):
       ConvPoolLayer((40, 20, 5, 5), (10, 20, 11, 12))], 10, ValueError,
      "layer 1 (ConvPoolLayer): image_shape=(10, 20, 11, 12) takes 2640 values "
      "per image but layer 0 (ConvPoolLayer) outputs 20*12*12=2880 values per image"),
+    ([ConvPoolLayer((20, 1, 5, 5), (10, 1, 28, 28), border_mode="half",
+                    subsample=(2, 2), pool_mode="l2"),
+      FullyConnectedLayer(n_in=640, n_out=100)], 10, ValueError,
+     "layer 1 (FullyConnectedLayer): n_in=640 but layer 0 (ConvPoolLayer) "
+     "outputs 20*7*7=980 values per image"),
+    ([ConvPoolLayer((20, 1, 5, 5), (10, 1, 28, 28), pool_stride=(1, 1)),
+      ConvPoolLayer((40, 20, 5, 5), (10, 20, 12, 12))], 10, ValueError,
+     "layer 1 (ConvPoolLayer): image_shape=(10, 20, 12, 12) takes 2880 values "
+     "per image but layer 0 (ConvPoolLayer) outputs 20*23*23=10580 values per image"),
     ([ConvPoolLayer((20, 1, 5, 5), (10, 1, 28, 28))], 5, ValueError,
      "layer 0 (ConvPoolLayer): image_shape[0]=10 but mini_batch_size=5"),
     ([], 10, TypeError, "non-empty list of layers"),

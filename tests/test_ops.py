@@ -6,7 +6,6 @@ import pytensor
 import pytensor.tensor as T
 import pytest
 from pytensor.compile.mode import Mode
-from scipy.signal import convolve2d
 
 from network3 import ops
 from conftest import numeric_gradient, reference_conv, reference_pool

@@ -46,6 +46,47 @@ def test_round_trip_gives_identical_predictions(trained, tmp_path):
     assert os.listdir(tmp_path) == ["net.npz"]
 
 
+def test_pooling_and_convolution_options_survive_a_round_trip(subset, tmp_path):
+    training_data, validation_data, test_data = subset(100, 100, 100)
+    network3.seed(12)
+    conv = ConvPoolLayer(image_shape=(5, 1, 28, 28), filter_shape=(3, 1, 5, 5),
+                         activation_fn=ReLU, pool_mode="average_exc_pad",
+                         pool_stride=(1, 2), pool_pad=(1, 1), border_mode="full",
+                         subsample=(2, 1))
+    net = network3.Network([conv, SoftmaxLayer(n_in=conv.output_size, n_out=10)], 5)
+    net.SGD(training_data, 1, 5, 0.03, validation_data, None, verbose=False)
+    net.save(tmp_path / "net.npz")
+    loaded = network3.load_network(tmp_path / "net.npz")
+    assert repr(loaded) == repr(net)
+    assert loaded.layers[0].options() == conv.options()
+    images = test_data[0].get_value()
+    assert len(set(net.predict(images))) > 1      # it predicts more than one digit
+    np.testing.assert_array_equal(loaded.predict(images), net.predict(images))
+
+
+def test_a_version_1_file_loads_with_the_chapters_pooling(trained, tmp_path):
+    # what network3 wrote before the pooling options: version 1, no options
+    import json
+    net, images = trained
+    net.save(tmp_path / "new.npz")
+    with np.load(tmp_path / "new.npz") as archive:
+        members = {name: archive[name] for name in archive.files}
+    arch = json.loads(members["architecture"].tobytes())
+    assert arch["version"] == 2
+    arch["version"] = 1
+    for key in ("pool_mode", "pool_stride", "pool_pad", "border_mode", "subsample"):
+        del arch["layers"][0][key]
+    arch_bytes = json.dumps(arch).encode()
+    arrays = [members["param{0}".format(k)] for k in range(len(net.params))]
+    members["architecture"] = np.frombuffer(arch_bytes, dtype=np.uint8)
+    members["sha256"] = np.frombuffer(saving.digest(arch_bytes, arrays).encode(),
+                                      dtype=np.uint8)
+    np.savez(tmp_path / "old.npz", **members)
+    loaded = network3.load_network(tmp_path / "old.npz")
+    assert repr(loaded) == repr(net)
+    np.testing.assert_array_equal(loaded.predict(images), net.predict(images))
+
+
 def test_loading_leaves_the_global_random_state_alone(trained, tmp_path):
     net, _ = trained
     net.save(tmp_path / "net.npz")
