@@ -2,14 +2,17 @@
 ~~~~~~~
 
 The operations a convolutional network needs beyond matrix algebra: 2-D
-convolution, max-pooling, dropout and the softmax layer's log-likelihood
-cost.
+convolution, pooling, dropout and the softmax layer's log-likelihood cost.
 
-Theano provided the first three (``theano.tensor.nnet.conv.conv2d``,
-``theano.tensor.signal.downsample.max_pool_2d`` and ``RandomStreams``);
-PyTensor, Theano's descendant, no longer does.  This module builds them from
-PyTensor's pieces and Ops of network3's own (:class:`Im2Col`,
-:class:`Col2Im`, :class:`MaxPool`, :class:`MaxPoolGrad`).  The cost is one
+Theano provided the first three (``theano.tensor.nnet.conv2d``,
+``theano.tensor.signal.pool.pool_2d`` and ``RandomStreams``), with the
+options network3.py did not use: padded ('full', 'half') and strided
+convolutions, sum and average pooling, overlapping and padded pooling
+windows.  PyTensor, Theano's descendant, no longer does.  This module builds
+them, options and all, with their output sizes (:func:`conv_padding`,
+:func:`window_positions`), from PyTensor's pieces and Ops of network3's own
+(:class:`Im2Col`, :class:`Col2Im`, :class:`Pool`, :class:`PoolGrad`), and
+adds L2 pooling.  The cost is one
 Op with its gradient (:class:`LogLikelihood`, :class:`LogLikelihoodGrad`)
 because PyTensor's generic pieces for it take many seconds to compile.  Each
 function takes and returns symbolic tensors and says which semantics it

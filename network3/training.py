@@ -299,6 +299,10 @@ class Interruption(object):
     A second Ctrl-C raises KeyboardInterrupt at once (users expect that), as
     does the first one inside :meth:`immediately` (compiling, where there is
     no step to finish).  Inside :meth:`shielded` Ctrl-C is only recorded.
+    Inside :meth:`deferred` (running compiled code) a second Ctrl-C raises
+    KeyboardInterrupt as the block ends: raised in the middle of a compiled
+    call, it can land while Numba hands back the call's results, and crash
+    the process.
     The previous handler is put back at the end.  Interruptions nest: an
     inner one (SGD's) starts with the request an outer one (the command
     line's) has recorded, and hands its own request back to it.  Where
@@ -309,6 +313,7 @@ class Interruption(object):
 
     def __init__(self):
         self.requested = False
+        self._abort = False
         self._mode = "record"
         self._previous = None
         self._outer = None
@@ -335,7 +340,8 @@ class Interruption(object):
         return False
 
     def _handle(self, signum, frame):
-        if self._mode == "shield":
+        if self._mode in ("shield", "defer"):
+            self._abort = self._abort or (self.requested and self._mode == "defer")
             self.requested = True
             return
         abort = self.requested or self._mode == "raise"
@@ -359,6 +365,19 @@ class Interruption(object):
         """A block that Ctrl-C does not interrupt (it is only recorded)."""
         return self._in_mode("shield")
 
+    @contextlib.contextmanager
+    def deferred(self):
+        """A block of compiled calls (training steps, predictions): Ctrl-C is
+        recorded, and a second one raises KeyboardInterrupt when the block
+        ends (back ends check the request between steps, so the first one
+        ends the block soon)."""
+        self._abort = False
+        with self._in_mode("defer"):
+            yield
+        if self._abort:
+            self._abort = False
+            raise KeyboardInterrupt
+
 
 def is_interrupt(error):
     """Whether ``error`` is a KeyboardInterrupt, or an exception it caused:
@@ -369,11 +388,6 @@ def is_interrupt(error):
             return True
         error = error.__cause__ or error.__context__
     return False
-
-
-def _fraction_correct(net, images, labels):
-    """Fraction of already-checked ``images`` that ``net`` labels right."""
-    return float(np.mean(net.predict(images) == labels))
 
 
 class _Stop(Exception):
@@ -490,7 +504,8 @@ class _Loop(object):
                 self.printer.say("Training mini-batch number {0}".format(iteration))
             count = min(1000 - iteration % 1000, self.engine.chunk,
                         n - self.minibatch_index)
-            new_costs = train(self.minibatch_index, count, self._after_step)
+            with self.interruption.deferred():
+                new_costs = train(self.minibatch_index, count, self._after_step)
             self.printer.cancel_notice()
             bad = self.guard.first_bad(new_costs)
             if bad is not None:
@@ -506,6 +521,12 @@ class _Loop(object):
         self.printer.cancel_notice()        # the first one (compiled) is done
         return self.interruption.requested
 
+    def _accuracy(self, data):
+        """Fraction of ``data``'s (already checked) images the net labels right."""
+        images, labels = data
+        with self.interruption.deferred():
+            return float(np.mean(self.net.predict(images) == labels))
+
     def _end_epoch(self, epoch):
         """The book's end of an epoch: evaluate, keep the best, print."""
         validation, test = self.validation, self.test
@@ -516,7 +537,7 @@ class _Loop(object):
         iteration = self.num_training_batches*(epoch+1) - 1
         test_accuracy = None
         if validation is not None:
-            validation_accuracy = _fraction_correct(self.net, *validation)
+            validation_accuracy = self._accuracy(validation)
             history.validation_accuracy.append(validation_accuracy)
             say("Epoch {0}: validation accuracy {1:.2%}".format(
                 epoch, validation_accuracy))
@@ -526,7 +547,7 @@ class _Loop(object):
                     self.keeper.keep(epoch, iteration, validation_accuracy)
                 self.keeper.write_checkpoint()
                 if test is not None:
-                    test_accuracy = _fraction_correct(self.net, *test)
+                    test_accuracy = self._accuracy(test)
                     history.best_test_accuracy = test_accuracy
                     say('The corresponding test accuracy is {0:.2%}'.format(
                         test_accuracy))

@@ -239,6 +239,18 @@ def test_interruption_records_the_first_ctrl_c_and_aborts_on_the_second():
     with training.Interruption() as interruption, interruption.immediately():
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGINT)
+    # around compiled calls the second Ctrl-C waits for the block's end:
+    # raised inside a call, it can land while Numba boxes the results
+    with training.Interruption() as interruption:
+        with pytest.raises(KeyboardInterrupt):
+            with interruption.deferred():
+                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), signal.SIGINT)
+                sum(range(1000))                       # no exception in here
+                reached_the_end = True
+        assert reached_the_end and interruption.requested
+        with interruption.deferred():                  # later blocks go on
+            pass
 
 
 def test_interruption_leaves_an_ignored_sigint_alone():

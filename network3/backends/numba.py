@@ -130,7 +130,10 @@ def _shared_training_data(training_data, arrays):
 
 #### Compiled kernels for PyTensor's Numba linker
 # Without these, Numba runs network3's Ops through their NumPy ``perform`` in
-# object mode.  Each kernel is a plain loop nest, quick to compile and cached
+# object mode.  A padded convolution runs the unpadded loops over a zero-padded
+# copy of its images.  The chapter's pooling (max over windows side by side,
+# no padding) has a kernel of its own, tuned for it; the other modes, strides
+# and paddings share a general one.  Each kernel is a plain loop nest, quick to compile and cached
 # on disk by PyTensor.  PyTensor keys that cache on the Op and its props
 # only, so each kernel also hands back a checksum of its own source: editing
 # a kernel then recompiles it instead of reusing the stale cached one.
