@@ -49,11 +49,15 @@ def _int_tuple(owner, name, value, length, minimum=1):
     if minimum == 1:
         return tuple(_positive_int(owner, "{0}[{1}]".format(name, j), v)
                      for j, v in enumerate(value))
-    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 0
-               for v in value):
+    if not all(_is_natural(v) for v in value):
         raise ValueError("{0}: {1} must be a tuple of {2} non-negative integers, "
                          "got {3!r}".format(owner, name, length, value))
     return tuple(int(v) for v in value)
+
+
+def _is_natural(value):
+    """Whether ``value`` is an int (not a bool) >= 0."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0
 
 
 def _choice(owner, name, value, choices):
@@ -69,11 +73,10 @@ def _border_mode(owner, value):
     a pair of paddings, or raise."""
     if isinstance(value, str) and value in ops.BORDER_MODES:
         return value
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0:
+    if _is_natural(value):
         return (int(value), int(value))
     if (isinstance(value, (tuple, list)) and len(value) == 2
-            and all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                    and v >= 0 for v in value)):
+            and all(_is_natural(v) for v in value)):
         return tuple(int(v) for v in value)
     raise ValueError(
         "{0}: border_mode must be 'valid', 'full', 'half', a non-negative "
@@ -232,6 +235,10 @@ class ConvPoolLayer(Layer):
     not fit whole (Theano's ``ignore_border=True``).
     """
 
+    #: The defaults of the options beyond the chapter's (pool_stride's is poolsize).
+    _DEFAULTS = {"pool_mode": "max", "pool_pad": (0, 0), "border_mode": "valid",
+                 "subsample": (1, 1)}
+
     def __init__(self, filter_shape, image_shape, poolsize=(2, 2),
                  activation_fn=sigmoid, *, pool_mode="max", pool_stride=None,
                  pool_pad=(0, 0), border_mode="valid", subsample=(1, 1), rng=None):
@@ -261,7 +268,7 @@ class ConvPoolLayer(Layer):
         for axis, side in ((2, "height"), (3, "width")):
             if conv[axis - 2] == 0:
                 padding = ("" if pad[axis - 2] == 0 else
-                           " padded by {0} pixels on each side (border_mode={1!r})"
+                           " with {0} pixels of padding on each side (border_mode={1!r})"
                            .format(pad[axis - 2], self.border_mode))
                 raise ValueError(
                     "{0}: the filter {1} filter_shape[{2}]={3} is larger than "
@@ -304,10 +311,10 @@ class ConvPoolLayer(Layer):
         conv_out = ops.conv2d(
             inpt, self.w, self.filter_shape, self.image_shape,
             border_mode=self.border_mode,
-            subsample=self.subsample)                  # (batch, filters, 24, 24)
+            subsample=self.subsample)          # chapter's layer 1: (batch, 20, 24, 24)
         pooled_out = ops.pool_2d(
             conv_out, self.poolsize, self.pool_stride, self.pool_pad,
-            self.pool_mode)                            # (batch, filters, 12, 12)
+            self.pool_mode)                    # chapter's layer 1: (batch, 20, 12, 12)
         return self.activation_fn(pooled_out + self.b.dimshuffle("x", 0, "x", "x"))
 
     def describe_output_size(self):
@@ -323,10 +330,6 @@ class ConvPoolLayer(Layer):
                 "activation_fn={3}{4})".format(
                     self.filter_shape, self.image_shape, self.poolsize,
                     _name(self.activation_fn), options))
-
-    #: The defaults of the options beyond the chapter's (pool_stride's is poolsize).
-    _DEFAULTS = {"pool_mode": "max", "pool_pad": (0, 0), "border_mode": "valid",
-                 "subsample": (1, 1)}
 
     def options(self):
         """The pooling and convolution options beyond the chapter's, by name

@@ -191,7 +191,7 @@ def test_repr_reads_like_the_constructor_call():
     (lambda: ConvPoolLayer((20, 1, 5, 5), (10, 1, 28, 28), pool_stride=(2,)),
      TypeError, ["ConvPoolLayer", "pool_stride", "2 positive integers", "(2,)"]),
     (lambda: ConvPoolLayer((20, 1, 9, 5), (10, 1, 6, 28), border_mode=1), ValueError,
-     ["filter_shape[2]=9", "image_shape[2]=6", "padded by 1 pixels", "border_mode=(1, 1)"]),
+     ["filter_shape[2]=9", "image_shape[2]=6", "1 pixels of padding", "border_mode=(1, 1)"]),
     (lambda: ConvPoolLayer((20, 1, 5, 5), (10, 1, 8, 8), poolsize=(6, 6),
                            pool_pad=(1, 1), subsample=(2, 2)), ValueError,
      ["poolsize=(6, 6)", "(2x2)", "pool_pad=(1, 1)", "nothing would be left"]),

@@ -297,9 +297,9 @@ def _static_shape(node, what):
     return shape
 
 
-def _taps(x, window, stride, positions):
+def _taps(window, stride, positions):
     """For each offset ``(a, b)`` in the window, in order, the index that
-    picks pixel ``(a, b)`` of every window from ``x`` (already padded):
+    picks pixel ``(a, b)`` of every window from a (padded) batch of images:
     strided slices of shape (n, c, oh, ow), ``positions = (oh, ow)``."""
     (kh, kw), (sh, sw), (oh, ow) = window, stride, positions
     return [(slice(None), slice(None), slice(a, a + sh * (oh - 1) + 1, sh),
@@ -308,6 +308,7 @@ def _taps(x, window, stride, positions):
 
 
 def _padded(x, pad, value=0):
+    """``x`` (n, c, h, w) with ``pad = (rows, columns)`` of ``value`` on each side."""
     import jax.numpy as jnp
     if pad == (0, 0):
         return x
@@ -323,7 +324,7 @@ def _jax_im2col(op, node=None, **kwargs):
         n, c, height, width = x.shape
         oh, ow = op.output_size(height, width)
         x = _padded(x, op.pad)
-        taps = jnp.stack([x[index] for index in _taps(x, op.window, op.stride, (oh, ow))],
+        taps = jnp.stack([x[index] for index in _taps(op.window, op.stride, (oh, ow))],
                          axis=-1)
         # (n, c, oh, ow, kh*kw) -> rows (n, oh, ow), columns (c, kh, kw)
         return taps.transpose(0, 2, 3, 1, 4).reshape(n * oh * ow, c * kh * kw)
@@ -341,7 +342,7 @@ def _jax_col2im(op, node=None, **kwargs):
     def col2im(cols, shape):
         taps = cols.reshape(n, oh, ow, c, kh * kw).transpose(0, 3, 1, 2, 4)
         x = jnp.zeros((n, c, height + 2 * ph, width + 2 * pw), dtype=cols.dtype)
-        for k, index in enumerate(_taps(x, op.window, op.stride, (oh, ow))):
+        for k, index in enumerate(_taps(op.window, op.stride, (oh, ow))):
             x = x.at[index].add(taps[..., k])
         return x[:, :, ph:ph + height, pw:pw + width]
 
@@ -365,10 +366,10 @@ def _jax_pool(op, node=None, **kwargs):
             # padding that never wins: the maximum of the real pixels
             x = _padded(x, op.pad, -jnp.inf)
             return functools.reduce(jnp.maximum, [
-                x[index] for index in _taps(x, op.window, op.stride, positions)])
+                x[index] for index in _taps(op.window, op.stride, positions)])
         squares = op.mode == "l2"
         x = _padded(x * x if squares else x, op.pad)
-        total = sum(x[index] for index in _taps(x, op.window, op.stride, positions))
+        total = sum(x[index] for index in _taps(op.window, op.stride, positions))
         if squares:
             return jnp.sqrt(total)
         return (total / _divisors(op, height, width)).astype(x.dtype)
@@ -407,7 +408,7 @@ def _jax_pool_grad(op, node=None, **kwargs):
         elif op.mode != "max":
             share = gout / _divisors(op, height, width)
         gx = jnp.zeros(x.shape, dtype=x.dtype)
-        for index in _taps(x, op.window, op.stride, out.shape[2:]):
+        for index in _taps(op.window, op.stride, out.shape[2:]):
             if op.mode == "max":
                 gx = gx.at[index].add(jnp.where(x[index] == out, gout, zero))
             elif op.mode == "l2":

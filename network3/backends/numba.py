@@ -130,13 +130,14 @@ def _shared_training_data(training_data, arrays):
 
 #### Compiled kernels for PyTensor's Numba linker
 # Without these, Numba runs network3's Ops through their NumPy ``perform`` in
-# object mode.  A padded convolution runs the unpadded loops over a zero-padded
-# copy of its images.  The chapter's pooling (max over windows side by side,
-# no padding) has a kernel of its own, tuned for it; the other modes, strides
-# and paddings share a general one.  Each kernel is a plain loop nest, quick to compile and cached
+# object mode.  Each kernel is a plain loop nest, quick to compile and cached
 # on disk by PyTensor.  PyTensor keys that cache on the Op and its props
 # only, so each kernel also hands back a checksum of its own source: editing
 # a kernel then recompiles it instead of reusing the stale cached one.
+# A padded convolution runs the unpadded loops over a zero-padded copy of its
+# images.  The chapter's pooling (max over windows side by side, no padding)
+# has a kernel of its own, tuned for it; the other modes, strides and
+# paddings share a general one.
 _jitted = {}
 
 
@@ -319,9 +320,7 @@ def _numba_pool(op, **kwargs):
                         out[m, ch, i, j] = acc
         return out
 
-    if op.chapter_max:
-        return _compiled(chapter_max_pool, ph, pw)
-    return _compiled(pool, ph, pw, sh, sw, pt, pl, mode)
+    return _pool_kernel(op, chapter_max_pool, pool)
 
 
 @register_funcify_default_op_cache_key(PoolGrad)
@@ -383,9 +382,16 @@ def _numba_pool_grad(op, **kwargs):
                                     gx[m, ch, r, q] += g
         return gx
 
+    return _pool_kernel(op, chapter_max_pool_grad, pool_grad)
+
+
+def _pool_kernel(op, chapter, general):
+    """The compiled kernel for a Pool or PoolGrad node ``op``: ``chapter``
+    (closing over the window) for the chapter's pooling, else ``general``
+    (closing over window, stride, padding and mode)."""
     if op.chapter_max:
-        return _compiled(chapter_max_pool_grad, ph, pw)
-    return _compiled(pool_grad, ph, pw, sh, sw, pt, pl, mode)
+        return _compiled(chapter, *op.window)
+    return _compiled(general, *op.window, *op.stride, *op.pad, _POOL_CODES[op.mode])
 
 
 @register_funcify_default_op_cache_key(LogLikelihood)
