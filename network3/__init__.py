@@ -28,6 +28,8 @@ from network3.data import DataError, load_data, load_data_shared, shared, size
 from network3.seeding import seed
 from network3.saving import ModelFileError
 from network3.ensemble import EnsembleResult, ensemble
+from network3 import schedules
+from network3.schedules import halve_on_plateau
 
 __all__ = [
     "GPU", "floatX",
@@ -39,6 +41,7 @@ __all__ = [
     "seed",
     "ModelFileError", "load_network",
     "EnsembleResult", "ensemble",
+    "schedules", "halve_on_plateau",
 ]
 
 

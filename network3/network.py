@@ -99,17 +99,20 @@ class Network(object):
         return "Network([{0}],\n        mini_batch_size={1})".format(
             inner, self.mini_batch_size)
 
-    def training_graph(self, with_l2):
+    def training_graph(self, with_l2, with_momentum=False):
         """The training step's graph (``network3.graphs.TrainingGraph``), with
-        the L2 term or without it, built the first time it is asked for."""
-        if with_l2 not in self._training_graphs:
-            self._training_graphs[with_l2] = graphs.training_graph(self, with_l2)
-        return self._training_graphs[with_l2]
+        the L2 term or without it, with momentum or without it, built the
+        first time it is asked for."""
+        key = (bool(with_l2), bool(with_momentum))
+        if key not in self._training_graphs:
+            self._training_graphs[key] = graphs.training_graph(self, *key)
+        return self._training_graphs[key]
 
     #### Training
     def SGD(self, training_data, epochs, mini_batch_size, eta,
             validation_data, test_data, lmbda=0.0, *, restore_best=True,
-            verbose=True, checkpoint=None, progress=None):
+            verbose=True, checkpoint=None, progress=None, early_stopping=None,
+            momentum=0.0):
         """Train the network using mini-batch stochastic gradient descent.
 
         Parameters
@@ -124,8 +127,13 @@ class Network(object):
             Must equal the network's mini-batch size.  Training images that
             do not fill a last whole mini-batch are not used (a warning says
             how many); evaluation always uses every image.
-        eta : float
-            Learning rate.
+        eta : float or callable
+            Learning rate; or a schedule, a function of the epoch number
+            (0, 1, ...) returning that epoch's learning rate, such as
+            ``lambda epoch: 0.1 * 0.9**epoch`` or
+            ``network3.schedules.halve_on_plateau(0.1)`` (see
+            ``network3.schedules``).  It is recorded per epoch in the
+            history's ``eta``.
         lmbda : float, optional
             L2 regularization parameter: the cost gains
             ``0.5*lmbda*sum(w**2)/num_training_batches``.
@@ -143,6 +151,15 @@ class Network(object):
             Show a progress bar for each epoch (mini-batches done, images/s,
             running cost, time left).  Default: when ``verbose`` and the
             output is a terminal or a notebook; never in logs.
+        early_stopping : int, optional
+            End training after this many epochs in a row without a strictly
+            higher validation accuracy than the best so far (one line says
+            so; ``history.stopped == "early_stopping"``).  Default: never.
+        momentum : float in [0, 1), optional
+            Chapter 3's momentum-based gradient descent: each parameter has a
+            velocity ``v <- momentum*v - eta*grad`` (zero when SGD starts) and
+            moves by it, ``w <- w + v``.  0 (the default) is plain SGD, with
+            the book's numbers exactly.
 
         Returns
         -------
@@ -152,14 +169,17 @@ class Network(object):
             training ended early: ``"interrupted"`` (Ctrl-C: training stops
             after the current mini-batch; a second Ctrl-C stops at once) or
             ``"diverged"`` (the cost became NaN, infinite, or so large that
-            the right answers' probabilities underflowed).  Either way the
+            the right answers' probabilities underflowed), ``"early_stopping"``
+            or ``"schedule"`` (a schedule such as ``halve_on_plateau``
+            finished).  Either way the
             network is left holding the best parameters so far, as at a
             normal end.
         """
         history = training.sgd(
             self, training_data, epochs, mini_batch_size, eta, validation_data,
             test_data, lmbda, restore_best=restore_best, verbose=verbose,
-            checkpoint=checkpoint, progress=progress)
+            checkpoint=checkpoint, progress=progress, early_stopping=early_stopping,
+            momentum=momentum)
         if test_data is not None:
             test_x = data.values(test_data[0])
             self.test_mb_predictions = lambda i: self.predict(

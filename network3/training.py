@@ -53,11 +53,15 @@ class TrainingHistory:
     test_accuracy: list = dataclasses.field(default_factory=list)
     cost: list = dataclasses.field(default_factory=list)
     seconds: list = dataclasses.field(default_factory=list)
+    #: the learning rate each epoch trained with
+    eta: list = dataclasses.field(default_factory=list)
     best_validation_accuracy: float = None
     best_epoch: int = None
     best_iteration: int = None
     best_test_accuracy: float = None
-    #: ``None``, or why training ended early: ``"interrupted"`` or ``"diverged"``
+    #: ``None``, or why training ended early: ``"interrupted"``,
+    #: ``"diverged"``, ``"early_stopping"`` or ``"schedule"`` (a learning-rate
+    #: schedule such as ``halve_on_plateau`` finished)
     stopped: str = None
 
     @property
@@ -68,7 +72,8 @@ class TrainingHistory:
 
 #### Checking SGD's arguments
 def check_arguments(net, training_data, epochs, mini_batch_size, eta,
-                    validation_data, test_data, lmbda, checkpoint, progress):
+                    validation_data, test_data, lmbda, checkpoint, progress,
+                    early_stopping=None, momentum=0.0):
     """Check SGD's arguments; return the training, validation and test sets
     as checked arrays (the last two may be None)."""
     if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) \
@@ -80,13 +85,27 @@ def check_arguments(net, training_data, epochs, mini_batch_size, eta,
             "SGD: mini_batch_size={0!r} but the network was built with "
             "mini_batch_size={1}; they must be equal".format(
                 mini_batch_size, net.mini_batch_size))
-    for name, value, low in (("eta", eta, "positive"),
-                             ("lmbda", lmbda, "non-negative")):
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-                or not np.isfinite(value) \
-                or (value <= 0 if low == "positive" else value < 0):
-            raise ValueError("SGD: {0} must be a {1} number, got {2!r}".format(
-                name, low, value))
+    if callable(eta):
+        if hasattr(eta, "observe") and validation_data is None:
+            raise ValueError("SGD: the learning-rate schedule eta={0!r} watches "
+                             "validation accuracy; give validation_data".format(eta))
+    elif not _is_number(eta) or eta <= 0:
+        raise ValueError("SGD: eta must be a positive number, got {0!r} (or a "
+                         "schedule: a function of the epoch number)".format(eta))
+    if not _is_number(momentum) or not 0 <= momentum < 1:
+        raise ValueError("SGD: momentum must be a number in [0, 1), got {0!r}".format(
+            momentum))
+    if early_stopping is not None:
+        if isinstance(early_stopping, bool) or not isinstance(
+                early_stopping, numbers.Integral) or early_stopping < 1:
+            raise ValueError("SGD: early_stopping must be a positive integer (epochs "
+                             "without improvement), got {0!r}".format(early_stopping))
+        if validation_data is None:
+            raise ValueError("SGD: early_stopping={0} watches validation accuracy; "
+                             "give validation_data".format(early_stopping))
+    if not _is_number(lmbda) or lmbda < 0:
+        raise ValueError("SGD: lmbda must be a non-negative number, got {0!r}".format(
+            lmbda))
     if not hasattr(net.layers[-1], "cost"):
         raise TypeError(
             "SGD: the last layer ({0}) has no cost to minimise; end the "
@@ -104,6 +123,12 @@ def check_arguments(net, training_data, epochs, mini_batch_size, eta,
             *(None if part is None else data.check_dataset(part, name, net.layers)
               for part, name in ((validation_data, "validation_data"),
                                  (test_data, "test_data"))))
+
+
+def _is_number(value):
+    """Whether ``value`` is a finite real number (not a bool)."""
+    return (not isinstance(value, bool) and isinstance(value, numbers.Real)
+            and bool(np.isfinite(value)))
 
 
 def _check_checkpoint(checkpoint):
@@ -397,13 +422,13 @@ class _Stop(Exception):
 #### The loop
 def sgd(net, training_data, epochs, mini_batch_size, eta, validation_data,
         test_data, lmbda=0.0, *, restore_best=True, verbose=True, checkpoint=None,
-        progress=None):
+        progress=None, early_stopping=None, momentum=0.0):
     """Train ``net`` by mini-batch stochastic gradient descent: the work of
     ``Network.SGD``, whose docstring describes the arguments.  Returns a
     :class:`TrainingHistory`."""
     training, validation, test = check_arguments(
         net, training_data, epochs, mini_batch_size, eta, validation_data,
-        test_data, lmbda, checkpoint, progress)
+        test_data, lmbda, checkpoint, progress, early_stopping, momentum)
     unused = len(training[0]) % mini_batch_size
     if unused:
         warnings.warn(
@@ -413,16 +438,19 @@ def sgd(net, training_data, epochs, mini_batch_size, eta, validation_data,
     printer = Printer(verbose, verbose and interactive() if progress is None
                       else progress, mini_batch_size)
     loop = _Loop(net, training_data, training, validation, test, eta, lmbda,
-                 restore_best, checkpoint, printer)
+                 restore_best, checkpoint, printer, early_stopping, momentum)
     return loop.run(epochs)
 
 
-def compile_run(net, training_data, arrays, eta, lmbda):
+def compile_run(net, training_data, arrays, eta, lmbda, momentum=0.0):
     """``net``'s back end's training run (see ``Backend.training_run``) for
-    ``training_data`` (``arrays``: the same, checked), with ``eta`` and
-    ``lmbda`` put in the training graph's shared variables."""
-    graph = net.training_graph(bool(lmbda))
-    graph.set_hyper_parameters(eta, lmbda, len(arrays[0]) // net.mini_batch_size)
+    ``training_data`` (``arrays``: the same, checked), with ``eta`` (a
+    number), ``lmbda`` and ``momentum`` put in the training graph's shared
+    variables and the velocities (if any) at zero."""
+    graph = net.training_graph(bool(lmbda), bool(momentum))
+    graph.set_hyper_parameters(eta, lmbda, len(arrays[0]) // net.mini_batch_size,
+                               momentum)
+    graph.reset_velocities()
     return net.engine.training_run(graph, training_data, arrays)
 
 
@@ -431,16 +459,23 @@ class _Loop(object):
     they share while it runs."""
 
     def __init__(self, net, training_data, training, validation, test, eta, lmbda,
-                 restore_best, checkpoint, printer):
+                 restore_best, checkpoint, printer, early_stopping=None, momentum=0.0):
         self.net, self.engine = net, net.engine
         self.training_data, self.training = training_data, training
         self.validation, self.test = validation, test
-        self.eta, self.lmbda, self.restore_best = eta, lmbda, restore_best
+        # eta: a number, or a schedule; self.eta is the epoch's number
+        self.schedule = eta if callable(eta) else None
+        if hasattr(self.schedule, "reset"):
+            self.schedule.reset()
+        self.eta = self._scheduled_eta(0) if self.schedule else eta
+        self.lmbda, self.momentum, self.restore_best = lmbda, momentum, restore_best
+        self.early_stopping = early_stopping
+        self.best_strictly, self.epochs_without_improvement = -1.0, 0
         self.num_training_batches = len(training[0]) // net.mini_batch_size
         self.printer = printer
         self.history = TrainingHistory()
         self.keeper = BestKeeper(net, self.history, checkpoint)
-        self.guard = DivergenceGuard(net.layers[-1].output_size, eta)
+        self.guard = DivergenceGuard(net.layers[-1].output_size, self.eta)
         self.interruption = Interruption()
         self.epoch = self.minibatch_index = 0
         self.initial_params = [p.get_value() for p in net.params]
@@ -456,7 +491,8 @@ class _Loop(object):
                     if self.interruption.requested:
                         raise KeyboardInterrupt
                     train = compile_run(self.net, self.training_data, self.training,
-                                        self.eta, self.lmbda)
+                                        self.eta, self.lmbda, self.momentum)
+                    graph = self.net.training_graph(bool(self.lmbda), bool(self.momentum))
             except BaseException as error:
                 self.printer.cancel_notice()
                 if not is_interrupt(error):
@@ -468,8 +504,17 @@ class _Loop(object):
             try:
                 # Do the actual training
                 for epoch in range(epochs):
+                    if self.schedule is not None and epoch > 0:
+                        self.eta = self._scheduled_eta(epoch)
+                        graph.set_eta(self.eta)
+                        self.guard.eta = self.eta
+                    history.eta.append(self.eta)
                     self._train_epoch(epoch, epochs, train)
                     self._end_epoch(epoch)
+                    reason = self._planned_end()
+                    if reason is not None:
+                        history.stopped = reason
+                        break
                 if self.interruption.requested:    # during the last evaluation
                     raise _Stop("interrupted")
             except BaseException as error:
@@ -553,6 +598,40 @@ class _Loop(object):
                         test_accuracy))
         history.test_accuracy.append(test_accuracy)
         history.seconds.append(time.perf_counter() - self.start)
+
+    def _scheduled_eta(self, epoch):
+        """The schedule's learning rate for ``epoch``, checked."""
+        eta = self.schedule(epoch)
+        if not _is_number(eta) or eta <= 0:
+            raise ValueError(
+                "SGD: the learning-rate schedule eta={0!r} returned {1!r} at epoch "
+                "{2}; it must return a positive finite number".format(
+                    self.schedule, eta, epoch))
+        return float(eta)
+
+    def _planned_end(self):
+        """After an epoch: ``"early_stopping"`` or ``"schedule"`` (saying so
+        in one line) if training should end now, else None."""
+        history, say = self.history, self.printer.say
+        if self.schedule is not None and hasattr(self.schedule, "observe"):
+            self.schedule.observe(history)
+            if getattr(self.schedule, "finished", False):
+                say("The learning-rate schedule has finished (eta fell to {0:g}); "
+                    "training ends.".format(self.schedule(len(history.eta))))
+                return "schedule"
+        if self.early_stopping is None:
+            return None
+        accuracy = history.validation_accuracy[-1]
+        if accuracy > self.best_strictly:
+            self.best_strictly, self.epochs_without_improvement = accuracy, 0
+            return None
+        self.epochs_without_improvement += 1
+        if self.epochs_without_improvement < self.early_stopping:
+            return None
+        say("Early stopping: no better validation accuracy in the last {0} "
+            "epoch{1}.".format(self.early_stopping, "" if self.early_stopping == 1
+                               else "s"))
+        return "early_stopping"
 
     def _stop(self, error):
         """End training early, or re-raise ``error`` if it is not a reason to."""

@@ -273,3 +273,137 @@ def test_an_interrupt_wrapped_by_numba_is_recognised():
         assert training.is_interrupt(wrapped)
     assert not training.is_interrupt(SystemError("something else"))
     assert not training.is_interrupt(ValueError("bad"))
+
+
+#### The chapter's exercises: momentum, schedules, early stopping
+def numpy_momentum_run(params, x, y, etas, lmbda, mu, mbs):
+    """Chapter 3's momentum-based SGD on FC(sigmoid) + softmax, in NumPy:
+    ``v <- mu*v - eta*grad``, ``w <- w + v``, one epoch per entry of ``etas``."""
+    velocities = [np.zeros_like(p) for p in params]
+    n = len(x) // mbs
+    for eta in etas:
+        for k in range(n):
+            # numpy_sgd_step with eta 1 moves each parameter by -grad
+            moved, _ = numpy_sgd_step(params, x[mbs*k:mbs*(k+1)], y[mbs*k:mbs*(k+1)],
+                                      1.0, lmbda, n)
+            grads = [p - m for p, m in zip(params, moved)]
+            velocities = [mu * v - eta * g for v, g in zip(velocities, grads)]
+            params = [p + v for p, v in zip(params, velocities)]
+    return params
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_momentum_and_a_schedule_match_numpy(backend):
+    x, y = tiny_data(12, 16, 3, seed=0)
+    net = Network([FullyConnectedLayer(16, 6, rng=1), SoftmaxLayer(6, 3)], 4,
+                  **on(backend))
+    start = [p.get_value().astype(float) for p in net.params]
+    schedule = lambda epoch: 0.5 * 0.5**epoch
+    history = net.SGD((x, y), 3, 4, schedule, None, None, lmbda=0.3, momentum=0.7,
+                      verbose=False)
+    assert history.eta == [0.5, 0.25, 0.125]
+    expected = numpy_momentum_run(start, x, y, history.eta, 0.3, 0.7, 4)
+    for ours, theirs in zip(net.params, expected):
+        np.testing.assert_allclose(ours.get_value(), theirs, rtol=1e-4, atol=1e-5)
+    # a second call starts with velocities at zero, and compiles nothing new
+    again = net.SGD((x, y), 1, 4, 0.1, None, None, lmbda=0.3, momentum=0.7,
+                    verbose=False)
+    assert again.eta == [0.1]
+    expected = numpy_momentum_run(expected, x, y, [0.1], 0.3, 0.7, 4)
+    for ours, theirs in zip(net.params, expected):
+        np.testing.assert_allclose(ours.get_value(), theirs, rtol=1e-4, atol=1e-5)
+    assert net.engine.compilations == 1
+
+
+def test_no_momentum_and_a_constant_schedule_are_the_books_sgd_bit_for_bit():
+    x, y = tiny_data(40, 16, 3, seed=2)
+    results = []
+    for kwargs in ({}, dict(momentum=0.0, early_stopping=None), dict(eta=lambda e: 0.5)):
+        net = Network([FullyConnectedLayer(16, 6, rng=1), SoftmaxLayer(6, 3)], 4)
+        eta = kwargs.pop("eta", 0.5)
+        history = net.SGD((x, y), 2, 4, eta, (x, y), None, lmbda=0.3, verbose=False,
+                          **kwargs)
+        results.append((history.cost, params_of(net)))
+    for cost, params in results[1:]:
+        assert cost == results[0][0]
+        for a, b in zip(params, results[0][1]):
+            np.testing.assert_array_equal(a, b)
+
+
+def scripted_validation(monkeypatch, accuracies):
+    """Make SGD's validation accuracy, epoch by epoch, ``accuracies``."""
+    script = iter(accuracies)
+    monkeypatch.setattr(training._Loop, "_accuracy", lambda self, data: next(script))
+
+
+def test_early_stopping_ends_after_n_epochs_without_a_strictly_better_one(
+        small, monkeypatch, capsys):
+    training_data, validation_data = small
+    # 0.6 ties (no improvement, though the book's rule makes epoch 2 the
+    # best), 0.55 is worse: two epochs without improvement after epoch 1
+    scripted_validation(monkeypatch, [0.5, 0.6, 0.6, 0.55, 0.9, 0.9])
+    net = linear_net(4)
+    kept = record_kept(monkeypatch)
+    history = net.SGD(training_data, 6, 10, 0.1, validation_data, None,
+                      early_stopping=2)
+    assert history.stopped == "early_stopping" and history.epochs == 4
+    assert history.best_epoch == 2
+    for ours, best in zip(params_of(net), kept[-1]):
+        np.testing.assert_array_equal(ours, best)
+    out = capsys.readouterr().out
+    assert "Early stopping: no better validation accuracy in the last 2 epochs." in out
+    assert out.index("Early stopping") < out.index("Finished training network.")
+
+
+def record_kept(monkeypatch):
+    """A list that gets a copy of the parameters each time SGD keeps a best epoch."""
+    kept, keep = [], training.BestKeeper.keep
+    monkeypatch.setattr(training.BestKeeper, "keep", lambda self, *args: (
+        kept.append(params_of(self.net)), keep(self, *args)))
+    return kept
+
+
+def test_halve_on_plateau_sets_each_epochs_eta_and_ends_training(small, monkeypatch):
+    training_data, validation_data = small
+    scripted_validation(monkeypatch, [0.5, 0.5, 0.5, 0.5, 0.5, 0.5])
+    net = linear_net(4)
+    history = quietly(net, training_data, 6, 10, network3.halve_on_plateau(
+        0.1, patience=1, stop_below=0.03), validation_data, None)
+    # 0.1, then halved after each epoch without improvement: 0.05, 0.025 <= 0.03
+    assert history.eta == [0.1, 0.1, 0.05] and history.stopped == "schedule"
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(early_stopping=0), "early_stopping must be a positive integer"),
+    (dict(early_stopping=1.5), "early_stopping must be a positive integer"),
+    (dict(early_stopping=True), "early_stopping must be a positive integer"),
+    (dict(momentum=1.0), "momentum must be a number in [0, 1), got 1.0"),
+    (dict(momentum=-0.1), "momentum must be a number in [0, 1), got -0.1"),
+    (dict(eta=lambda epoch: -1.0), "returned -1.0 at epoch 0"),
+    (dict(early_stopping=3, validation_data=None), "give validation_data"),
+    (dict(eta=network3.halve_on_plateau(0.1), validation_data=None),
+     "give validation_data"),
+])
+def test_bad_exercise_arguments_are_refused_before_compiling(small, kwargs, message):
+    training_data, validation_data = small
+    net = linear_net(1)
+    arguments = dict(eta=0.1, validation_data=validation_data)
+    arguments.update(kwargs)
+    eta, validation = arguments.pop("eta"), arguments.pop("validation_data")
+    with pytest.raises(ValueError) as info:
+        net.SGD(training_data, 2, 10, eta, validation, None, verbose=False, **arguments)
+    assert message in str(info.value)
+    assert net.engine.compilations == 0
+
+
+def test_a_schedule_that_goes_wrong_mid_training_keeps_the_best_epoch(
+        small, monkeypatch):
+    training_data, validation_data = small
+    net = linear_net(5)
+    kept = record_kept(monkeypatch)
+    schedule = lambda epoch: 0.05 if epoch < 2 else float("nan")
+    with pytest.raises(ValueError, match="returned nan at epoch 2"):
+        quietly(net, training_data, 4, 10, schedule, validation_data, None)
+    assert len(kept) >= 1            # epoch 0, and 1 if it was as good
+    for ours, best in zip(params_of(net), kept[-1]):
+        np.testing.assert_array_equal(ours, best)
