@@ -103,6 +103,30 @@ def _activation(owner, fn):
     return fn
 
 
+#: How a layer's initial weights are drawn (see :func:`initial_parameters`).
+INITS = ("book", "he", "glorot")
+
+
+def initial_parameters(init, rng, shape, fan_in, fan_out, book_n_out):
+    """A layer's initial weights (of ``shape``) and biases (one per
+    ``shape[0]`` for a conv layer's filters, else ``shape[-1]``), drawn from
+    ``rng``:
+
+    * ``"book"``: the chapter's, weights N(0, 1/``book_n_out``) and biases
+      N(0, 1);
+    * ``"he"``: He et al. (2015) for ReLUs, weights N(0, 2/fan_in), biases 0;
+    * ``"glorot"``: Glorot and Bengio (2010), weights N(0, 2/(fan_in +
+      fan_out)), biases 0.
+    """
+    scale = {"book": 1.0 / book_n_out, "he": 2.0 / fan_in,
+             "glorot": 2.0 / (fan_in + fan_out)}[init]
+    w = rng.normal(loc=0.0, scale=np.sqrt(scale), size=shape)
+    n_biases = shape[0] if len(shape) == 4 else shape[-1]
+    b = (rng.normal(loc=0.0, scale=1.0, size=(n_biases,)) if init == "book"
+         else np.zeros(n_biases))
+    return w, b
+
+
 def _shared(value, name):
     """Make a trainable parameter: a floatX shared variable called ``name``."""
     return pytensor.shared(np.asarray(value, dtype=config.floatX),
@@ -225,6 +249,9 @@ class ConvPoolLayer(Layer):
         chapter's.
     subsample : tuple of 2 ints, optional
         The convolution's stride.
+    init : {"book", "he", "glorot"}, optional
+        How the initial weights are drawn (see :func:`initial_parameters`);
+        ``"book"`` is the chapter's, ``"he"`` suits ReLUs.
     rng : numpy.random.Generator or int, optional
         Where the initial weights come from (default: see ``network3.seed``).
 
@@ -237,11 +264,12 @@ class ConvPoolLayer(Layer):
 
     #: The defaults of the options beyond the chapter's (pool_stride's is poolsize).
     _DEFAULTS = {"pool_mode": "max", "pool_pad": (0, 0), "border_mode": "valid",
-                 "subsample": (1, 1)}
+                 "subsample": (1, 1), "init": "book"}
 
     def __init__(self, filter_shape, image_shape, poolsize=(2, 2),
                  activation_fn=sigmoid, *, pool_mode="max", pool_stride=None,
-                 pool_pad=(0, 0), border_mode="valid", subsample=(1, 1), rng=None):
+                 pool_pad=(0, 0), border_mode="valid", subsample=(1, 1), init="book",
+                 rng=None):
         me = type(self).__name__
         self.filter_shape = _int_tuple(me, "filter_shape", filter_shape, 4)
         self.image_shape = _int_tuple(me, "image_shape", image_shape, 4)
@@ -253,6 +281,7 @@ class ConvPoolLayer(Layer):
         self.pool_pad = _int_tuple(me, "pool_pad", pool_pad, 2, minimum=0)
         self.border_mode = _border_mode(me, border_mode)
         self.subsample = _int_tuple(me, "subsample", subsample, 2)
+        self.init = _choice(me, "init", init, INITS)
         if self.filter_shape[1] != self.image_shape[1]:
             raise ValueError(
                 "{0}: filter_shape[1]={1} (input feature maps per filter) must "
@@ -290,13 +319,11 @@ class ConvPoolLayer(Layer):
         self.input_size = int(np.prod(self.image_shape[1:]))
         self.output_size = int(np.prod(out[1:]))
         # initialize weights and biases
-        rng = seeding.get_rng(rng)
-        n_out = (self.filter_shape[0] * np.prod(self.filter_shape[2:])
-                 / np.prod(self.poolsize))
-        self.w = _shared(rng.normal(loc=0, scale=np.sqrt(1.0 / n_out),
-                                    size=self.filter_shape), "w")
-        self.b = _shared(rng.normal(loc=0, scale=1.0,
-                                    size=(self.filter_shape[0],)), "b")
+        n_filters, channels, fh, fw = self.filter_shape
+        n_out = n_filters * fh * fw / np.prod(self.poolsize)    # the book's
+        w, b = initial_parameters(self.init, seeding.get_rng(rng), self.filter_shape,
+                                  channels * fh * fw, n_filters * fh * fw, n_out)
+        self.w, self.b = _shared(w, "w"), _shared(b, "b")
         self.params = [self.w, self.b]
 
     def set_inpt(self, inpt, inpt_dropout, mini_batch_size):
@@ -332,11 +359,12 @@ class ConvPoolLayer(Layer):
                     _name(self.activation_fn), options))
 
     def options(self):
-        """The pooling and convolution options beyond the chapter's, by name
-        (``pool_stride`` resolved to ``poolsize`` where it was not given)."""
+        """The options beyond the chapter's (pooling, convolution,
+        initialization), by name (``pool_stride`` resolved to ``poolsize``
+        where it was not given)."""
         return {"pool_mode": self.pool_mode, "pool_stride": self.pool_stride,
                 "pool_pad": self.pool_pad, "border_mode": self.border_mode,
-                "subsample": self.subsample}
+                "subsample": self.subsample, "init": self.init}
 
 
 class FullyConnectedLayer(Layer):
@@ -350,23 +378,26 @@ class FullyConnectedLayer(Layer):
     p_dropout : float in [0, 1), optional
         Probability of dropping each *input* while training; at evaluation
         the weighted input is scaled by ``1 - p_dropout`` instead.
+    init : {"book", "he", "glorot"}, optional
+        How the initial weights are drawn (see :func:`initial_parameters`).
     rng : numpy.random.Generator or int, optional
         Where the initial weights come from (default: see ``network3.seed``).
     """
 
     def __init__(self, n_in, n_out, activation_fn=sigmoid, p_dropout=0.0, *,
-                 rng=None):
+                 init="book", rng=None):
         me = type(self).__name__
         self.n_in = _positive_int(me, "n_in", n_in)
         self.n_out = _positive_int(me, "n_out", n_out)
         self.activation_fn = _activation(me, activation_fn)
         self.p_dropout = _probability(me, "p_dropout", p_dropout)
+        self.init = _choice(me, "init", init, INITS)
         self.input_size, self.output_size = self.n_in, self.n_out
         # Initialize weights and biases
-        rng = seeding.get_rng(rng)
-        self.w = _shared(rng.normal(loc=0.0, scale=np.sqrt(1.0 / self.n_out),
-                                    size=(self.n_in, self.n_out)), "w")
-        self.b = _shared(rng.normal(loc=0.0, scale=1.0, size=(self.n_out,)), "b")
+        w, b = initial_parameters(self.init, seeding.get_rng(rng),
+                                  (self.n_in, self.n_out), self.n_in, self.n_out,
+                                  self.n_out)
+        self.w, self.b = _shared(w, "w"), _shared(b, "b")
         self.params = [self.w, self.b]
 
     def forward(self, inpt, training=False):
@@ -374,9 +405,11 @@ class FullyConnectedLayer(Layer):
                                   + self.b)
 
     def __repr__(self):
+        init = "" if self.init == "book" else ", init={0!r}".format(self.init)
         return ("FullyConnectedLayer(n_in={0}, n_out={1}, activation_fn={2}, "
-                "p_dropout={3})".format(self.n_in, self.n_out,
-                                        _name(self.activation_fn), self.p_dropout))
+                "p_dropout={3}{4})".format(self.n_in, self.n_out,
+                                           _name(self.activation_fn), self.p_dropout,
+                                           init))
 
 
 class SoftmaxLayer(Layer):

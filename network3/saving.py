@@ -36,8 +36,9 @@ from network3.layers import ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer
 
 FORMAT = "network3-model"
 VERSION = 2
-#: The versions this network3 reads.  Version 1 files predate the pooling
-#: and convolution options (``_ADDED_IN_2``); their layers use the defaults.
+#: The versions this network3 reads.  Version 1 files predate the pooling,
+#: convolution and initialization options (``_ADDED_IN_2``); their layers
+#: use the defaults.
 READABLE_VERSIONS = (1, 2)
 
 #: The layer types a model file can hold and the constructor arguments that
@@ -45,13 +46,14 @@ READABLE_VERSIONS = (1, 2)
 LAYER_ARGUMENTS = {
     "ConvPoolLayer": ("filter_shape", "image_shape", "poolsize", "activation_fn",
                       "pool_mode", "pool_stride", "pool_pad", "border_mode",
-                      "subsample"),
-    "FullyConnectedLayer": ("n_in", "n_out", "activation_fn", "p_dropout"),
+                      "subsample", "init"),
+    "FullyConnectedLayer": ("n_in", "n_out", "activation_fn", "p_dropout", "init"),
     "SoftmaxLayer": ("n_in", "n_out", "p_dropout"),
 }
 _LAYER_TYPES = {cls.__name__: cls for cls in
                 (ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer)}
-_ADDED_IN_2 = ("pool_mode", "pool_stride", "pool_pad", "border_mode", "subsample")
+_ADDED_IN_2 = ("pool_mode", "pool_stride", "pool_pad", "border_mode", "subsample",
+               "init")
 
 
 class ModelFileError(ValueError):

@@ -117,6 +117,30 @@ def test_initialisation_follows_the_book():
     assert conv.params == [conv.w, conv.b]
 
 
+@pytest.mark.parametrize("init", ["book", "he", "glorot"])
+def test_initializations_have_the_papers_statistics(init):
+    fc = FullyConnectedLayer(1000, 400, activation_fn=ReLU, init=init, rng=3)
+    conv = ConvPoolLayer((64, 8, 5, 5), (10, 8, 28, 28), activation_fn=ReLU,
+                         init=init, rng=4)
+    for layer, fan_in, fan_out, book_n_out in (
+            (fc, 1000, 400, 400), (conv, 8 * 25, 64 * 25, 64 * 25 / 4)):
+        w, b = (p.get_value().astype(float) for p in layer.params)
+        variance = {"book": 1 / book_n_out, "he": 2 / fan_in,
+                    "glorot": 2 / (fan_in + fan_out)}[init]
+        # 400,000 and 12,800 draws: the sample sd is within 2% of the target
+        assert abs(w.std() / np.sqrt(variance) - 1) < 0.02
+        assert abs(w.mean()) < 0.05 * np.sqrt(variance)
+        if init == "book":
+            assert abs(b.std() - 1) < 0.15          # N(0, 1), as the chapter
+        else:
+            assert np.all(b == 0)
+    # "book" draws exactly what the chapter's code draws
+    rng = np.random.default_rng(3)
+    expected_w = rng.normal(0.0, np.sqrt(1 / 400), size=(1000, 400))
+    np.testing.assert_array_equal(
+        FullyConnectedLayer(1000, 400, rng=3).w.get_value(), expected_w.astype("float32"))
+
+
 def test_seed_makes_weights_repeatable():
     network3.seed(7)
     a = FullyConnectedLayer(10, 5).w.get_value()
@@ -195,6 +219,10 @@ def test_repr_reads_like_the_constructor_call():
     (lambda: ConvPoolLayer((20, 1, 5, 5), (10, 1, 8, 8), poolsize=(6, 6),
                            pool_pad=(1, 1), subsample=(2, 2)), ValueError,
      ["poolsize=(6, 6)", "(2x2)", "pool_pad=(1, 1)", "nothing would be left"]),
+    (lambda: FullyConnectedLayer(10, 5, init="xavier"), ValueError,
+     ["FullyConnectedLayer", "init", "'book', 'he', 'glorot'", "'xavier'"]),
+    (lambda: ConvPoolLayer((20, 1, 5, 5), (10, 1, 28, 28), init=None), ValueError,
+     ["ConvPoolLayer", "init", "got None"]),
     (lambda: FullyConnectedLayer(n_in=0, n_out=10), ValueError,
      ["FullyConnectedLayer", "n_in", "0"]),
     (lambda: FullyConnectedLayer(n_in=640.0, n_out=10), TypeError,
