@@ -68,8 +68,9 @@ RECIPES = {
 }
 
 
-def build_layers(name, mini_batch_size):
-    """Return the layers of the chapter's network ``name`` (a key of RECIPES)."""
+def build_layers(name, mini_batch_size, init="book"):
+    """Return the layers of the chapter's network ``name`` (a key of RECIPES),
+    their weights drawn as ``init`` says (see ``layers.initial_parameters``)."""
     if name not in RECIPES:
         raise ValueError("unknown network {0!r}; choose one of {1}".format(
             name, ", ".join(RECIPES)))
@@ -79,14 +80,14 @@ def build_layers(name, mini_batch_size):
     if recipe.conv >= 1:
         layers.append(ConvPoolLayer(image_shape=(mbs, 1, 28, 28),
                                     filter_shape=(20, 1, 5, 5), poolsize=(2, 2),
-                                    activation_fn=act))
+                                    activation_fn=act, init=init))
     if recipe.conv >= 2:
         layers.append(ConvPoolLayer(image_shape=(mbs, 20, 12, 12),
                                     filter_shape=(40, 20, 5, 5), poolsize=(2, 2),
-                                    activation_fn=act))
+                                    activation_fn=act, init=init))
     n_in = layers[-1].output_size if layers else 784
     for n in recipe.fc:
         layers.append(FullyConnectedLayer(n_in=n_in, n_out=n, activation_fn=act,
-                                          p_dropout=recipe.p_dropout))
+                                          p_dropout=recipe.p_dropout, init=init))
         n_in = n
     return layers + [SoftmaxLayer(n_in=n_in, n_out=10, p_dropout=recipe.p_dropout)]

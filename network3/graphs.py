@@ -14,7 +14,8 @@ from its layers and handed to whichever back end runs them.
   momentum are shared variables of the graph: a later SGD call (or a
   learning-rate schedule) with other values reuses the compiled step.
 * :func:`prediction_graph`: the predicted class of each image, for a batch of
-  any size, with dropout replaced by scaling.
+  any size, with dropout replaced by scaling; and, given labels, how many
+  are right and the cost (for monitoring training).
 
 Neither knows about back ends, and neither compiles anything.
 
@@ -125,7 +126,8 @@ def training_graph(net, with_l2, with_momentum=False):
 
 @dataclasses.dataclass(eq=False)
 class PredictionGraph:
-    """The predicted class of each image of a batch of any size.
+    """The predicted class of each image of a batch of any size, and, given
+    the right labels, how many are right and the cost.
 
     Attributes
     ----------
@@ -133,22 +135,40 @@ class PredictionGraph:
         The images, one per row.
     y_out : symbolic int64 vector
         The predicted classes.
+    y : symbolic int32 vector
+        The right classes (for ``correct`` and ``cost``).
+    correct : symbolic scalar
+        How many images are classified right.
+    cost : symbolic scalar or None
+        The log-likelihood cost summed over the images (None if the last
+        layer has no ``logits``), dropout replaced by scaling.
     batch_size : int
         How many images a back end evaluates per call.
     """
 
     x: object
     y_out: object
+    y: object = None
+    correct: object = None
+    cost: object = None
     batch_size: int = EVAL_BATCH_SIZE
 
 
 def prediction_graph(layers):
     """The prediction graph of a network made of ``layers``."""
-    x = T.matrix("x")
+    x, y = T.matrix("x"), T.ivector("y")
     output = x
-    for layer in layers:
+    for layer in layers[:-1]:
         output = layer.forward(layer.reshape_input(output, -1))
-    return PredictionGraph(x=x, y_out=T.argmax(output, axis=1))
+    last = layers[-1]
+    inpt = last.reshape_input(output, -1)
+    y_out = T.argmax(last.forward(inpt), axis=1)
+    cost = None
+    if hasattr(last, "logits"):
+        cost = ops.log_likelihood(last.logits(inpt), y) * T.cast(y.shape[0],
+                                                                 config.floatX)
+    return PredictionGraph(x=x, y_out=y_out, y=y, correct=T.sum(T.eq(y_out, y)),
+                           cost=cost)
 
 
 def _scalar(name):

@@ -112,7 +112,7 @@ class Network(object):
     def SGD(self, training_data, epochs, mini_batch_size, eta,
             validation_data, test_data, lmbda=0.0, *, restore_best=True,
             verbose=True, checkpoint=None, progress=None, early_stopping=None,
-            momentum=0.0):
+            momentum=0.0, monitor_training=False):
         """Train the network using mini-batch stochastic gradient descent.
 
         Parameters
@@ -160,6 +160,13 @@ class Network(object):
             velocity ``v <- momentum*v - eta*grad`` (zero when SGD starts) and
             moves by it, ``w <- w + v``.  0 (the default) is plain SGD, with
             the book's numbers exactly.
+        monitor_training : bool or int, optional
+            After each epoch, measure the accuracy and cost (with the L2
+            term) on the first 10,000 training images (or this many), as
+            evaluation does: dropout replaced by scaling.  They go in the
+            history's ``training_accuracy`` and ``training_cost``, and one
+            more line is printed per epoch.  Next to validation accuracy,
+            they show how much the network overfits.
 
         Returns
         -------
@@ -179,7 +186,7 @@ class Network(object):
             self, training_data, epochs, mini_batch_size, eta, validation_data,
             test_data, lmbda, restore_best=restore_best, verbose=verbose,
             checkpoint=checkpoint, progress=progress, early_stopping=early_stopping,
-            momentum=momentum)
+            momentum=momentum, monitor_training=monitor_training)
         if test_data is not None:
             test_x = data.values(test_data[0])
             self.test_mb_predictions = lambda i: self.predict(

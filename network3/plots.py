@@ -108,20 +108,37 @@ def plot_filters(layer, filename, *, feature_map=0, columns=10):
 
 
 def plot_history(history, filename):
-    """Draw a ``TrainingHistory``: accuracies above, mean training cost below."""
+    """Draw a ``TrainingHistory``: accuracies above, costs below.
+
+    With ``monitor_training`` the training accuracy is drawn against the
+    validation accuracy, the gap between them (how much the network
+    overfits) shaded, and the training cost measured at each epoch's end
+    next to the mean cost of its mini-batches.
+    """
     epochs = np.arange(history.epochs)
     figure = _figure(7, 5)
     top = figure.add_subplot(2, 1, 1)
-    if history.validation_accuracy:
-        top.plot(epochs[:len(history.validation_accuracy)],
-                 100 * np.asarray(history.validation_accuracy), label="validation")
+    validation = 100 * np.asarray(history.validation_accuracy)
+    if history.training_accuracy:
+        training = 100 * np.asarray(history.training_accuracy)
+        top.plot(epochs[:len(training)], training, label="training")
+        if len(validation) == len(training):
+            top.fill_between(epochs[:len(training)], validation, training, alpha=0.2,
+                             label="gap: {0:.1f} points at the end".format(
+                                 training[-1] - validation[-1]))
+    if len(validation):
+        top.plot(epochs[:len(validation)], validation, label="validation")
     tested = [(e, a) for e, a in zip(epochs, history.test_accuracy) if a is not None]
     if tested:
         top.plot(*zip(*[(e, 100 * a) for e, a in tested]), "o", label="test")
     top.set_ylabel("accuracy (%)")
     top.legend(loc="lower right")
     bottom = figure.add_subplot(2, 1, 2, sharex=top)
-    bottom.plot(epochs, history.cost)
+    bottom.plot(epochs, history.cost, label="mean of the epoch's mini-batches")
+    if history.training_cost:
+        bottom.plot(epochs[:len(history.training_cost)], history.training_cost,
+                    label="training images, at the epoch's end")
+        bottom.legend(loc="upper right")
     bottom.set_ylabel("training cost")
     bottom.set_xlabel("epoch")
     return _write(figure, filename)

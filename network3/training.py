@@ -55,6 +55,10 @@ class TrainingHistory:
     seconds: list = dataclasses.field(default_factory=list)
     #: the learning rate each epoch trained with
     eta: list = dataclasses.field(default_factory=list)
+    #: with ``monitor_training``: accuracy and cost (with the L2 term, as
+    #: ``cost``) on the monitored training images, at each epoch's end
+    training_accuracy: list = dataclasses.field(default_factory=list)
+    training_cost: list = dataclasses.field(default_factory=list)
     best_validation_accuracy: float = None
     best_epoch: int = None
     best_iteration: int = None
@@ -73,7 +77,7 @@ class TrainingHistory:
 #### Checking SGD's arguments
 def check_arguments(net, training_data, epochs, mini_batch_size, eta,
                     validation_data, test_data, lmbda, checkpoint, progress,
-                    early_stopping=None, momentum=0.0):
+                    early_stopping=None, momentum=0.0, monitor_training=False):
     """Check SGD's arguments; return the training, validation and test sets
     as checked arrays (the last two may be None)."""
     if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) \
@@ -103,6 +107,10 @@ def check_arguments(net, training_data, epochs, mini_batch_size, eta,
         if validation_data is None:
             raise ValueError("SGD: early_stopping={0} watches validation accuracy; "
                              "give validation_data".format(early_stopping))
+    if not isinstance(monitor_training, bool) and (
+            not isinstance(monitor_training, numbers.Integral) or monitor_training < 1):
+        raise ValueError("SGD: monitor_training must be True, False or a number of "
+                         "training images, got {0!r}".format(monitor_training))
     if not _is_number(lmbda) or lmbda < 0:
         raise ValueError("SGD: lmbda must be a non-negative number, got {0!r}".format(
             lmbda))
@@ -415,6 +423,10 @@ def is_interrupt(error):
     return False
 
 
+#: How many training images ``monitor_training=True`` measures on.
+MONITORED_IMAGES = 10000
+
+
 class _Stop(Exception):
     """Raised inside the loop to end training early; ``args[0]`` says why."""
 
@@ -422,13 +434,14 @@ class _Stop(Exception):
 #### The loop
 def sgd(net, training_data, epochs, mini_batch_size, eta, validation_data,
         test_data, lmbda=0.0, *, restore_best=True, verbose=True, checkpoint=None,
-        progress=None, early_stopping=None, momentum=0.0):
+        progress=None, early_stopping=None, momentum=0.0, monitor_training=False):
     """Train ``net`` by mini-batch stochastic gradient descent: the work of
     ``Network.SGD``, whose docstring describes the arguments.  Returns a
     :class:`TrainingHistory`."""
     training, validation, test = check_arguments(
         net, training_data, epochs, mini_batch_size, eta, validation_data,
-        test_data, lmbda, checkpoint, progress, early_stopping, momentum)
+        test_data, lmbda, checkpoint, progress, early_stopping, momentum,
+        monitor_training)
     unused = len(training[0]) % mini_batch_size
     if unused:
         warnings.warn(
@@ -438,7 +451,8 @@ def sgd(net, training_data, epochs, mini_batch_size, eta, validation_data,
     printer = Printer(verbose, verbose and interactive() if progress is None
                       else progress, mini_batch_size)
     loop = _Loop(net, training_data, training, validation, test, eta, lmbda,
-                 restore_best, checkpoint, printer, early_stopping, momentum)
+                 restore_best, checkpoint, printer, early_stopping, momentum,
+                 monitor_training)
     return loop.run(epochs)
 
 
@@ -459,7 +473,8 @@ class _Loop(object):
     they share while it runs."""
 
     def __init__(self, net, training_data, training, validation, test, eta, lmbda,
-                 restore_best, checkpoint, printer, early_stopping=None, momentum=0.0):
+                 restore_best, checkpoint, printer, early_stopping=None, momentum=0.0,
+                 monitor_training=False):
         self.net, self.engine = net, net.engine
         self.training_data, self.training = training_data, training
         self.validation, self.test = validation, test
@@ -471,6 +486,9 @@ class _Loop(object):
         self.lmbda, self.momentum, self.restore_best = lmbda, momentum, restore_best
         self.early_stopping = early_stopping
         self.best_strictly, self.epochs_without_improvement = -1.0, 0
+        # the training images to measure accuracy and cost on (True: 10,000)
+        n = MONITORED_IMAGES if monitor_training is True else int(monitor_training)
+        self.monitored = (training[0][:n], training[1][:n]) if monitor_training else None
         self.num_training_batches = len(training[0]) // net.mini_batch_size
         self.printer = printer
         self.history = TrainingHistory()
@@ -572,6 +590,23 @@ class _Loop(object):
         with self.interruption.deferred():
             return float(np.mean(self.net.predict(images) == labels))
 
+    def _monitor_training(self, epoch):
+        """Measure and print the accuracy and cost on the monitored training
+        images: next to validation accuracy, how much the net overfits."""
+        images, labels = self.monitored
+        with self.interruption.deferred():
+            correct, cost = self.engine.evaluate(self.net.prediction_graph, images,
+                                                 labels)
+        cost /= len(labels)
+        if self.lmbda:
+            weights = (layer.w.get_value(borrow=True) for layer in self.net.layers)
+            squares = sum(float(np.square(w, dtype=float).sum()) for w in weights)
+            cost += 0.5 * self.lmbda / self.num_training_batches * squares
+        self.history.training_accuracy.append(correct / len(labels))
+        self.history.training_cost.append(cost)
+        self.printer.say("Epoch {0}: training accuracy {1:.2%}, training cost {2:.4f}"
+                         .format(epoch, correct / len(labels), cost))
+
     def _end_epoch(self, epoch):
         """The book's end of an epoch: evaluate, keep the best, print."""
         validation, test = self.validation, self.test
@@ -581,6 +616,8 @@ class _Loop(object):
         self.guard.check_epoch(epoch, history.cost[-1])
         iteration = self.num_training_batches*(epoch+1) - 1
         test_accuracy = None
+        if self.monitored is not None:
+            self._monitor_training(epoch)
         if validation is not None:
             validation_accuracy = self._accuracy(validation)
             history.validation_accuracy.append(validation_accuracy)

@@ -14,7 +14,7 @@ import pytest
 import network3
 from network3 import FullyConnectedLayer, Network, SoftmaxLayer, linear, training
 
-from conftest import BACKENDS
+from conftest import BACKENDS, numpy_forward
 
 from test_network import numpy_sgd_step, tiny_data
 
@@ -380,6 +380,8 @@ def test_halve_on_plateau_sets_each_epochs_eta_and_ends_training(small, monkeypa
     (dict(momentum=1.0), "momentum must be a number in [0, 1), got 1.0"),
     (dict(momentum=-0.1), "momentum must be a number in [0, 1), got -0.1"),
     (dict(eta=lambda epoch: -1.0), "returned -1.0 at epoch 0"),
+    (dict(monitor_training=0), "monitor_training must be True, False or a number"),
+    (dict(monitor_training="all"), "monitor_training must be True, False or a number"),
     (dict(early_stopping=3, validation_data=None), "give validation_data"),
     (dict(eta=network3.halve_on_plateau(0.1), validation_data=None),
      "give validation_data"),
@@ -407,3 +409,38 @@ def test_a_schedule_that_goes_wrong_mid_training_keeps_the_best_epoch(
     assert len(kept) >= 1            # epoch 0, and 1 if it was as good
     for ours, best in zip(params_of(net), kept[-1]):
         np.testing.assert_array_equal(ours, best)
+
+
+#### Monitoring overfitting
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_monitored_training_accuracy_and_cost_match_numpy(small, backend, capsys):
+    training_data, validation_data = small
+    network3.seed(6)
+    net = Network([FullyConnectedLayer(784, 30, p_dropout=0.2),
+                   SoftmaxLayer(30, 10)], 10, **on(backend))
+    history = net.SGD(training_data, 2, 10, 0.5, validation_data, None, lmbda=0.5,
+                      monitor_training=300, restore_best=False)
+    images, labels = (v.get_value()[:300] for v in training_data)
+    probabilities = numpy_forward(net.layers, images)
+    weights = sum((layer.w.get_value().astype(float) ** 2).sum() for layer in net.layers)
+    cost = (-np.mean(np.log(probabilities[np.arange(300), labels]))
+            + 0.5 * 0.5 / 100 * weights)
+    assert history.training_accuracy[-1] == pytest.approx(
+        np.mean(probabilities.argmax(axis=1) == labels), abs=1 / 300)
+    assert history.training_cost[-1] == pytest.approx(cost, rel=1e-4)
+    assert len(history.training_accuracy) == len(history.training_cost) == 2
+    out = capsys.readouterr().out
+    assert "Epoch 1: training accuracy {0:.2%}, training cost {1:.4f}".format(
+        history.training_accuracy[-1], history.training_cost[-1]) in out
+
+
+def test_plot_history_draws_the_gap(small, tmp_path):
+    from network3 import plots
+    training_data, validation_data = small
+    network3.seed(7)
+    net = Network([FullyConnectedLayer(784, 30), SoftmaxLayer(30, 10)], 10)
+    history = quietly(net, training_data, 2, 10, 0.5, validation_data, None,
+                      monitor_training=True)
+    assert len(history.training_accuracy) == 2    # all 1,000 images: fewer than 10,000
+    plots.plot_history(history, tmp_path / "history.png")
+    assert (tmp_path / "history.png").stat().st_size > 10000

@@ -83,6 +83,13 @@ class Backend(object):
         ``graph.batch_size``) with the parameters as they are now."""
         raise NotImplementedError
 
+    def evaluate(self, graph, images, labels):
+        """``(correct, cost)`` for ``images`` (as for :meth:`predict`) and
+        their int32 ``labels``: how many the network classifies right and
+        the sum of their log-likelihood costs (``graph.correct`` and
+        ``graph.cost``, summed over batches)."""
+        raise NotImplementedError
+
     def sync(self):
         """Copy the back end's parameters into the network's shared
         variables, if it keeps copies of its own (a no-op otherwise)."""

@@ -149,6 +149,7 @@ class JaxBackend(Backend):
         self._data = {}          # id(array) -> (array, device array)
         self._runs = {}
         self._predict = {}
+        self._evaluate = {}
 
     #### Moving things between host and device
     def _to_device(self, array):
@@ -256,15 +257,19 @@ class JaxBackend(Backend):
         return scan, state_vars, key_vars, read_vars
 
     #### Prediction
+    def _function(self, cache, graph, inputs, outputs):
+        """A JAX function of ``inputs`` and the shared variables the graph of
+        ``outputs`` reads (those in a list of their own), made once per graph."""
+        if graph not in cache:
+            shared = _shared_inputs(outputs)
+            values = [var.type(var.name) for var in shared]
+            outputs = clone_replace(outputs, replace=dict(zip(shared, values)))
+            cache[graph] = _quietly(_to_jax(inputs + values, outputs)), shared
+        return cache[graph]
+
     def predict(self, graph, images):
         jnp = self.jax.numpy
-        if graph not in self._predict:
-            shared = _shared_inputs([graph.y_out])
-            inputs = [var.type(var.name) for var in shared]
-            y_out = clone_replace(graph.y_out, replace=dict(zip(shared, inputs)))
-            self._predict[graph] = (_quietly(_to_jax([graph.x] + inputs, [y_out])),
-                                    shared)
-        fn, shared = self._predict[graph]
+        fn, shared = self._function(self._predict, graph, [graph.x], [graph.y_out])
         device_images = self._to_device(images)
         values = [self._value(var) for var in shared]
         size = graph.batch_size
@@ -273,6 +278,18 @@ class JaxBackend(Backend):
         if not predictions:
             return np.zeros(0, dtype=np.int64)
         return np.asarray(jnp.concatenate(predictions))
+
+    def evaluate(self, graph, images, labels):
+        fn, shared = self._function(self._evaluate, graph, [graph.x, graph.y],
+                                    [graph.correct, graph.cost])
+        device_images, device_labels = self._to_device(images), self._to_device(labels)
+        values = [self._value(var) for var in shared]
+        size, correct, cost = graph.batch_size, 0, 0.0
+        for k in range(0, len(images), size):
+            right, total = fn(device_images[k:k + size], device_labels[k:k + size],
+                              *values)
+            correct, cost = correct + int(right), cost + float(total)
+        return correct, cost
 
 
 #### Kernels for network3's Ops

@@ -67,6 +67,7 @@ class NumbaBackend(Backend):
         super().__init__(device)
         self._steps = {}
         self._predict = {}
+        self._evaluate = {}
 
     def training_run(self, graph, training_data, arrays):
         key = (graph, id(training_data[0]), id(training_data[1]))
@@ -114,6 +115,20 @@ class NumbaBackend(Backend):
         return np.concatenate(
             [fn(images[k:k + size]) for k in range(0, len(images), size)]
             or [np.zeros(0, dtype=np.int64)])
+
+
+    def evaluate(self, graph, images, labels):
+        fn = self._evaluate.get(graph)
+        if fn is None:
+            fn = pytensor.function([graph.x, graph.y], [graph.correct, graph.cost],
+                                   mode=config.mode)
+            fn.trust_input = True    # checked floatX images and int32 labels
+            self._evaluate[graph] = fn
+        size, correct, cost = graph.batch_size, 0, 0.0
+        for k in range(0, len(images), size):
+            right, total = fn(images[k:k + size], labels[k:k + size])
+            correct, cost = correct + int(right), cost + float(total)
+        return correct, cost
 
 
 def _shared_training_data(training_data, arrays):
