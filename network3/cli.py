@@ -28,6 +28,7 @@ import time
 from network3 import activations, chapter, data, ops, seeding
 from network3.layers import ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer
 from network3.network import Network, load
+from network3.schedules import halve_on_plateau
 from network3.training import Interruption, is_interrupt
 
 _COMMANDS = ("train", "evaluate", "expand", "experiments")
@@ -53,8 +54,10 @@ examples:
 
 
 #### Describing layers on the command line
-def parse_layers(text, mini_batch_size, activation="sigmoid", image_side=28):
-    """Build layers from a description such as ``"conv20,conv40,fc100,softmax"``.
+def parse_layers(text, mini_batch_size, activation="sigmoid", image_side=28,
+                 init="book"):
+    """Build layers from a description such as ``"conv20,conv40,fc100,softmax"``,
+    their weights drawn as ``init`` says.
 
     See ``network3 train --help``; raises ValueError naming the bad item.
     """
@@ -80,11 +83,11 @@ def parse_layers(text, mini_batch_size, activation="sigmoid", image_side=28):
                 layer = ConvPoolLayer(image_shape=(mini_batch_size,) + shape,
                                       filter_shape=(n, shape[0], kernel, kernel),
                                       poolsize=(pool, pool), activation_fn=act,
-                                      **_conv_options(options))
+                                      init=init, **_conv_options(options))
                 shape = layer.output_shape[1:]
             elif fc:
                 layer = FullyConnectedLayer(n_in=n_in, n_out=int(fc.group(1)),
-                                            activation_fn=act,
+                                            activation_fn=act, init=init,
                                             p_dropout=_dropout_option(options))
                 shape = (layer.n_out, 1, 1)
             elif soft and k == len(items) - 1:
@@ -206,6 +209,23 @@ def _train_parser(commands):
                        help="L2 regularization; default: the book's")
     train.add_argument("--mini-batch-size", type=int, default=10, metavar="N",
                        help="default: 10")
+    train.add_argument("--momentum", type=float, default=0.0, metavar="MU",
+                       help="momentum-based gradient descent (chapter 3), MU in "
+                            "[0, 1); default 0: plain SGD")
+    train.add_argument("--halve-on-plateau", type=int, metavar="PATIENCE",
+                       help="start at --eta and halve it after PATIENCE epochs without "
+                            "better validation accuracy; stop at eta/128 (chapter 3)")
+    train.add_argument("--early-stopping", type=int, metavar="N",
+                       help="stop after N epochs without better validation accuracy")
+    train.add_argument("--init", choices=["book", "he", "glorot"], default="book",
+                       help="initial weights: the chapter's (default), He's (for "
+                            "ReLUs) or Glorot's")
+    train.add_argument("--monitor-training", type=int, nargs="?", const=True,
+                       default=False, metavar="N",
+                       help="also measure accuracy and cost on (N, default 10,000) "
+                            "training images each epoch, to see overfitting")
+    train.add_argument("--plot-history", metavar="FILE",
+                       help="draw the accuracies and costs per epoch to FILE (PNG)")
     _data_arguments(train)
     train.add_argument("--train-size", type=int, metavar="N",
                        help="train on the first N training images only")
@@ -294,10 +314,10 @@ def _train(args):
     side = int(round(training_data[0].shape[1] ** 0.5))
     if args.layers:
         layers = parse_layers(args.layers, args.mini_batch_size, args.activation,
-                              image_side=side)
+                              image_side=side, init=args.init)
         description = "layers " + args.layers
     else:
-        layers = chapter.build_layers(args.net, args.mini_batch_size)
+        layers = chapter.build_layers(args.net, args.mini_batch_size, args.init)
         description = recipe.description
     training_data, validation_data, test_data = (
         data.shared(part) for part in (training_data, validation_data, test_data))
@@ -305,11 +325,15 @@ def _train(args):
                   backend=args.backend)
     print("network3: {0}; {1} epochs, mini-batch {2}, eta={3}, lmbda={4}".format(
         description, epochs, args.mini_batch_size, eta, lmbda))
+    if args.halve_on_plateau is not None:
+        eta = halve_on_plateau(eta, patience=args.halve_on_plateau)
     start = time.perf_counter()
     with Interruption() as interruption:
         history = net.SGD(training_data, epochs, args.mini_batch_size, eta,
                           validation_data, test_data, lmbda=lmbda,
-                          checkpoint=args.checkpoint, progress=args.progress)
+                          checkpoint=args.checkpoint, progress=args.progress,
+                          early_stopping=args.early_stopping, momentum=args.momentum,
+                          monitor_training=args.monitor_training)
         if args.save and history.epochs:
             with interruption.shielded():    # what was trained is kept
                 net.save(args.save)
@@ -320,6 +344,10 @@ def _train(args):
     if history.epochs:
         print("network3: {0:.1f} s in all, {1:.1f} s per epoch".format(
             time.perf_counter() - start, sum(history.seconds) / history.epochs))
+        if args.plot_history:
+            from network3 import plots
+            plots.plot_history(history, args.plot_history)
+            print("network3: drew the history to {0}".format(args.plot_history))
     if interruption.requested:
         return 130
     return {"interrupted": 130, "diverged": 1}.get(history.stopped, 0)

@@ -153,3 +153,17 @@ def test_expand_command(tmp_path):
     assert result.returncode == 0 and "already exists" in result.stdout
     result = network3("experiments", "--help")
     assert result.returncode == 0 and "usage: network3 experiments" in result.stdout
+
+
+def test_the_exercises_flags(tmp_path):
+    figure = tmp_path / "history.png"
+    result = network3("--net", "fc", "--epochs", "3", "--train-size", "500",
+                      "--seed", "3", "--momentum", "0.5", "--init", "glorot",
+                      "--halve-on-plateau", "1", "--early-stopping", "2",
+                      "--monitor-training", "200", "--plot-history", str(figure))
+    assert result.returncode == 0, result.stderr
+    assert "Epoch 0: training accuracy " in result.stdout
+    assert figure.stat().st_size > 10000
+    result = network3("--net", "fc", "--epochs", "1", "--momentum", "1.5")
+    assert result.returncode == 1
+    assert "momentum must be a number in [0, 1), got 1.5" in result.stderr
