@@ -59,6 +59,11 @@ class TrainingHistory:
     #: ``cost``) on the monitored training images, at each epoch's end
     training_accuracy: list = dataclasses.field(default_factory=list)
     training_cost: list = dataclasses.field(default_factory=list)
+    #: how fast each layer learns (chapter 5): per epoch, per layer, the
+    #: norm of the epoch's mean gradient of the layer's parameters, from how
+    #: far they moved, ``|change| / (eta * mini-batches)`` (with momentum:
+    #: the mean step over eta)
+    gradient_norms: list = dataclasses.field(default_factory=list)
     best_validation_accuracy: float = None
     best_epoch: int = None
     best_iteration: int = None
@@ -497,6 +502,7 @@ class _Loop(object):
         self.interruption = Interruption()
         self.epoch = self.minibatch_index = 0
         self.initial_params = [p.get_value() for p in net.params]
+        self.epoch_start_params = self.initial_params
 
     def run(self, epochs):
         history, say = self.history, self.printer.say
@@ -590,6 +596,19 @@ class _Loop(object):
         with self.interruption.deferred():
             return float(np.mean(self.net.predict(images) == labels))
 
+    def _measure_gradients(self):
+        """Record each layer's gradient norm for the epoch (see
+        ``TrainingHistory.gradient_norms``): two copies of the parameters
+        and a subtraction per epoch, nothing compiled."""
+        now = [p.get_value() for p in self.net.params]
+        steps = self.eta * max(len(self.costs), 1)
+        moved = iter(float(np.square(a - b, dtype=float).sum())
+                     for a, b in zip(now, self.epoch_start_params))
+        self.history.gradient_norms.append(
+            [np.sqrt(sum(next(moved) for _ in layer.params)) / steps
+             for layer in self.net.layers])
+        self.epoch_start_params = now
+
     def _monitor_training(self, epoch):
         """Measure and print the accuracy and cost on the monitored training
         images: next to validation accuracy, how much the net overfits."""
@@ -613,6 +632,7 @@ class _Loop(object):
         history, say = self.history, self.printer.say
         self.engine.sync()
         history.cost.append(float(np.mean(self.costs)) if self.costs else float("nan"))
+        self._measure_gradients()
         self.guard.check_epoch(epoch, history.cost[-1])
         iteration = self.num_training_batches*(epoch+1) - 1
         test_accuracy = None

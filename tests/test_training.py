@@ -444,3 +444,21 @@ def test_plot_history_draws_the_gap(small, tmp_path):
     assert len(history.training_accuracy) == 2    # all 1,000 images: fewer than 10,000
     plots.plot_history(history, tmp_path / "history.png")
     assert (tmp_path / "history.png").stat().st_size > 10000
+
+
+def test_gradient_norms_are_each_layers_mean_gradient():
+    x, y = tiny_data(12, 16, 3, seed=0)
+    net = Network([FullyConnectedLayer(16, 6, rng=1), SoftmaxLayer(6, 3)], 4)
+    params = [p.get_value().astype(float) for p in net.params]
+    history = net.SGD((x, y), 2, 4, 0.5, None, None, lmbda=0.3, verbose=False)
+    for epoch in range(2):
+        total = [np.zeros_like(p) for p in params]
+        for k in range(3):
+            moved, _ = numpy_sgd_step(params, x[4*k:4*k+4], y[4*k:4*k+4], 1.0, 0.3, 3)
+            grads = [p - m for p, m in zip(params, moved)]
+            total = [t + g for t, g in zip(total, grads)]
+            params = [p - 0.5 * g for p, g in zip(params, grads)]
+        # per layer (w and b together): the norm of the epoch's mean gradient
+        expected = [np.sqrt(sum(((t / 3) ** 2).sum() for t in total[2*j:2*j+2]))
+                    for j in range(2)]
+        np.testing.assert_allclose(history.gradient_norms[epoch], expected, rtol=1e-3)
