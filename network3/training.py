@@ -11,7 +11,11 @@ The SGD loop behind ``Network.SGD``, in small parts that each do one job:
 * :class:`Interruption`: Ctrl-C, turned into a clean stop at the next
   mini-batch;
 * :class:`TrainingHistory`: what training measured, epoch by epoch;
-* :func:`sgd`: the loop itself, which reads like ``network3.py``'s.
+* :func:`sgd`: the loop itself, which reads like ``network3.py``'s, with the
+  chapter's exercises as options: a learning-rate schedule (see
+  ``network3.schedules``), momentum (the velocities are in the training
+  graph), early stopping, and measurements of overfitting (accuracy and cost
+  on training images) and of each layer's speed of learning.
 
 The loop knows a network only through ``net.layers``, ``net.params``,
 ``net.engine`` (its back end), ``net.training_graph(with_l2)`` and
