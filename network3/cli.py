@@ -101,8 +101,11 @@ def parse_layers(text, mini_batch_size, activation="sigmoid", image_side=28,
     return layers
 
 
-#: What ``name=value`` options a conv layer takes, and the values' forms.
+#: What ``name=value`` options a conv layer takes.
 _CONV_OPTIONS = ("pool_stride", "pool_pad", "border_mode", "subsample")
+
+#: An fc or softmax item's dropout option, ``d<P>``.
+_DROPOUT = re.compile(r"d(0?\.\d+)")
 
 
 def _conv_options(options):
@@ -115,16 +118,16 @@ def _conv_options(options):
             kwargs["pool_mode"] = name
         elif equals and name in _CONV_OPTIONS:
             pair = re.fullmatch(r"(\d+)(?:x(\d+))?", value)
+            words = name == "border_mode" and ops.BORDER_MODES
             if pair:
                 kwargs[name] = (int(pair.group(1)), int(pair.group(2) or pair.group(1)))
-            elif name == "border_mode" and value in ops.BORDER_MODES:
+            elif words and value in words:
                 kwargs[name] = value
             else:
                 raise ValueError("{0} must be a number of pixels N or NxM{1}, got "
-                                 "{2!r}".format(name, " or one of " + ", ".join(
-                                     ops.BORDER_MODES) if name == "border_mode"
-                                     else "", value))
-        elif re.fullmatch(r"d(0?\.\d+)", option):
+                                 "{2!r}".format(name, " or one of " + ", ".join(words)
+                                                if words else "", value))
+        elif _DROPOUT.fullmatch(option):
             raise ValueError("convolutional layers take no dropout")
         else:
             raise ValueError(
@@ -136,7 +139,7 @@ def _conv_options(options):
 
 def _dropout_option(options):
     """The dropout probability of an fc or softmax item's options (``d<P>``)."""
-    match = re.fullmatch(r"d(0?\.\d+)", options[0]) if len(options) == 1 else None
+    match = _DROPOUT.fullmatch(options[0]) if len(options) == 1 else None
     if options and not match:
         raise ValueError("the option after ':' must be d<P>, e.g. d0.5")
     return float(match.group(1)) if match else 0.0

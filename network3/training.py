@@ -606,10 +606,11 @@ class _Loop(object):
         and a subtraction per epoch, nothing compiled."""
         now = [p.get_value() for p in self.net.params]
         steps = self.eta * max(len(self.costs), 1)
-        moved = iter(float(np.square(a - b, dtype=float).sum())
-                     for a, b in zip(now, self.epoch_start_params))
+        before = dict(zip(self.net.params, self.epoch_start_params))
+        after = dict(zip(self.net.params, now))
         self.history.gradient_norms.append(
-            [np.sqrt(sum(next(moved) for _ in layer.params)) / steps
+            [np.sqrt(sum(np.square(after[p] - before[p], dtype=float).sum()
+                         for p in layer.params)) / steps
              for layer in self.net.layers])
         self.epoch_start_params = now
 
