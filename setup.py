@@ -16,6 +16,10 @@ setup(
         "numba>=0.61,<1",
         "matplotlib>=3.7,<4",
         "tqdm>=4.60,<5",
+        # the transforms of network3.augmentation (scipy.ndimage's as an option)
+        "scipy>=1.11,<2",
+        # BLAS threads handed to the augmentation thread while it works
+        "threadpoolctl>=3.1,<4",
     ],
     extras_require={
         # JAX on the CPU runs the GPU code path in the tests

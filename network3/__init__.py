@@ -30,6 +30,8 @@ from network3.saving import ModelFileError
 from network3.ensemble import EnsembleResult, ensemble
 from network3 import schedules
 from network3.schedules import halve_on_plateau
+from network3 import augmentation
+from network3.augmentation import Augmentation
 
 __all__ = [
     "GPU", "floatX",
@@ -42,6 +44,7 @@ __all__ = [
     "ModelFileError", "load_network",
     "EnsembleResult", "ensemble",
     "schedules", "halve_on_plateau",
+    "augmentation", "Augmentation",
 ]
 
 

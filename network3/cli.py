@@ -26,6 +26,7 @@ import time
 
 # network3
 from network3 import activations, chapter, data, ops, seeding
+from network3.augmentation import Augmentation
 from network3.layers import ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer
 from network3.network import Network, load
 from network3.schedules import halve_on_plateau
@@ -50,6 +51,7 @@ examples:
   network3 --layers conv20,fc100,softmax --activation relu --eta 0.03 --epochs 10
   network3 --data /usr/share/datasets/fashion-mnist --net relu --epochs 10
   network3 --checkpoint best.npz      # then: network3 evaluate best.npz
+  network3 --net relu --augment shift=2,rotate=10,elastic=34x4
 """
 
 
@@ -145,6 +147,58 @@ def _dropout_option(options):
     return float(match.group(1)) if match else 0.0
 
 
+#### Describing augmentation on the command line
+#: ``--augment``'s options: Augmentation's keyword arguments.
+_AUGMENT_OPTIONS = ("shift", "rotate", "shear", "scale", "elastic", "method")
+
+
+def parse_augmentation(text):
+    """An :class:`~network3.augmentation.Augmentation` from a description
+    such as ``"shift=2,rotate=10,elastic=34x4"`` (``elastic=ALPHAxSIGMA``).
+    Raises ValueError naming the bad item."""
+    kwargs = {}
+    for item in (item.strip() for item in text.split(",")):
+        name, equals, value = item.partition("=")
+        if not equals or name not in _AUGMENT_OPTIONS:
+            raise ValueError("--augment: {0!r} is not <option>=<value> with an option "
+                             "of {1}".format(item, ", ".join(_AUGMENT_OPTIONS)))
+        try:
+            if name == "method":
+                kwargs[name] = value
+            elif name == "elastic":
+                alpha, x, sigma = value.partition("x")
+                kwargs[name] = (float(alpha), float(sigma))
+            else:
+                kwargs[name] = float(value)
+        except ValueError:
+            raise ValueError("--augment: {0!r}: {1} takes {2}, got {3!r}".format(
+                item, name, "ALPHAxSIGMA, e.g. 34x4" if name == "elastic"
+                else "a number", value)) from None
+    return Augmentation(**kwargs)
+
+
+def _augment_argument(text):
+    """``--augment SPEC`` for argparse, which reports a bad one with usage."""
+    try:
+        return parse_augmentation(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error).replace("--augment: ", ""))
+
+
+def format_augmentation(augment):
+    """The description :func:`parse_augmentation` reads as ``augment``."""
+    items = []
+    for name in _AUGMENT_OPTIONS:
+        value = getattr(augment, name)
+        if name == "elastic" and value:
+            items.append("elastic={0:g}x{1:g}".format(*value))
+        elif name == "method" and value != "numba":
+            items.append("method=" + value)
+        elif name not in ("elastic", "method") and value:
+            items.append("{0}={1:g}".format(name, value))
+    return ",".join(items)
+
+
 #### The parser
 def _parser():
     parser = argparse.ArgumentParser(
@@ -227,6 +281,14 @@ def _train_parser(commands):
                        default=False, metavar="N",
                        help="also measure accuracy and cost on (N, default 10,000) "
                             "training images each epoch, to see overfitting")
+    train.add_argument("--augment", nargs="?", const=chapter.AUGMENTATION,
+                       type=_augment_argument, metavar="SPEC",
+                       help="train every epoch on freshly transformed images: SPEC is "
+                            "comma-separated shift=PIXELS, rotate=DEGREES, "
+                            "shear=DEGREES, scale=FRACTION, elastic=ALPHAxSIGMA "
+                            "(Simard et al.), method=numba|scipy; --augment alone: "
+                            + format_augmentation(chapter.AUGMENTATION) + " (also "
+                            "--net augmented's)")
     train.add_argument("--plot-history", metavar="FILE",
                        help="draw the accuracies and costs per epoch to FILE (PNG)")
     _data_arguments(train)
@@ -330,13 +392,17 @@ def _train(args):
         description, epochs, args.mini_batch_size, eta, lmbda))
     if args.halve_on_plateau is not None:
         eta = halve_on_plateau(eta, patience=args.halve_on_plateau)
+    augment = args.augment or (None if args.layers else recipe.augment)
+    if augment is not None:
+        print("network3: each epoch's training images transformed afresh: " +
+              format_augmentation(augment))
     start = time.perf_counter()
     with Interruption() as interruption:
         history = net.SGD(training_data, epochs, args.mini_batch_size, eta,
                           validation_data, test_data, lmbda=lmbda,
                           checkpoint=args.checkpoint, progress=args.progress,
                           early_stopping=args.early_stopping, momentum=args.momentum,
-                          monitor_training=args.monitor_training)
+                          monitor_training=args.monitor_training, augment=augment)
         if args.save and history.epochs:
             with interruption.shielded():    # what was trained is kept
                 net.save(args.save)

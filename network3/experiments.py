@@ -4,9 +4,10 @@
 The chapter's ladder of experiments, runnable as one sweep.
 
 Chapter 6 climbs from a fully connected baseline (97.80%) through
-convolutional layers, ReLUs, an expanded training set, more and wider fully
-connected layers and dropout (99.60%) to an ensemble of dropout nets
-(99.67%).  Each rung is one of ``network3.chapter``'s recipes, with the
+convolutional layers, ReLUs, an expanded training set (or, a rung the
+book does not have, training images transformed afresh each epoch), more
+and wider fully connected layers and dropout (99.60%) to an ensemble of
+dropout nets (99.67%).  Each rung is one of ``network3.chapter``'s recipes, with the
 book's hyper-parameters and accuracy; :func:`run` trains the chosen rungs a
 few times each, appending one JSON line per finished run to ``runs.jsonl``,
 so a sweep that is interrupted resumes where it stopped; :func:`table` turns
@@ -153,7 +154,7 @@ def _train(args, name, recipe, repeat, settings, training, evaluation, say):
                   backend=args.backend)
     start = time.perf_counter()
     history = net.SGD(training, settings["epochs"], mbs, recipe.eta, *evaluation,
-                      lmbda=recipe.lmbda, verbose=args.verbose)
+                      lmbda=recipe.lmbda, verbose=args.verbose, augment=recipe.augment)
     seconds = time.perf_counter() - start
     if history.stopped == "interrupted":
         raise Interrupted(name, repeat)

@@ -92,6 +92,10 @@ class Network(object):
         self.output_dropout = self.layers[-1].output_dropout
         self.prediction_graph = graphs.prediction_graph(self.layers)
         self._training_graphs = {}
+        # the shared variable SGD(augment=...) puts each epoch's images in
+        # (network3.training), made once per network so that later SGD
+        # calls reuse its compiled step
+        self.augmented_images = None
         self.engine = backends.create(self.backend, self.device)
 
     def __repr__(self):
@@ -112,7 +116,7 @@ class Network(object):
     def SGD(self, training_data, epochs, mini_batch_size, eta,
             validation_data, test_data, lmbda=0.0, *, restore_best=True,
             verbose=True, checkpoint=None, progress=None, early_stopping=None,
-            momentum=0.0, monitor_training=False):
+            momentum=0.0, monitor_training=False, augment=None):
         """Train the network using mini-batch stochastic gradient descent.
 
         Parameters
@@ -167,6 +171,16 @@ class Network(object):
             history's ``training_accuracy`` and ``training_cost``, and one
             more line is printed per epoch.  Next to validation accuracy,
             they show how much the network overfits.
+        augment : network3.Augmentation, optional
+            Train every epoch on a fresh, randomly transformed copy of the
+            training images (shifts, rotations, shears, zooms, elastic
+            distortions: see ``network3.augmentation``), made in a
+            background thread while the epoch before trains.  At most two
+            copies exist at a time; ``training_data`` itself is never
+            changed, and validation, test and ``monitor_training`` images
+            are never transformed.  The random amounts come from network3's
+            generator (``network3.seed`` makes them repeatable).  Default
+            None: the images as given, as in the book.
 
         Returns
         -------
@@ -186,7 +200,7 @@ class Network(object):
             self, training_data, epochs, mini_batch_size, eta, validation_data,
             test_data, lmbda, restore_best=restore_best, verbose=verbose,
             checkpoint=checkpoint, progress=progress, early_stopping=early_stopping,
-            momentum=momentum, monitor_training=monitor_training)
+            momentum=momentum, monitor_training=monitor_training, augment=augment)
         if test_data is not None:
             test_x = data.values(test_data[0])
             self.test_mb_predictions = lambda i: self.predict(

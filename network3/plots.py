@@ -7,7 +7,9 @@ The chapter's figures, each written to a PNG file by one call:
   each with its true and predicted label, like the chapter's 33 errors;
 * :func:`plot_filters`: the learned filters of a ``ConvPoolLayer``;
 * :func:`plot_history`: validation and test accuracy (and the training
-  cost) epoch by epoch, from the ``TrainingHistory`` that ``SGD`` returns.
+  cost) epoch by epoch, from the ``TrainingHistory`` that ``SGD`` returns;
+* :func:`plot_augmentation`: a few training digits, each followed by
+  versions of it that ``SGD(augment=...)`` might train on.
 
 They draw with Matplotlib's Agg canvas directly, never with ``pyplot``, so
 they work without a display and leave any interactive backend alone.
@@ -141,4 +143,46 @@ def plot_history(history, filename):
         bottom.legend(loc="upper right")
     bottom.set_ylabel("training cost")
     bottom.set_xlabel("epoch")
+    return _write(figure, filename)
+
+
+def plot_augmentation(images, augment, filename, *, rows=6, copies=7, shape=(28, 28),
+                      rng=None):
+    """Draw ``rows`` images, each followed by ``copies`` random transforms of
+    it by ``augment`` (a ``network3.Augmentation``).
+
+    Parameters
+    ----------
+    images : array_like, shape (n, height*width)
+        The first ``rows`` are drawn.
+    augment : network3.Augmentation
+    filename : str or path
+        Where the PNG goes.
+    shape : pair of int, optional
+        One image's (height, width).
+    rng : numpy.random.Generator or int, optional
+        Where the transforms' amounts come from (see ``network3.seed``).
+
+    Returns
+    -------
+    str
+        ``filename``.
+    """
+    from network3 import seeding
+    images = np.asarray(images)[:rows]
+    rng = seeding.get_rng(rng)
+    versions = [augment.transform(images, shape, rng=rng) for _ in range(copies)]
+    figure = _figure((copies + 1) * 0.9, len(images) * 0.9)
+    for row, image in enumerate(images):
+        for column, picture in enumerate([image] + [v[row] for v in versions]):
+            axes = figure.add_subplot(len(images), copies + 1,
+                                      row * (copies + 1) + column + 1)
+            axes.imshow(picture.reshape(shape), cmap="Greys", vmin=0, vmax=1,
+                        interpolation="nearest")
+            axes.set_xticks([])
+            axes.set_yticks([])
+            if row == 0:
+                axes.set_title("given" if column == 0 else "epoch {0}".format(column - 1),
+                               fontsize=7)
+    figure.suptitle(repr(augment), fontsize=8)
     return _write(figure, filename)

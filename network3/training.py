@@ -14,8 +14,9 @@ The SGD loop behind ``Network.SGD``, in small parts that each do one job:
 * :func:`sgd`: the loop itself, which reads like ``network3.py``'s, with the
   chapter's exercises as options: a learning-rate schedule (see
   ``network3.schedules``), momentum (the velocities are in the training
-  graph), early stopping, and measurements of overfitting (accuracy and cost
-  on training images) and of each layer's speed of learning.
+  graph), early stopping, measurements of overfitting (accuracy and cost
+  on training images) and of each layer's speed of learning, and training
+  images transformed afresh each epoch (``network3.augmentation``).
 
 The loop knows a network only through ``net.layers``, ``net.params``,
 ``net.engine`` (its back end), ``net.training_graph(with_l2)`` and
@@ -27,6 +28,7 @@ The loop knows a network only through ``net.layers``, ``net.params``,
 # Standard library
 import contextlib
 import dataclasses
+import math
 import numbers
 import os
 import signal
@@ -37,9 +39,10 @@ import warnings
 
 # Third-party libraries
 import numpy as np
+import pytensor
 
 # network3
-from network3 import config, data, saving
+from network3 import augmentation, config, data, saving, seeding
 
 
 #### What training measured
@@ -86,7 +89,8 @@ class TrainingHistory:
 #### Checking SGD's arguments
 def check_arguments(net, training_data, epochs, mini_batch_size, eta,
                     validation_data, test_data, lmbda, checkpoint, progress,
-                    early_stopping=None, momentum=0.0, monitor_training=False):
+                    early_stopping=None, momentum=0.0, monitor_training=False,
+                    augment=None):
     """Check SGD's arguments; return the training, validation and test sets
     as checked arrays (the last two may be None)."""
     if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) \
@@ -136,6 +140,11 @@ def check_arguments(net, training_data, epochs, mini_batch_size, eta,
         raise ValueError(
             "training_data: {0} images, fewer than one mini-batch of "
             "{1}".format(len(training[0]), net.mini_batch_size))
+    if augment is not None:
+        if not isinstance(augment, augmentation.Augmentation):
+            raise TypeError("SGD: augment must be a network3.Augmentation or None, "
+                            "got {0!r}".format(augment))
+        augmented_shape(net, training[0].shape[1])
     return (training,
             *(None if part is None else data.check_dataset(part, name, net.layers)
               for part, name in ((validation_data, "validation_data"),
@@ -146,6 +155,19 @@ def _is_number(value):
     """Whether ``value`` is a finite real number (not a bool)."""
     return (not isinstance(value, bool) and isinstance(value, numbers.Real)
             and bool(np.isfinite(value)))
+
+
+def augmented_shape(net, size):
+    """The (channels, height, width) of ``net``'s input images of ``size``
+    values, for ``augment``: the first layer's ``image_shape``, or a square
+    of one channel."""
+    shape = getattr(net.layers[0], "image_shape", None)
+    if shape is not None:
+        shape = shape[1:]
+    else:
+        side = math.isqrt(size)
+        shape = (side, side) if side * side == size else (size,)
+    return augmentation.image_shape(shape, size, "SGD: augment")
 
 
 def _check_checkpoint(checkpoint):
@@ -443,14 +465,15 @@ class _Stop(Exception):
 #### The loop
 def sgd(net, training_data, epochs, mini_batch_size, eta, validation_data,
         test_data, lmbda=0.0, *, restore_best=True, verbose=True, checkpoint=None,
-        progress=None, early_stopping=None, momentum=0.0, monitor_training=False):
+        progress=None, early_stopping=None, momentum=0.0, monitor_training=False,
+        augment=None):
     """Train ``net`` by mini-batch stochastic gradient descent: the work of
     ``Network.SGD``, whose docstring describes the arguments.  Returns a
     :class:`TrainingHistory`."""
     training, validation, test = check_arguments(
         net, training_data, epochs, mini_batch_size, eta, validation_data,
         test_data, lmbda, checkpoint, progress, early_stopping, momentum,
-        monitor_training)
+        monitor_training, augment)
     unused = len(training[0]) % mini_batch_size
     if unused:
         warnings.warn(
@@ -461,7 +484,7 @@ def sgd(net, training_data, epochs, mini_batch_size, eta, validation_data,
                       else progress, mini_batch_size)
     loop = _Loop(net, training_data, training, validation, test, eta, lmbda,
                  restore_best, checkpoint, printer, early_stopping, momentum,
-                 monitor_training)
+                 monitor_training, augment)
     return loop.run(epochs)
 
 
@@ -483,7 +506,7 @@ class _Loop(object):
 
     def __init__(self, net, training_data, training, validation, test, eta, lmbda,
                  restore_best, checkpoint, printer, early_stopping=None, momentum=0.0,
-                 monitor_training=False):
+                 monitor_training=False, augment=None):
         self.net, self.engine = net, net.engine
         self.training_data, self.training = training_data, training
         self.validation, self.test = validation, test
@@ -507,19 +530,27 @@ class _Loop(object):
         self.epoch = self.minibatch_index = 0
         self.initial_params = [p.get_value() for p in net.params]
         self.epoch_start_params = self.initial_params
+        # with augment: each epoch's images come from a feed, into a shared
+        # variable of the network's that the compiled step reads
+        self.augment, self.feed = augment, None
+        if augment is not None:
+            self.augment_seed = seeding.new_seed()
+            if net.augmented_images is None:
+                net.augmented_images = pytensor.shared(
+                    training[0], borrow=True, name="augmented_images")
 
     def run(self, epochs):
         history, say = self.history, self.printer.say
         # PyTensor compiles the step when it is first called: if the first
         # mini-batch takes long, say why (it is cancelled when one is done).
         self.printer.notice_later(COMPILE_NOTICE, COMPILE_NOTICE_AFTER)
-        with self.interruption:
+        with self.interruption, self._feeding(epochs):
             try:
                 with self.interruption.immediately():
                     if self.interruption.requested:
                         raise KeyboardInterrupt
-                    train = compile_run(self.net, self.training_data, self.training,
-                                        self.eta, self.lmbda, self.momentum)
+                    train = compile_run(self.net, *self._training_set(), self.eta,
+                                        self.lmbda, self.momentum)
                     graph = self.net.training_graph(bool(self.lmbda), bool(self.momentum))
             except BaseException as error:
                 self.printer.cancel_notice()
@@ -562,12 +593,45 @@ class _Loop(object):
                             history.best_test_accuracy))
         return history
 
+    @contextlib.contextmanager
+    def _feeding(self, epochs):
+        """With ``augment``: the feed of transformed epochs, started now (it
+        makes the first epoch's images while the step compiles) and stopped
+        at the end (Ctrl-C cannot cut that short), when the network's
+        variable lets the last images go."""
+        if self.augment is None:
+            yield
+            return
+        shape = augmented_shape(self.net, self.training[0].shape[1])
+        self.feed = augmentation.EpochFeed(self.augment, self.training[0], shape, epochs,
+                                           self.augment_seed)
+        try:
+            yield
+        finally:
+            with self.interruption.shielded():
+                self.feed.close()
+                self.feed = None
+                self.engine.make_room(False)
+                self.net.augmented_images.set_value(
+                    np.zeros((0, self.training[0].shape[1]), dtype=config.floatX))
+
+    def _training_set(self):
+        """What the step trains on: the training data as given and checked,
+        or, with ``augment``, the network's variable for transformed images
+        (holding the images as given until the first epoch's are made)."""
+        if self.augment is None:
+            return self.training_data, self.training
+        self.net.augmented_images.set_value(self.training[0], borrow=True)
+        return ((self.net.augmented_images, self.training_data[1]), self.training)
+
     def _train_epoch(self, epoch, epochs, train):
         """Train on every mini-batch of the epoch, in runs no longer than the
         back end's chunk and never past the book's next printed line."""
         n = self.num_training_batches
         self.epoch, self.minibatch_index, self.costs = epoch, 0, []
         self.start = time.perf_counter()
+        if self.feed is not None:       # (the wait, if any, counts in the epoch)
+            self.net.augmented_images.set_value(self.feed.next(), borrow=True)
         self.printer.start_epoch(epoch, epochs, n)
         while self.minibatch_index < n:
             if self.interruption.requested:
@@ -577,6 +641,8 @@ class _Loop(object):
                 self.printer.say("Training mini-batch number {0}".format(iteration))
             count = min(1000 - iteration % 1000, self.engine.chunk,
                         n - self.minibatch_index)
+            if self.feed is not None:
+                self.engine.make_room(self.feed.busy)
             with self.interruption.deferred():
                 new_costs = train(self.minibatch_index, count, self._after_step)
             self.printer.cancel_notice()

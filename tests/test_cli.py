@@ -167,3 +167,26 @@ def test_the_exercises_flags(tmp_path):
     result = network3("--net", "fc", "--epochs", "1", "--momentum", "1.5")
     assert result.returncode == 1
     assert "momentum must be a number in [0, 1), got 1.5" in result.stderr
+
+
+def test_the_augment_flag(tmp_path):
+    result = network3("--net", "fc", "--epochs", "1", "--train-size", "500", "--seed", "1",
+                      "--augment", "shift=1,rotate=5,elastic=10x3")
+    assert result.returncode == 0, result.stderr
+    assert ("network3: each epoch's training images transformed afresh: "
+            "shift=1,rotate=5,elastic=10x3") in result.stdout
+    assert "Corresponding test accuracy of" in result.stdout
+    for spec, message in (("shift=2,flip=1", "'flip=1' is not <option>=<value>"),
+                          ("elastic=34", "elastic takes ALPHAxSIGMA, e.g. 34x4"),
+                          ("rotate=-1", "rotate must be a number >= 0, got -1.0")):
+        result = network3("--augment", spec, "--epochs", "1")
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+        assert "usage:" in result.stderr
+
+
+def test_augment_descriptions_read_back():
+    from network3 import Augmentation, chapter
+    from network3.cli import format_augmentation, parse_augmentation
+    for augment in (chapter.AUGMENTATION, Augmentation(scale=0.1, method="scipy"),
+                    Augmentation(shear=7.5, elastic=(8, 2.5))):
+        assert parse_augmentation(format_augmentation(augment)) == augment

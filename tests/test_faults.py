@@ -54,9 +54,11 @@ class Sender(threading.Thread):
             self.sent += 1
 
 
-def interrupted_sgd(net, training_data, validation_data, checkpoint, delays):
-    """Run a long SGD and Ctrl-C it after ``delays``; return its history and
-    the SIGINTs that reached the test's own handler (after SGD returned)."""
+def interrupted_sgd(net, training_data, validation_data, checkpoint, delays,
+                    **options):
+    """Run a long SGD (with ``options``) and Ctrl-C it after ``delays``;
+    return its history and the SIGINTs that reached the test's own handler
+    (after SGD returned)."""
     stray = []
 
     def test_handler(signum, frame):
@@ -66,7 +68,7 @@ def interrupted_sgd(net, training_data, validation_data, checkpoint, delays):
         sender = Sender(delays, test_handler)
         sender.start()
         history = net.SGD(training_data, 500, 10, 0.1, validation_data, None,
-                          verbose=False, checkpoint=checkpoint)
+                          verbose=False, checkpoint=checkpoint, **options)
         sender.join(timeout=60)
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -117,6 +119,33 @@ def test_ctrl_c_at_random_moments_always_stops_cleanly(subset, tmp_path, capsys,
             again = net.SGD(training_data, 1, 10, 0.1, validation_data, None,
                             verbose=False)
             assert again.stopped is None and again.epochs == 1, what
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_ctrl_c_with_augmentation_stops_its_threads_too(subset, tmp_path, capsys,
+                                                        backend):
+    """Ctrl-C at random moments -- making the first epoch's images, training
+    while the next epoch's are made, evaluating -- stops training as usual,
+    ends the augmentation threads and lets their images go."""
+    training_data, validation_data, _ = subset(3000, 300, 10)
+    given = training_data[0].get_value().copy()
+    rng = np.random.default_rng(8)
+    network3.seed(8)
+    net = fc_net(backend=backend, hidden=100)
+    augment = network3.Augmentation(rotate=10, elastic=(34, 4))
+    for moment in range(6):
+        delays = [rng.uniform(0, 1.5)] + ([rng.uniform(0, 0.05)] if moment % 2 else [])
+        history, _ = interrupted_sgd(net, training_data, validation_data,
+                                     tmp_path / "best.npz", delays, augment=augment)
+        what = "moment {0}, delays {1}".format(moment, delays)
+        assert history.stopped == "interrupted", what
+        err = capsys.readouterr().err
+        assert err.startswith("SGD interrupted ") and "Traceback" not in err, what
+        assert not [t for t in threading.enumerate()
+                    if t.name.startswith("network3-augment")], what
+        assert net.augmented_images.get_value().size == 0, what
+        np.testing.assert_array_equal(training_data[0].get_value(), given)
+        assert all(np.all(np.isfinite(p.get_value())) for p in net.params), what
 
 
 def test_an_interrupt_in_a_thread_other_than_the_main_one(subset, tmp_path):

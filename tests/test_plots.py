@@ -36,3 +36,11 @@ def test_plot_filters_and_history(tmp_path):
         plots.plot_filters(SoftmaxLayer(n_in=10, n_out=2), tmp_path / "x.png")
     with pytest.raises(ValueError, match="feature_map must be in 0..0"):
         plots.plot_filters(conv, tmp_path / "x.png", feature_map=1)
+
+
+def test_plot_augmentation_draws_each_digit_and_its_versions(tmp_path, mnist):
+    images = mnist[0][0][:10]
+    path = plots.plot_augmentation(images, network3.Augmentation(rotate=20), tmp_path /
+                                   "augmented.png", rows=3, copies=5, rng=1)
+    picture = imread(path)
+    assert picture.shape[1] > 1.5 * picture.shape[0]          # 3 rows of 6

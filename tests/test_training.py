@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 
 import network3
-from network3 import FullyConnectedLayer, Network, SoftmaxLayer, linear, training
+from network3 import (Augmentation, FullyConnectedLayer, Network, SoftmaxLayer,
+                      augmentation, linear, seeding, training)
+from network3.augmentation import EpochFeed
 
 from conftest import BACKENDS, numpy_forward
 
@@ -462,3 +464,87 @@ def test_gradient_norms_are_each_layers_mean_gradient():
         expected = [np.sqrt(sum(((t / 3) ** 2).sum() for t in total[2*j:2*j+2]))
                     for j in range(2)]
         np.testing.assert_allclose(history.gradient_norms[epoch], expected, rtol=1e-3)
+
+
+#### Augmentation
+AUGMENT = Augmentation(shift=2, rotate=10, elastic=(20, 3))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_augmented_sgd_trains_each_epoch_on_the_feeds_images(small, backend):
+    """SGD(augment=...) for 2 epochs is SGD on the feed's epoch 0 images and
+    then on its epoch 1 images (a new array in the same compiled step), with
+    the seed SGD draws from network3's generator."""
+    training_data, _ = small
+    images, labels = (p.get_value() for p in training_data)
+    net = linear_net(5, backend)
+    history = quietly(net, training_data, 2, 10, 0.1, None, None, augment=AUGMENT)
+    assert net.engine.compilations == 1
+    twin = linear_net(5, backend)
+    with EpochFeed(AUGMENT, images, (1, 28, 28), 2, seeding.new_seed()) as feed:
+        epochs = [feed.next(), feed.next()]
+    costs = [quietly(twin, (epoch, labels), 1, 10, 0.1, None, None).cost[0]
+             for epoch in epochs]
+    np.testing.assert_allclose(history.cost, costs, rtol=1e-6)
+    for ours, theirs in zip(net.params, twin.params):
+        np.testing.assert_allclose(ours.get_value(), theirs.get_value(), rtol=1e-5,
+                                   atol=1e-7)
+    assert not np.allclose(costs[0], quietly(linear_net(5, backend), training_data, 1,
+                                             10, 0.1, None, None).cost[0])
+
+
+def test_augmentation_changes_nothing_it_is_given(small):
+    training_data, validation_data = small
+    given = [p.get_value().copy() for p in training_data]
+    validation = [v.copy() for v in validation_data]
+    net = linear_net(6)
+    first = quietly(net, training_data, 2, 10, 0.1, validation_data, validation_data,
+                    augment=AUGMENT)
+    again = quietly(net, training_data, 1, 10, 0.1, validation_data, None,
+                    augment=AUGMENT)
+    for before, part in zip(given, training_data):
+        np.testing.assert_array_equal(before, part.get_value())
+    for before, part in zip(validation, validation_data):
+        np.testing.assert_array_equal(before, part)
+    # evaluated on the images as given (the net holds its best epoch)
+    assert net.accuracy(validation_data) == again.best_validation_accuracy
+    assert first.best_test_accuracy == first.best_validation_accuracy
+    assert net.engine.compilations == 1         # the second call reused the step
+    assert net.augmented_images.get_value().shape == (0, 784)    # let go
+
+
+def test_augmented_training_memory_does_not_grow_with_epochs(mnist):
+    """NumPy reports its arrays to tracemalloc: over 6 epochs the peak is
+    about what it is over 2, and no more than two transformed copies (plus the
+    random numbers of a chunk per thread) above the start."""
+    import tracemalloc
+    images, labels = (part[:5000] for part in mnist[0])
+    net = linear_net(7)
+    quietly(net, (images, labels), 1, 10, 0.1, None, None, augment=AUGMENT)  # compiled
+    chunk_noise = augmentation.CHUNK * (5 + 2 * 784) * 4
+    tracemalloc.start()
+    try:
+        peaks = []
+        for epochs in (2, 6):
+            tracemalloc.reset_peak()
+            start = tracemalloc.get_traced_memory()[0]
+            quietly(net, (images, labels), epochs, 10, 0.1, None, None, augment=AUGMENT)
+            peaks.append(tracemalloc.get_traced_memory()[1] - start)
+    finally:
+        tracemalloc.stop()
+    assert peaks[1] - peaks[0] < images.nbytes / 2    # (a copy kept per epoch: 4 more)
+    assert peaks[1] <= 2 * images.nbytes + 2 * chunk_noise + 2**20
+
+
+def test_bad_augment_arguments_are_refused_before_compiling(small):
+    training_data, _ = small
+    net = linear_net(1)
+    with pytest.raises(TypeError, match="augment must be a network3.Augmentation or "
+                                        "None, got 'shift=2'"):
+        net.SGD(training_data, 1, 10, 0.1, None, None, augment="shift=2")
+    x, y = tiny_data(20, 30, 3, seed=0)
+    small_net = Network([FullyConnectedLayer(30, 5), SoftmaxLayer(5, 3)], 10)
+    with pytest.raises(ValueError, match=r"SGD: augment: images of 30 values each are "
+                                         r"not grids of shape \(30,\)"):
+        small_net.SGD((x, y), 1, 10, 0.1, None, None, augment=AUGMENT)
+    assert net.engine.compilations == small_net.engine.compilations == 0

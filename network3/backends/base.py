@@ -7,18 +7,24 @@ What every back end provides: the small interface through which a
 A ``Network`` builds its graphs once, from its layers (``network3.graphs``),
 and hands them to its back end.  The back end decides how to compile them,
 where the data and parameters live while they run, and how the results come
-back.  It must do three things:
+back.  It must do four things:
 
 * :meth:`Backend.training_run`: compile a training graph for a training
   set, returning a function ``run(first, count, stop=None)`` that trains on
   mini-batches ``first .. first+count-1`` and returns their costs;
 * :meth:`Backend.predict`: run the prediction graph on a batch of images;
+* :meth:`Backend.evaluate`: count right answers and sum costs on a data set;
 * :meth:`Backend.sync`: bring the shared variables (``layer.w``, ``layer.b``)
-  up to date with what the back end holds, if it keeps its own copy.
+  up to date with what the back end holds, if it keeps its own copy;
+
+and may do a fifth, :meth:`Backend.make_room`: leave a core to another
+thread while it computes.
 
 A back end that keeps copies (on a GPU, say) must notice by itself when a
 shared variable is given a new value (``set_value`` stores a new array) and
-use that value next.
+use that value next.  That includes training images in a shared variable:
+``SGD(augment=...)`` gives the variable a new array of the same shape each
+epoch, and the training run must train on it without compiling again.
 
 """
 
@@ -93,3 +99,10 @@ class Backend(object):
     def sync(self):
         """Copy the back end's parameters into the network's shared
         variables, if it keeps copies of its own (a no-op otherwise)."""
+
+    def make_room(self, busy):
+        """Another thread of this process is computing (``busy``: the
+        augmentation thread making the next epoch's images) or has stopped.
+        A back end whose kernels use every core leaves it one while
+        ``busy``; training runs call this between runs, and with False at
+        the end.  A no-op by default."""

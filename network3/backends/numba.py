@@ -68,6 +68,7 @@ class NumbaBackend(Backend):
         self._steps = {}
         self._predict = {}
         self._evaluate = {}
+        self._blas_limit = None      # while make_room(True): threadpoolctl's limit
 
     def training_run(self, graph, training_data, arrays):
         key = (graph, id(training_data[0]), id(training_data[1]))
@@ -129,6 +130,33 @@ class NumbaBackend(Backend):
             right, total = fn(images[k:k + size], labels[k:k + size])
             correct, cost = correct + int(right), cost + float(total)
         return correct, cost
+
+
+    def make_room(self, busy):
+        # OpenBLAS's threads wait for work by spinning on every core: a
+        # thread computing beside them takes turns with a spinning one,
+        # and a matrix product stalls until the OS gives its thread back.
+        # So while another thread is busy, BLAS keeps to one core fewer.
+        if busy and self._blas_limit is None:
+            controller = _blas_threads()
+            cores = max(info["num_threads"] for info in controller.info())
+            if cores > 1:
+                self._blas_limit = controller.limit(limits=cores - 1)
+        elif not busy and self._blas_limit is not None:
+            self._blas_limit.restore_original_limits()
+            self._blas_limit = None
+
+
+_controller = []
+
+
+def _blas_threads():
+    """threadpoolctl's controller of the BLAS libraries loaded (made once:
+    finding them takes milliseconds)."""
+    if not _controller:
+        from threadpoolctl import ThreadpoolController
+        _controller.append(ThreadpoolController().select(user_api="blas"))
+    return _controller[0]
 
 
 def _shared_training_data(training_data, arrays):
