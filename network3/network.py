@@ -64,6 +64,9 @@ class Network(object):
         Where the network runs (e.g. ``"numba"``, ``"cpu"``).
     engine : network3.backends.base.Backend
         The back end that compiles and runs the network's graphs.
+    augmented_images : shared variable or None
+        Where ``SGD(augment=...)`` puts each epoch's transformed training
+        images (empty between SGD calls); made by the first such call.
     """
 
     def __init__(self, layers, mini_batch_size, *, device=None, backend=None):
@@ -92,9 +95,8 @@ class Network(object):
         self.output_dropout = self.layers[-1].output_dropout
         self.prediction_graph = graphs.prediction_graph(self.layers)
         self._training_graphs = {}
-        # the shared variable SGD(augment=...) puts each epoch's images in
-        # (network3.training), made once per network so that later SGD
-        # calls reuse its compiled step
+        # made once per network (network3.training), so that later SGD
+        # calls with augment reuse its compiled step
         self.augmented_images = None
         self.engine = backends.create(self.backend, self.device)
 

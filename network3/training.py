@@ -163,11 +163,13 @@ def augmented_shape(net, size):
     of one channel."""
     shape = getattr(net.layers[0], "image_shape", None)
     if shape is not None:
-        shape = shape[1:]
-    else:
-        side = math.isqrt(size)
-        shape = (side, side) if side * side == size else (size,)
-    return augmentation.image_shape(shape, size, "SGD: augment")
+        return augmentation.image_shape(shape[1:], size, "SGD: augment")
+    side = math.isqrt(size)
+    if side * side != size:
+        raise ValueError(
+            "SGD: augment transforms square images (or those a first ConvPoolLayer's "
+            "image_shape describes), but these have {0} values each".format(size))
+    return augmentation.image_shape((side, side), size, "SGD: augment")
 
 
 def _check_checkpoint(checkpoint):
