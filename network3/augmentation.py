@@ -66,6 +66,10 @@ METHODS = ("numba", "scipy")
 #: request to stop between two, and holds a chunk's noise at a time.
 CHUNK = 2000
 
+#: Images per page: SGD trains on an epoch's transformed images a page at a
+#: time while the next page is made, so two pages are all there is of them.
+PAGE = 10000
+
 #: The Gaussian that smooths the elastic noise is cut off at this many
 #: standard deviations, as ``scipy.ndimage.gaussian_filter`` cuts it by default.
 TRUNCATE = 4.0
@@ -487,13 +491,14 @@ def _weighted_sum(padded, weights, row, out):
 #### Epochs made in the background
 class EpochFeed(object):
     """The training images of each epoch, transformed by ``augmentation``
-    in a background thread one epoch ahead of training.
+    in a background thread, handed over a page at a time, one page ahead.
 
-    :meth:`next` returns epoch k's images (waiting for them if they are not
-    ready) and starts making epoch k+1's, so at most two transformed copies
-    exist at once: the one training reads and the one being made.  The
-    first epoch's images, made while nothing trains yet, are made by two
-    threads.  Chunk j of epoch k draws from a generator seeded by
+    :meth:`next` returns the next page (of ``page`` images; an epoch's last
+    page may be shorter), waiting for it if it is not ready, and starts
+    making the one after, so at most two pages of transformed images exist
+    at once: the one training reads and the one being made.  The first page,
+    made while nothing trains yet, is made by two threads.  The chunk of
+    images from number j on in epoch k draws from a generator seeded by
     ``(seed, k, j)``: the same seed gives the same images, whatever the
     timing.  :meth:`close` stops the threads (within a chunk of images); the
     feed is also a context manager.
@@ -506,18 +511,22 @@ class EpochFeed(object):
     shape : tuple
         One image's (channels, height, width).
     epochs : int
-        How many epochs will be asked for (none is made beyond).
+        How many epochs will be asked for (no page is made beyond).
     seed : int
+    page : int, optional
+        Images per page (default ``PAGE``; SGD makes it a whole number of
+        mini-batches).
     """
 
-    def __init__(self, augmentation, images, shape, epochs, seed):
+    def __init__(self, augmentation, images, shape, epochs, seed, page=None):
         self.augmentation, self.images, self.epochs = augmentation, images, epochs
         self.shape = image_shape(shape, images.shape[1], "augment")
-        self.seed = seed
-        self._epoch = 0
+        self.seed, self.page = seed, max(1, int(page or PAGE))
+        self._pages = ((epoch, start) for epoch in range(epochs)
+                       for start in range(0, len(images), self.page))
         self._cancel = threading.Event()
         self._executor = ThreadPoolExecutor(2, thread_name_prefix="network3-augment")
-        self._pending = self._start(0, threads=2)
+        self._pending = self._start(threads=2)
 
     def __enter__(self):
         return self
@@ -526,22 +535,24 @@ class EpochFeed(object):
         self.close()
         return False
 
-    def _start(self, epoch, threads=1):
-        """Start making epoch ``epoch``'s images: (their array, the futures)."""
-        if epoch >= self.epochs:
+    def _start(self, threads=1):
+        """Start making the next page: (its array, the futures), or None."""
+        epoch, first = next(self._pages, (None, None))
+        if epoch is None:
             return None
-        out = np.empty(self.images.shape, dtype=config.floatX)
+        images = self.images[first:first + self.page]
+        out = np.empty(images.shape, dtype=config.floatX)
         chunks = range(0, len(out), CHUNK)
-        return out, [self._executor.submit(self._make, epoch, out, chunks[t::threads])
-                     for t in range(threads)]
+        return out, [self._executor.submit(self._make, epoch, first, images, out,
+                                           chunks[t::threads]) for t in range(threads)]
 
-    def _make(self, epoch, out, starts):
+    def _make(self, epoch, first, images, out, starts):
         for start in starts:
             if self._cancel.is_set():
                 return
-            rng = np.random.default_rng((self.seed, epoch, start // CHUNK))
-            self.augmentation._transform_chunk(self.images[start:start + CHUNK],
-                                               self.shape, rng, out[start:start + CHUNK])
+            rng = np.random.default_rng((self.seed, epoch, first + start))
+            self.augmentation._transform_chunk(images[start:start + CHUNK], self.shape,
+                                               rng, out[start:start + CHUNK])
 
     @property
     def busy(self):
@@ -550,15 +561,14 @@ class EpochFeed(object):
             future.done() for future in self._pending[1])
 
     def next(self):
-        """Epoch k's transformed images (k = 0, 1, ... call by call)."""
+        """The next page of transformed images (epoch by epoch, in order)."""
         if self._pending is None:
             raise RuntimeError("EpochFeed: all {0} epochs were made".format(self.epochs))
         images, futures = self._pending
         self._pending = None
         for future in futures:
             future.result()          # (raises what the thread raised)
-        self._epoch += 1
-        self._pending = self._start(self._epoch)
+        self._pending = self._start()
         return images
 
     def close(self):

@@ -64,9 +64,10 @@ class Network(object):
         Where the network runs (e.g. ``"numba"``, ``"cpu"``).
     engine : network3.backends.base.Backend
         The back end that compiles and runs the network's graphs.
-    augmented_images : shared variable or None
-        Where ``SGD(augment=...)`` puts each epoch's transformed training
-        images (empty between SGD calls); made by the first such call.
+    augmented_data : pair of shared variables, or None
+        Where ``SGD(augment=...)`` puts each page of transformed training
+        images and their labels (empty between SGD calls); made by the
+        first such call.
     """
 
     def __init__(self, layers, mini_batch_size, *, device=None, backend=None):
@@ -97,7 +98,7 @@ class Network(object):
         self._training_graphs = {}
         # made once per network (network3.training), so that later SGD
         # calls with augment reuse its compiled step
-        self.augmented_images = None
+        self.augmented_data = None
         self.engine = backends.create(self.backend, self.device)
 
     def __repr__(self):

@@ -532,14 +532,15 @@ class _Loop(object):
         self.epoch = self.minibatch_index = 0
         self.initial_params = [p.get_value() for p in net.params]
         self.epoch_start_params = self.initial_params
-        # with augment: each epoch's images come from a feed, into a shared
-        # variable of the network's that the compiled step reads
+        # with augment: each epoch's images come from a feed, a page at a
+        # time, into shared variables of the network's that the step reads
         self.augment, self.feed = augment, None
         if augment is not None:
             self.augment_seed = seeding.new_seed()
-            if net.augmented_images is None:
-                net.augmented_images = pytensor.shared(
-                    training[0], borrow=True, name="augmented_images")
+            if net.augmented_data is None:
+                net.augmented_data = (
+                    pytensor.shared(training[0], borrow=True, name="augmented_images"),
+                    pytensor.shared(training[1], borrow=True, name="augmented_labels"))
 
     def run(self, epochs):
         history, say = self.history, self.printer.say
@@ -597,16 +598,18 @@ class _Loop(object):
 
     @contextlib.contextmanager
     def _feeding(self, epochs):
-        """With ``augment``: the feed of transformed epochs, started now (it
-        makes the first epoch's images while the step compiles) and stopped
-        at the end (Ctrl-C cannot cut that short), when the network's
-        variable lets the last images go."""
+        """With ``augment``: the feed of transformed images, started now (it
+        makes the first page while the step compiles) and stopped at the end
+        (Ctrl-C cannot cut that short), when the network's variable lets the
+        last page go.  Pages are whole mini-batches."""
         if self.augment is None:
             yield
             return
+        mbs = self.net.mini_batch_size
         shape = augmented_shape(self.net, self.training[0].shape[1])
-        self.feed = augmentation.EpochFeed(self.augment, self.training[0], shape, epochs,
-                                           self.augment_seed)
+        self.feed = augmentation.EpochFeed(
+            self.augment, self.training[0][:self.num_training_batches * mbs], shape,
+            epochs, self.augment_seed, page=mbs * max(1, augmentation.PAGE // mbs))
         try:
             yield
         finally:
@@ -614,39 +617,51 @@ class _Loop(object):
                 self.feed.close()
                 self.feed = None
                 self.engine.make_room(False)
-                self.net.augmented_images.set_value(
-                    np.zeros((0, self.training[0].shape[1]), dtype=config.floatX))
+                for var, part in zip(self.net.augmented_data, self.training):
+                    var.set_value(part[:0].copy())
 
     def _training_set(self):
         """What the step trains on: the training data as given and checked,
-        or, with ``augment``, the network's variable for transformed images
-        (holding the images as given until the first epoch's are made)."""
+        or, with ``augment``, the network's variables for a page of
+        transformed images and their labels (holding the data as given until
+        the first page is made)."""
         if self.augment is None:
             return self.training_data, self.training
-        self.net.augmented_images.set_value(self.training[0], borrow=True)
-        return ((self.net.augmented_images, self.training_data[1]), self.training)
+        for var, part in zip(self.net.augmented_data, self.training):
+            var.set_value(part, borrow=True)
+        return self.net.augmented_data, self.training
 
     def _train_epoch(self, epoch, epochs, train):
         """Train on every mini-batch of the epoch, in runs no longer than the
-        back end's chunk and never past the book's next printed line."""
+        back end's chunk and never past the book's next printed line (nor,
+        with ``augment``, past the page of images the step reads)."""
         n = self.num_training_batches
         self.epoch, self.minibatch_index, self.costs = epoch, 0, []
         self.start = time.perf_counter()
-        if self.feed is not None:       # (the wait, if any, counts in the epoch)
-            self.net.augmented_images.set_value(self.feed.next(), borrow=True)
+        # the mini-batches the step's images hold: all, or a page's
+        page_start, page_end = 0, (0 if self.feed is not None else n)
         self.printer.start_epoch(epoch, epochs, n)
         while self.minibatch_index < n:
             if self.interruption.requested:
                 raise _Stop("interrupted")
+            if self.minibatch_index == page_end:    # (a wait counts in the epoch)
+                images, (images_var, labels_var) = self.feed.next(), self.net.augmented_data
+                mbs = self.net.mini_batch_size
+                page_start = self.minibatch_index
+                page_end = page_start + len(images) // mbs
+                images_var.set_value(images, borrow=True)
+                labels_var.set_value(self.training[1][page_start * mbs:page_end * mbs],
+                                     borrow=True)
             iteration = n*epoch+self.minibatch_index
             if iteration % 1000 == 0:
                 self.printer.say("Training mini-batch number {0}".format(iteration))
             count = min(1000 - iteration % 1000, self.engine.chunk,
-                        n - self.minibatch_index)
+                        page_end - self.minibatch_index)
             if self.feed is not None:
                 self.engine.make_room(self.feed.busy)
             with self.interruption.deferred():
-                new_costs = train(self.minibatch_index, count, self._after_step)
+                new_costs = train(self.minibatch_index - page_start, count,
+                                  self._after_step)
             self.printer.cancel_notice()
             bad = self.guard.first_bad(new_costs)
             if bad is not None:

@@ -1,7 +1,7 @@
 """augmentation.py: each transform against an exact answer or SciPy on small
 images, both methods; the elastic field against scipy.ndimage's Gaussian
 filter, bounded by alpha and smooth; pixels kept in range; the same seed
-giving the same images; the feed of epochs (two copies at most, stopping,
+giving the same images; the feed of pages (in order, two at most, stopping,
 errors); bad options refused."""
 
 import gc
@@ -215,9 +215,9 @@ def test_the_same_seed_gives_the_same_images(mnist):
 
 
 #### The feed of epochs
-def feed(images, epochs, seed=0, augment=None):
+def feed(images, epochs, seed=0, augment=None, page=None):
     return EpochFeed(augment or Augmentation(rotate=15, elastic=(10, 3)), images,
-                     (1, 28, 28), epochs, seed)
+                     (1, 28, 28), epochs, seed, page)
 
 
 def test_a_feed_gives_each_epoch_new_images_and_repeats_with_its_seed(mnist):
@@ -234,6 +234,19 @@ def test_a_feed_gives_each_epoch_new_images_and_repeats_with_its_seed(mnist):
     assert not np.array_equal(first[0], different)
     assert first[0].dtype == np.float32 and first[0].shape == x.shape
     np.testing.assert_array_equal(x, mnist[0][0][:5000])      # the input untouched
+
+
+def test_a_feed_hands_over_pages_epoch_by_epoch(mnist):
+    x = mnist[0][0][:2500]
+    with feed(x, 2, seed=3, page=1000) as pages, feed(x, 2, seed=3, page=1000) as again:
+        first = [pages.next() for _ in range(6)]
+        second = [again.next() for _ in range(6)]
+        with pytest.raises(RuntimeError, match="all 2 epochs were made"):
+            pages.next()
+    assert [len(p) for p in first] == [1000, 1000, 500] * 2
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(first[0], first[3])       # epoch 1 is new
 
 
 def test_a_feed_holds_no_epoch_it_has_handed_over(mnist):

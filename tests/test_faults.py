@@ -143,7 +143,7 @@ def test_ctrl_c_with_augmentation_stops_its_threads_too(subset, tmp_path, capsys
         assert err.startswith("SGD interrupted ") and "Traceback" not in err, what
         assert not [t for t in threading.enumerate()
                     if t.name.startswith("network3-augment")], what
-        assert net.augmented_images.get_value().size == 0, what
+        assert [v.get_value().size for v in net.augmented_data] == [0, 0], what
         np.testing.assert_array_equal(training_data[0].get_value(), given)
         assert all(np.all(np.isfinite(p.get_value())) for p in net.params), what
 

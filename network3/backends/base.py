@@ -22,9 +22,11 @@ thread while it computes.
 
 A back end that keeps copies (on a GPU, say) must notice by itself when a
 shared variable is given a new value (``set_value`` stores a new array) and
-use that value next.  That includes training images in a shared variable:
-``SGD(augment=...)`` gives the variable a new array of the same shape each
-epoch, and the training run must train on it without compiling again.
+use that value next.  That includes training data in shared variables:
+``SGD(augment=...)`` gives its variables a new page of images and labels
+(new arrays, of as many rows as the page has) every few thousand
+mini-batches, and the training run must train on them without compiling
+again, mini-batch ``first`` being counted from the page's start.
 
 """
 

@@ -199,17 +199,15 @@ class JaxBackend(Backend):
             self._runs[graph] = self._compile_run(graph)
             self.compilations += 1
         scan, state_vars, key_vars, read_vars = self._runs[graph]
-        # images in a shared variable are followed from call to call (SGD's
-        # augmented epochs); others are copied to the device once
-        images = training_data[0]
-        if not (isinstance(images, SharedVariable)
-                and images.get_value(borrow=True) is arrays[0]):
-            images = arrays[0]
-        y = self._to_device(arrays[1])
+        # data in shared variables are followed from call to call (SGD's
+        # pages of augmented images); other data are copied to the device once
+        data = [var if isinstance(var, SharedVariable)
+                and var.get_value(borrow=True) is array else array
+                for var, array in zip(training_data, arrays)]
 
         def run(first, count, stop=None):
-            x = (self._value(images) if isinstance(images, SharedVariable)
-                 else self._to_device(images))
+            x, y = (self._value(part) if isinstance(part, SharedVariable)
+                    else self._to_device(part) for part in data)
             state = [self._value(v) for v in state_vars]
             keys = [self._value(v) for v in key_vars]
             read = [jnp.asarray(v.get_value(), dtype=v.type.dtype) for v in read_vars]
