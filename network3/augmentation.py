@@ -9,9 +9,10 @@ expand``: 250,000 images), and asks the reader to add small rotations,
 skews and translations, noting that the whole expanded set would not fit in
 memory.  This is the other approach: :class:`Augmentation` says which random
 transforms to apply, and ``Network.SGD(..., augment=Augmentation(...))``
-trains each epoch on a new copy, made in a background thread while the
-epoch before it trains (:class:`EpochFeed`), so that at most two epochs'
-worth of images exist at any time.
+trains each epoch on a new copy, made in a background thread a page at a
+time while the page before it trains (:class:`EpochFeed`), so that at most
+two pages (of ``PAGE`` = 10,000 images) exist at any time, whatever the
+size of the training set.
 
 The transforms, all about the image's centre, in pixels and degrees:
 

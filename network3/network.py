@@ -178,10 +178,11 @@ class Network(object):
             Train every epoch on a fresh, randomly transformed copy of the
             training images (shifts, rotations, shears, zooms, elastic
             distortions: see ``network3.augmentation``), made in a
-            background thread while the epoch before trains.  At most two
-            copies exist at a time; ``training_data`` itself is never
-            changed, and validation, test and ``monitor_training`` images
-            are never transformed.  The random amounts come from network3's
+            background thread a page of 10,000 images at a time while the
+            page before trains, so at most two pages exist at a time (not
+            the expanded set, nor even one copy).  ``training_data`` itself
+            is never changed, and validation, test and ``monitor_training``
+            images are never transformed.  The random amounts come from network3's
             generator (``network3.seed`` makes them repeatable).  Default
             None: the images as given, as in the book.
 
