@@ -37,10 +37,10 @@ So the affine part is applied first and the elastic distortion to its
 result, in a single interpolation, and every output pixel is a weighted
 mean of input pixels and zeros: MNIST's pixels stay in [0, 1].
 
-The kernels (:func:`elastic_fields`, :func:`warp`) are Numba loops that
-release the GIL, so the background thread runs beside training;
-``method="scipy"`` does the same with ``scipy.ndimage`` (``gaussian_filter``
-and ``map_coordinates``), about ten times slower
+The kernels are Numba loops that release the GIL, one call per chunk of
+images, so the background thread runs beside training; ``method="scipy"``
+does the same with ``scipy.ndimage`` (``gaussian_filter`` and
+``map_coordinates``), four to eight times slower
 (``benchmarks/augmentation.py`` measures both).
 
 """
@@ -144,11 +144,6 @@ class Augmentation(object):
 
     def __hash__(self):
         return hash(tuple(sorted(vars(self).items())))
-
-    @property
-    def affine(self):
-        """Whether any of the affine transforms is on."""
-        return bool(self.shift or self.rotate or self.shear or self.scale)
 
     def transform(self, images, shape, rng=None):
         """A randomly transformed copy of ``images``.
