@@ -48,6 +48,17 @@ def fresh_process_state():
     network3.config.GPU = gpu
 
 
+@pytest.fixture
+def python_sigint():
+    """SIGINT handled as Python handles it in an interactive process (a
+    shell's ``cmd &`` starts a process with SIGINT ignored, where network3
+    rightly leaves it alone), for tests of the Ctrl-C handling itself."""
+    import signal
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def numpy_softmax(z):
     e = np.exp(z - z.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)

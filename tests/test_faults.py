@@ -178,7 +178,7 @@ def test_an_interrupt_in_a_thread_other_than_the_main_one(subset, tmp_path):
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_two_ctrl_c_while_a_checkpoint_is_written(subset, tmp_path, monkeypatch,
-                                                  backend):
+                                                  backend, python_sigint):
     """The second Ctrl-C aborts the write; the checkpoint is written again,
     whole, with the best epoch the network holds."""
     training_data, validation_data, _ = subset(500, 300, 10)

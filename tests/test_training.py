@@ -227,7 +227,7 @@ def test_a_slow_first_mini_batch_is_explained(small, capsys, monkeypatch, after,
 
 
 #### The Ctrl-C handler
-def test_interruption_records_the_first_ctrl_c_and_aborts_on_the_second():
+def test_interruption_records_the_first_ctrl_c_and_aborts_on_the_second(python_sigint):
     before = signal.getsignal(signal.SIGINT)
     with training.Interruption() as interruption:
         assert signal.getsignal(signal.SIGINT) != before
