@@ -1,5 +1,6 @@
 """backends/numba.py's kernels for PyTensor's own Ops (sums, shape checks),
-against NumPy, on contiguous arrays and on views."""
+against NumPy, on contiguous arrays and on views; and the BLAS threads it
+gives up while another thread computes."""
 
 import numpy as np
 import pytensor
@@ -126,3 +127,18 @@ def test_gemm_kernel_in_every_layout_matches_numpy(z_layout):
                               mode=numba_backend.mode(True), accept_inplace=True)
         np.testing.assert_allclose(f(z.copy(order="K") if z_layout != "strided" else z,
                                      x, y), want, rtol=1e-5, atol=1e-5)
+
+
+def test_make_room_leaves_a_core_to_another_thread_and_gives_it_back():
+    from threadpoolctl import threadpool_info
+    engine = numba_backend.NumbaBackend()
+    before = [info["num_threads"] for info in threadpool_info()
+              if info["user_api"] == "blas"]
+    engine.make_room(True)
+    during = [info["num_threads"] for info in threadpool_info()
+              if info["user_api"] == "blas"]
+    engine.make_room(False)
+    after = [info["num_threads"] for info in threadpool_info()
+             if info["user_api"] == "blas"]
+    assert during == [max(1, max(before) - 1)] * len(before)
+    assert after == before

@@ -104,7 +104,7 @@ class Backend(object):
 
     def make_room(self, busy):
         """Another thread of this process is computing (``busy``: the
-        augmentation thread making the next epoch's images) or has stopped.
+        augmentation thread making the next page of images) or has stopped.
         A back end whose kernels use every core leaves it one while
         ``busy``; training runs call this between runs, and with False at
         the end.  A no-op by default."""

@@ -22,6 +22,7 @@ default mode uses them.
 
 #### Libraries
 # Standard library
+import functools
 import inspect
 import zlib
 
@@ -131,7 +132,6 @@ class NumbaBackend(Backend):
             correct, cost = correct + int(right), cost + float(total)
         return correct, cost
 
-
     def make_room(self, busy):
         # OpenBLAS's threads wait for work by spinning on every core: a
         # thread computing beside them takes turns with a spinning one,
@@ -139,7 +139,7 @@ class NumbaBackend(Backend):
         # So while another thread is busy, BLAS keeps to one core fewer.
         if busy and self._blas_limit is None:
             controller = _blas_threads()
-            cores = max(info["num_threads"] for info in controller.info())
+            cores = max((info["num_threads"] for info in controller.info()), default=1)
             if cores > 1:
                 self._blas_limit = controller.limit(limits=cores - 1)
         elif not busy and self._blas_limit is not None:
@@ -147,16 +147,12 @@ class NumbaBackend(Backend):
             self._blas_limit = None
 
 
-_controller = []
-
-
+@functools.cache
 def _blas_threads():
     """threadpoolctl's controller of the BLAS libraries loaded (made once:
     finding them takes milliseconds)."""
-    if not _controller:
-        from threadpoolctl import ThreadpoolController
-        _controller.append(ThreadpoolController().select(user_api="blas"))
-    return _controller[0]
+    from threadpoolctl import ThreadpoolController
+    return ThreadpoolController().select(user_api="blas")
 
 
 def _shared_training_data(training_data, arrays):
