@@ -83,9 +83,11 @@ RECIPES = {
 }
 
 
-def build_layers(name, mini_batch_size, init="book"):
+def build_layers(name, mini_batch_size, init="book", pool_mode="max"):
     """Return the layers of the chapter's network ``name`` (a key of RECIPES),
-    their weights drawn as ``init`` says (see ``layers.initial_parameters``)."""
+    their weights drawn as ``init`` says (see ``layers.initial_parameters``),
+    its conv layers pooling with ``pool_mode`` (the book's: max; see
+    ``ops.POOL_MODES``)."""
     if name not in RECIPES:
         raise ValueError("unknown network {0!r}; choose one of {1}".format(
             name, ", ".join(RECIPES)))
@@ -95,11 +97,11 @@ def build_layers(name, mini_batch_size, init="book"):
     if recipe.conv >= 1:
         layers.append(ConvPoolLayer(image_shape=(mbs, 1, 28, 28),
                                     filter_shape=(20, 1, 5, 5), poolsize=(2, 2),
-                                    activation_fn=act, init=init))
+                                    activation_fn=act, init=init, pool_mode=pool_mode))
     if recipe.conv >= 2:
         layers.append(ConvPoolLayer(image_shape=(mbs, 20, 12, 12),
                                     filter_shape=(40, 20, 5, 5), poolsize=(2, 2),
-                                    activation_fn=act, init=init))
+                                    activation_fn=act, init=init, pool_mode=pool_mode))
     n_in = layers[-1].output_size if layers else 784
     for n in recipe.fc:
         layers.append(FullyConnectedLayer(n_in=n_in, n_out=n, activation_fn=act,

@@ -142,8 +142,74 @@ def _read_environment():
     return settings
 
 
+#### A compile directory of its own for each Dask worker process
+# PyTensor keeps compiled code (its Numba cache included) under
+# base_compiledir, and that cache is not safe to share between processes
+# compiling at the same time.  Runs of a sweep do exactly that, one per Dask
+# worker process, so each worker process takes a directory of its own: the
+# first of BASE/worker-0, BASE/worker-1, ... that no live process holds.  A
+# lock on it lasts as long as the process, and the directory stays, so the
+# next worker to take it finds its compiled code there (a warm cache).
+
+#: multiprocessing's name for the processes Dask's nannies start workers in
+#: (``distributed.LocalCluster``, ``dask worker``).
+DASK_WORKER_PROCESS = "Dask Worker process"
+
+#: Set to 1 to give any process a compile directory of its own, as a Dask
+#: worker process gets (``dask worker --no-nanny``, other process pools).
+OWN_COMPILEDIR = "NETWORK3_OWN_COMPILEDIR"
+
+_held_locks = []
+
+
+def _default_base_compiledir():
+    """Where PyTensor keeps compiled code unless told otherwise."""
+    if sys.platform == "win32" and os.getenv("LOCALAPPDATA"):
+        return os.path.join(os.getenv("LOCALAPPDATA"), "PyTensor")
+    return os.path.join(os.path.expanduser("~"), ".pytensor")
+
+
+def claim_compiledir(base):
+    """Return ``base/worker-K`` for the smallest K no other live process holds,
+    and hold it until this process ends (an exclusive ``flock`` on
+    ``base/worker-K.lock``; where there is no ``flock``, a directory named
+    after the process id)."""
+    os.makedirs(base, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:                     # Windows
+        return os.path.join(base, "worker-pid{0}".format(os.getpid()))
+    for k in range(4096):
+        path = os.path.join(base, "worker-{0}".format(k))
+        fd = os.open(path + ".lock", os.O_CREAT | os.O_RDWR, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            continue
+        _held_locks.append(fd)
+        return path
+    raise RuntimeError("no free compile directory among {0}/worker-*.lock".format(base))
+
+
+def _wants_own_compiledir():
+    import multiprocessing
+    return (multiprocessing.current_process().name.startswith(DASK_WORKER_PROCESS)
+            or os.environ.get(OWN_COMPILEDIR, "") not in ("", "0"))
+
+
 #### Apply the settings before PyTensor is imported
 _settings = _read_environment()
+
+#: This process's own PyTensor compile directory (see :func:`claim_compiledir`),
+#: or None when it uses the one every process shares.
+own_compiledir = None
+if "pytensor" not in sys.modules and _wants_own_compiledir():
+    own_compiledir = claim_compiledir(
+        _settings.get("base_compiledir")
+        or parse_flags(os.environ.get("PYTENSOR_FLAGS", "")).get("base_compiledir")
+        or _default_base_compiledir())
+    _settings["base_compiledir"] = own_compiledir
 
 # Flags that only take effect when PyTensor starts (where it keeps compiled
 # code) must reach it through its own environment variable.

@@ -7,14 +7,17 @@ Chapter 6 climbs from a fully connected baseline (97.80%) through
 convolutional layers, ReLUs, an expanded training set (or, a rung the
 book does not have, training images transformed afresh each epoch), more
 and wider fully connected layers and dropout (99.60%) to an ensemble of
-dropout nets (99.67%).  Each rung is one of ``network3.chapter``'s recipes, with the
-book's hyper-parameters and accuracy; :func:`run` trains the chosen rungs a
-few times each, appending one JSON line per finished run to ``runs.jsonl``,
-so a sweep that is interrupted resumes where it stopped; :func:`table` turns
-the lines into the markdown table the runner prints and writes.
+dropout nets (99.67%).  Each rung is one of ``network3.chapter``'s recipes,
+with the book's hyper-parameters and accuracy; :func:`ladder` turns the
+chosen rungs into runs (a few of each, seeded), and :func:`run` carries them
+out with ``network3.runs``: one after another in this process, or on Dask
+(``--workers N``, ``--scheduler ADDRESS``: ``network3.cluster``), appending
+one JSON line per finished run to ``runs.jsonl``, so a sweep that is
+interrupted resumes where it stopped; :func:`table` turns the lines into the
+markdown table the runner prints and writes.
 
 Only finished runs are recorded.  Ctrl-C ends the whole sweep at once
-(exit status 130) and records nothing of the run it cut short, which the
+(exit status 130) and records nothing of the runs it cut short, which the
 next sweep trains again; a run whose cost diverged is recorded as diverged,
 with its epoch, so that resuming does not try it again.
 
@@ -24,17 +27,19 @@ with its epoch, so that resuming does not try it again.
 #### Libraries
 # Standard library
 import argparse
-import json
+import contextlib
+import dataclasses
 import os
 import statistics
 import sys
 import time
 
 # network3
-from network3 import chapter, data, files, seeding
+from network3 import chapter, cluster, data, runs
 from network3.ensemble import ensemble
-from network3.network import Network, load
-from network3.training import Interruption, is_interrupt
+from network3.network import load
+from network3.runs import Interrupted
+from network3.training import is_interrupt
 
 
 #### The ladder
@@ -47,10 +52,6 @@ ENSEMBLE_BOOK_ACCURACY = 0.9967
 NAMES = LADDER + [ENSEMBLE]
 
 
-class Interrupted(Exception):
-    """Ctrl-C stopped a run: the sweep ends, keeping the finished runs."""
-
-
 #### Running the ladder
 def _settings(args, recipe):
     """What makes two runs of an experiment comparable (resuming skips a
@@ -60,142 +61,72 @@ def _settings(args, recipe):
             "mini_batch_size": args.mini_batch_size}
 
 
-def _read_runs(path):
-    runs = []
-    if os.path.exists(path):
-        with open(path) as f:
-            for line in f:
-                line = line.strip()
-                if line:
-                    try:
-                        runs.append(json.loads(line))
-                    except json.JSONDecodeError:
-                        pass    # a line cut short by a crash: that run is redone
-    return runs
-
-
-def _append(path, record):
-    """Add ``record`` to ``runs.jsonl`` as a line of its own."""
-    files.append_line(path, json.dumps(record).encode())
-
-
-def _load(args):
-    """The training, validation and test data, and the expanded training
-    data, honouring --train-size and --eval-size."""
-    training, validation, test = data.load_data(args.data)
-    if args.train_size:
-        training = tuple(part[:args.train_size] for part in training)
-    if args.eval_size:
-        validation = tuple(part[:args.eval_size] for part in validation)
-        test = tuple(part[:args.eval_size] for part in test)
-    return training, validation, test
-
-
-def run(args, say=print):
-    """Run the experiments ``args`` selects (see :func:`parser`); return all
-    the runs recorded in the output folder, old and new.
-
-    Raises :class:`Interrupted` when Ctrl-C stops a run.
-    """
-    os.makedirs(os.path.join(args.output, "nets"), exist_ok=True)
-    path = os.path.join(args.output, "runs.jsonl")
-    names = NAMES if not args.only else args.only.split(",")
-    unknown = [n for n in names if n not in NAMES]
-    if unknown:
-        raise ValueError("--only: unknown experiment(s) {0}; choose from {1}".format(
-            ", ".join(unknown), ", ".join(NAMES)))
-    training, validation, test = _load(args)
-    evaluation = data.shared(validation), data.shared(test)
-    sets = {False: training}       # expanded or not -> training set
-    shared = {}
-    runs = _read_runs(path)
+def ladder(args, names):
+    """The runs of the rungs ``names`` (those of LADDER), ``args.repeats``
+    each, as :class:`network3.runs.Run` s: run k of an experiment has seed
+    ``args.seed + k``."""
+    plain = runs.DataSpec(args.data, args.train_size, args.eval_size,
+                          expanded_path=args.expanded, expand_seed=args.seed)
     for name in LADDER:
         if name not in names:
             continue
         recipe = chapter.RECIPES[name]
         settings = _settings(args, recipe)
+        options = dict(runs.OPTIONS, eta=recipe.eta, lmbda=recipe.lmbda,
+                       epochs=settings["epochs"], mini_batch_size=args.mini_batch_size,
+                       augment=recipe.augment)
         for repeat in range(args.repeats):
-            if any(r["experiment"] == name and r["repeat"] == repeat
-                   and r["settings"] == settings for r in runs):
-                continue
-            if recipe.expanded not in sets:
-                sets[True] = _expanded(args, training, say)
-            if recipe.expanded not in shared:
-                shared[recipe.expanded] = data.shared(sets[recipe.expanded])
-            with Interruption() as interruption:
-                record, net = _train(args, name, recipe, repeat, settings,
-                                     shared[recipe.expanded], evaluation, say)
-                # a finished run is recorded whole, even if Ctrl-C comes now
-                with interruption.shielded():
-                    if net is not None:
-                        net.save(os.path.join(args.output, record["net"]))
-                    _append(path, record)
-                    runs.append(record)
-            if interruption.requested:
-                raise Interrupted(name, repeat)
+            yield runs.Run(
+                experiment=name, repeat=repeat, seed=args.seed + repeat,
+                settings=settings, options=options, net=name,
+                data=dataclasses.replace(plain, expanded=recipe.expanded),
+                description="{0} ({1}), run {2} of {3}".format(
+                    name, recipe.description, repeat + 1, args.repeats),
+                device=args.device, backend=args.backend, verbose=args.verbose,
+                file="{0}-{1}.npz".format(name, repeat))
+
+
+def run(args, say=print):
+    """Run the experiments ``args`` selects (see :func:`parser`), here or on
+    Dask (``args.workers``, ``args.scheduler``); return the number of runs
+    that failed (only on Dask: here an error ends the sweep).
+
+    Raises :class:`Interrupted` when Ctrl-C stops the sweep.
+    """
+    names = NAMES if not args.only else args.only.split(",")
+    unknown = [n for n in names if n not in NAMES]
+    if unknown:
+        raise ValueError("--only: unknown experiment(s) {0}; choose from {1}".format(
+            ", ".join(unknown), ", ".join(NAMES)))
+    cluster.check_engine_arguments(args.workers, args.scheduler)
+    todo = list(ladder(args, names))
+    distributed = args.workers is not None or args.scheduler is not None
+    with (cluster.Engine(args.workers, args.scheduler, say) if distributed and todo
+          else contextlib.nullcontext()) as engine:
+        failed = runs.carry_out(todo, args.output, say, engine)
+    path = os.path.join(args.output, "runs.jsonl")
     if ENSEMBLE in names:
-        _run_ensemble(args, path, test, say)
-    text = table(_read_runs(path))
+        _run_ensemble(args, path, say)
+    text = table(runs.read_runs(path))
     with open(os.path.join(args.output, "table.md"), "w") as f:
         f.write(text)
     say(text)
-    return runs
+    return failed
 
 
-def _train(args, name, recipe, repeat, settings, training, evaluation, say):
-    """Train one run; return its record (finished or diverged) and the
-    trained net to save (None if it diverged), or raise Interrupted."""
-    seed = args.seed + repeat
-    say("== {0} ({1}), run {2} of {3}, seed {4}".format(
-        name, recipe.description, repeat + 1, args.repeats, seed))
-    seeding.seed(seed)
-    mbs = args.mini_batch_size
-    net = Network(chapter.build_layers(name, mbs), mbs, device=args.device,
-                  backend=args.backend)
-    start = time.perf_counter()
-    history = net.SGD(training, settings["epochs"], mbs, recipe.eta, *evaluation,
-                      lmbda=recipe.lmbda, verbose=args.verbose, augment=recipe.augment)
-    seconds = time.perf_counter() - start
-    if history.stopped == "interrupted":
-        raise Interrupted(name, repeat)
-    record = {"experiment": name, "repeat": repeat, "seed": seed,
-              "settings": settings,
-              "best_validation_accuracy": history.best_validation_accuracy,
-              "test_accuracy": history.best_test_accuracy,
-              "best_epoch": history.best_epoch, "seconds": seconds,
-              "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
-    if history.stopped == "diverged":
-        record.update(diverged=True, diverged_epoch=history.epochs,
-                      test_accuracy=None)
-        say("== {0}: diverged in epoch {1}; recorded as diverged".format(
-            name, history.epochs))
-        return record, None
-    record["net"] = os.path.join("nets", "{0}-{1}.npz".format(name, repeat))
-    say("== {0}: test accuracy {1:.2%} in {2:.0f} s".format(
-        name, record["test_accuracy"] or 0.0, seconds))
-    return record, net
-
-
-def _expanded(args, training, say):
-    """The expanded training set: the file, when training on all of MNIST
-    and it exists, else made now from the training images in use."""
-    if not args.train_size and os.path.exists(data.resolve(args.expanded)):
-        return data.load_data(args.expanded)[0]
-    say("Expanding {0} training images (4 one-pixel shifts each)".format(
-        len(training[0])))
-    return data.expand(training, rng=args.seed)
-
-
-def _run_ensemble(args, path, test, say):
+def _run_ensemble(args, path, say):
     """Let the nets of the dropout runs vote; record it as one more run."""
     settings = _settings(args, chapter.RECIPES["dropout"])
-    runs = [r for r in _read_runs(path) if r["experiment"] == "dropout"
-            and r["settings"] == settings and "net" in r]
-    if not runs:
+    voters = [r for r in runs.read_runs(path) if r["experiment"] == "dropout"
+              and r["settings"] == settings and "net" in r]
+    if not voters:
         say("== ensemble: no dropout runs to vote with; run 'dropout' first")
         return
+    test = data.load_data(args.data)[2]
+    if args.eval_size:
+        test = tuple(part[:args.eval_size] for part in test)
     nets = [load(os.path.join(args.output, r["net"]), device=args.device,
-                 backend=args.backend) for r in sorted(runs, key=lambda r: r["repeat"])]
+                 backend=args.backend) for r in sorted(voters, key=lambda r: r["repeat"])]
     start = time.perf_counter()
     result = ensemble(nets, test)
     record = {"experiment": ENSEMBLE, "repeat": 0, "seed": None,
@@ -203,7 +134,7 @@ def _run_ensemble(args, path, test, say):
               "test_accuracy": result.accuracy, "errors": len(result.errors),
               "seconds": time.perf_counter() - start,
               "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
-    _append(path, record)
+    runs.append(path, record)
     say("== ensemble of {0} dropout nets: test accuracy {1:.2%} ({2} errors)".format(
         len(nets), result.accuracy, len(result.errors)))
 
@@ -277,33 +208,62 @@ def parser(prog="experiments.py"):
     p.add_argument("--backend", choices=["numba", "jax"])
     p.add_argument("--quiet", dest="verbose", action="store_false",
                    help="do not print SGD's lines")
+    engine_arguments(p)
     return p
+
+
+def engine_arguments(p):
+    """``--workers`` and ``--scheduler``, for the commands that run sweeps."""
+    p.add_argument("--workers", type=int, nargs="?", const=os.cpu_count() or 1,
+                   metavar="N", help="train N runs at a time on a Dask LocalCluster "
+                   "of N single-threaded worker processes (--workers alone: one per "
+                   "core, {0} here); needs pip install -e '.[cluster]'".format(
+                       os.cpu_count()))
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="send the runs to the Dask cluster whose scheduler is at "
+                        "ADDRESS (tcp://HOST:PORT); its workers read --data from "
+                        "their own disks")
 
 
 def main(argv=None, prog="experiments.py"):
     """Run the command line; return the exit status."""
-    args = parser(prog).parse_args(argv)
-    for name in ("repeats", "epochs", "train_size", "eval_size", "mini_batch_size"):
+    p = parser(prog)
+    args = p.parse_args(argv)
+    for name in ("repeats", "epochs", "train_size", "eval_size", "mini_batch_size",
+                 "workers"):
         value = getattr(args, name)
         if value is not None and value < (0 if name == "epochs" else 1):
-            print("{0}: error: --{1} must be positive, got {2}".format(
-                prog, name.replace("_", "-"), value), file=sys.stderr)
+            p.print_usage(sys.stderr)
+            print("{0}: error: --{1} must be {2}, got {3}".format(
+                prog, name.replace("_", "-"), "non-negative" if name == "epochs"
+                else "positive", value), file=sys.stderr)
             return 2
+    return carry_out(lambda: run(args), prog, args.output)
+
+
+def carry_out(sweep, prog, output):
+    """Call ``sweep()`` (which returns the number of runs that failed) and
+    return the exit status: 0, 1 on an error or failed runs, 130 when Ctrl-C
+    stopped it."""
     try:
-        run(args)
+        failed = sweep()
     except (OSError, ValueError, TypeError, RuntimeError) as error:
         if not is_interrupt(error):
             print("{0}: error: {1}".format(prog, error), file=sys.stderr)
             return 1
-        _say_interrupted(prog, args)
+        _say_interrupted(prog, output)
         return 130
     except (KeyboardInterrupt, Interrupted):
-        _say_interrupted(prog, args)
+        _say_interrupted(prog, output)
         return 130
+    if failed:
+        print("{0}: {1} run{2} failed (see above); run again to retry {3}".format(
+            prog, failed, "" if failed == 1 else "s", "it" if failed == 1 else "them"),
+            file=sys.stderr)
+        return 1
     return 0
 
 
-def _say_interrupted(prog, args):
+def _say_interrupted(prog, output):
     print("{0}: interrupted; finished runs are in {1}; run again to "
-              "resume".format(prog, os.path.join(args.output, "runs.jsonl")),
-              file=sys.stderr)
+          "resume".format(prog, os.path.join(output, "runs.jsonl")), file=sys.stderr)

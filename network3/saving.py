@@ -105,6 +105,14 @@ def save(net, filename, values=None):
     ``values``, if given, are written instead of the parameters' current
     values (one array per ``net.params``, as a copy of them taken earlier).
     """
+    with files.atomic_write(filename) as f:
+        write(net, f, values)
+
+
+def write(net, f, values=None):
+    """Write what :func:`save` writes to ``f``, a binary file open for
+    writing (an ``io.BytesIO`` gives the model file as bytes, to send
+    elsewhere)."""
     arch_bytes = json.dumps(architecture(net), sort_keys=True).encode()
     arrays = ([p.get_value() for p in net.params] if values is None
               else list(values))
@@ -112,8 +120,7 @@ def save(net, filename, values=None):
     members.update(("param{0}".format(k), a) for k, a in enumerate(arrays))
     members["sha256"] = np.frombuffer(digest(arch_bytes, arrays).encode(),
                                       dtype=np.uint8)
-    with files.atomic_write(filename) as f:
-        np.savez(f, **members)
+    np.savez(f, **members)
 
 
 #### Loading

@@ -19,7 +19,7 @@ import sys
 
 import network3
 from network3 import ops
-from network3.cli import parse_layers
+from network3.specs import parse_layers
 
 
 def main(argv):

@@ -1,0 +1,203 @@
+"""cluster.py
+~~~~~~~~~~~~~
+
+Sweeps on Dask distributed: the same runs on this machine's cores or on a
+cluster.
+
+The chapter's ladder is about a dozen networks, three runs each, some of
+them 60 epochs over 250,000 images; chapter 3's search for good
+hyper-parameters is many more runs.  They are independent, so an
+:class:`Engine` hands them to Dask, one task per run:
+
+* ``Engine(workers=N)`` starts a ``distributed.LocalCluster`` of N worker
+  processes on the loopback address, each with one thread (the nanny that
+  starts it sets OpenMP, MKL and OpenBLAS to one thread too), so N runs share
+  the machine's cores without getting in each other's way;
+* ``Engine(scheduler="tcp://host:8786")`` connects to a cluster someone
+  started (``dask scheduler`` and ``dask worker``, dask-jobqueue,
+  Kubernetes): a scheduler that does not answer is an error within
+  :data:`CONNECT_TIMEOUT` seconds, not a hang.
+
+A worker trains each run with :func:`network3.runs.train`, loading the data
+from its own disk once (``runs.datasets``; a missing file is reported with
+the worker's address), compiling into a PyTensor compile directory of its
+own (``network3.config`` gives every Dask worker process one), and sends
+back the record and the model file's bytes for the client to keep.  When a
+worker dies in the middle of a run (killed, out of memory) Dask's scheduler
+gives the run to another worker (up to ``distributed.scheduler.
+allowed-failures`` times, 3 by default); a run that raises comes back as its
+error and the others go on.  Leaving the engine (Ctrl-C included) cancels
+what has not finished.
+
+Dask is an extra: ``pip install -e '.[cluster]'``.
+
+"""
+
+#### Libraries
+# Standard library
+import dataclasses
+import importlib.util
+import os
+import re
+import threading
+import uuid
+
+# network3
+from network3 import data, runs
+
+#: Seconds to wait for a ``--scheduler`` to answer.
+CONNECT_TIMEOUT = 10
+
+#: What a scheduler's address looks like: ``tcp://host:port`` (or another of
+#: Dask's protocols).
+ADDRESS = re.compile(r"(tcp|tls|ws|wss|ucx)://[^\s/:]+(:\d{1,5})?")
+
+_INSTALL = "pip install -e '.[cluster]' (or pip install 'dask[distributed]')"
+
+
+class DataUnavailable(RuntimeError):
+    """A worker could not read a run's data."""
+
+
+def _distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise RuntimeError("--workers and --scheduler run sweeps on Dask, which is "
+                           "not installed: " + _INSTALL) from None
+    return distributed
+
+
+def check_engine_arguments(workers=None, scheduler=None):
+    """Raise ValueError for a bad ``workers`` or ``scheduler`` (see
+    :class:`Engine`), before anything starts."""
+    if workers is not None and scheduler is not None:
+        raise ValueError("--workers and --scheduler: give one, not both "
+                         "(the workers of --scheduler are the cluster's)")
+    if workers is not None and (isinstance(workers, bool)
+                                or not isinstance(workers, int) or workers < 1):
+        raise ValueError("--workers: expected a number of worker processes >= 1, "
+                         "got {0!r}".format(workers))
+    if scheduler is not None and not (isinstance(scheduler, str)
+                                      and ADDRESS.fullmatch(scheduler)):
+        raise ValueError("--scheduler: expected a Dask scheduler's address such as "
+                         "tcp://10.0.0.5:8786, got {0!r}".format(scheduler))
+
+
+class Engine(object):
+    """Dask, to train runs on: use as ``with Engine(...) as engine:``.
+
+    Parameters
+    ----------
+    workers : int, optional
+        Start a LocalCluster of this many single-threaded worker processes.
+    scheduler : str, optional
+        Or connect to the scheduler at this address (``tcp://host:port``).
+        With neither, a LocalCluster of one worker per core.
+    say : callable, optional
+        Where to print the cluster's description (``print``).
+    """
+
+    def __init__(self, workers=None, scheduler=None, say=print):
+        check_engine_arguments(workers, scheduler)
+        self.workers = workers or (None if scheduler else os.cpu_count() or 1)
+        self.scheduler = scheduler
+        self.say = say
+        self.cluster = self.client = None
+        self._futures = []
+
+    def __enter__(self):
+        distributed = _distributed()
+        try:
+            self._start(distributed)
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _start(self, distributed):
+        if self.scheduler:
+            try:
+                self.client = distributed.Client(
+                    self.scheduler, timeout="{0}s".format(CONNECT_TIMEOUT),
+                    set_as_default=False)
+            except (OSError, TimeoutError) as error:
+                raise ConnectionError(
+                    "--scheduler: no Dask scheduler answered at {0} within {1} s "
+                    "({2})".format(self.scheduler, CONNECT_TIMEOUT, error)) from None
+            where = "the cluster at " + self.scheduler
+        else:
+            dashboard = ":0" if importlib.util.find_spec("bokeh") else None
+            self.cluster = distributed.LocalCluster(
+                n_workers=self.workers, threads_per_worker=1, processes=True,
+                host="127.0.0.1", dashboard_address=dashboard)
+            self.client = distributed.Client(self.cluster, set_as_default=False)
+            where = "a local cluster at " + self.cluster.scheduler_address
+        workers = self.client.scheduler_info(n_workers=-1)["workers"]
+        threads = sorted({w["nthreads"] for w in workers.values()})
+        self.say("network3: Dask: {0} worker{1} of {2} thread{3} in {4}".format(
+            len(workers), "" if len(workers) == 1 else "s",
+            "/".join(map(str, threads)) or "?", "" if threads == [1] else "s", where))
+        link = self._dashboard()
+        if link:
+            self.say("network3: Dask dashboard: " + link)
+        if any(t > 1 for t in threads):
+            self.say("network3: a worker process trains one run at a time; start "
+                     "workers with --nthreads 1 (and --nworkers N) to use every core")
+
+    def _dashboard(self):
+        try:
+            return self.client.dashboard_link
+        except Exception:            # no dashboard running (bokeh missing)
+            return None
+
+    def results(self, todo):
+        """Submit the runs ``todo``, one task each, and yield ``(run,
+        outcome, None)`` or ``(run, None, error)`` as each finishes."""
+        distributed = _distributed()
+        tag = uuid.uuid4().hex[:8]
+        futures = {}
+        for k, run in enumerate(todo):
+            run = dataclasses.replace(run, verbose=False)
+            future = self.client.submit(_train_on_worker, run, pure=False,
+                                        key="network3-{0}-{1}".format(tag, k))
+            futures[future] = run
+        self._futures = list(futures)
+        for future in distributed.as_completed(futures):
+            run = futures[future]
+            try:
+                yield run, future.result(), None
+            except Exception as error:
+                yield run, None, "{0}: {1}".format(type(error).__name__, error)
+            finally:
+                future.release()
+
+    def __exit__(self, *exc_info):
+        futures, self._futures = self._futures, []
+        try:
+            if self.client is not None and futures:
+                self.client.cancel(futures)
+        finally:
+            for thing in (self.client, self.cluster):
+                if thing is not None:
+                    thing.close()
+            self.client = self.cluster = None
+        return False
+
+
+#### On a worker
+# A worker process trains one run at a time: runs seed network3's generator
+# and compile, which are this process's, not a thread's.
+_one_at_a_time = threading.Lock()
+
+
+def _train_on_worker(run):
+    """Train ``run`` on the worker this runs on (a Dask task)."""
+    with _one_at_a_time:
+        try:
+            runs.datasets(run.data)
+        except (OSError, data.DataError) as error:
+            from distributed import get_worker
+            raise DataUnavailable("on worker {0}: {1}".format(
+                get_worker().address, error)) from None
+        return runs.train(run)
