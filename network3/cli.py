@@ -7,6 +7,7 @@ The ``network3`` command (also ``python -m network3``)::
     network3 evaluate     measure a saved network on a data set
     network3 expand       make the expanded training set (scripts/expand_mnist.py)
     network3 experiments  run the chapter's ladder of experiments
+    network3 sweep        search hyper-parameters: a grid, or random combinations
 
 ``train`` is the default: ``network3 --net fc --epochs 5`` trains.  Exit
 status: 0 on success, 1 on an error (a message says what went wrong), 2 on
@@ -32,7 +33,7 @@ from network3.schedules import halve_on_plateau
 from network3.specs import format_augmentation, parse_augmentation, parse_layers
 from network3.training import Interruption, is_interrupt
 
-_COMMANDS = ("train", "evaluate", "expand", "experiments")
+_COMMANDS = ("train", "evaluate", "expand", "experiments", "sweep")
 
 _LAYERS_HELP = """\
 --layers SPEC describes a network instead of --net: comma-separated layers,
@@ -103,6 +104,10 @@ def _parser():
         "experiments", add_help=False,
         help="run the chapter's ladder of experiments (see 'network3 experiments "
              "--help')")
+    commands.add_parser(
+        "sweep", add_help=False,
+        help="search hyper-parameters: train a grid (or random combinations) of "
+             "values, here or on Dask (see 'network3 sweep --help')")
     return parser
 
 
@@ -207,6 +212,9 @@ def main(argv=None):
     if argv[0] == "experiments":
         from network3 import experiments
         return experiments.main(argv[1:], prog="network3 experiments")
+    if argv[0] == "sweep":
+        from network3 import sweeps
+        return sweeps.main(argv[1:], prog="network3 sweep")
     parser = _parser()
     args = parser.parse_args(argv)
     for name in ("epochs", "mini_batch_size", "train_size"):

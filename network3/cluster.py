@@ -163,7 +163,7 @@ class Engine(object):
                                         key="network3-{0}-{1}".format(tag, k))
             futures[future] = run
         self._futures = list(futures)
-        for future in distributed.as_completed(futures):
+        for future in distributed.as_completed(futures, loop=self.client.loop):
             run = futures[future]
             try:
                 yield run, future.result(), None
@@ -183,6 +183,20 @@ class Engine(object):
                     thing.close()
             self.client = self.cluster = None
         return False
+
+
+def add_arguments(p):
+    """Add ``--workers`` and ``--scheduler`` to ``p``, a command that runs
+    sweeps (``network3 experiments``, ``network3 sweep``)."""
+    p.add_argument("--workers", type=int, nargs="?", const=os.cpu_count() or 1,
+                   metavar="N", help="train N runs at a time on a Dask LocalCluster "
+                   "of N single-threaded worker processes (--workers alone: one per "
+                   "core, {0} here); needs pip install -e '.[cluster]'".format(
+                       os.cpu_count()))
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="send the runs to the Dask cluster whose scheduler is at "
+                        "ADDRESS (tcp://HOST:PORT); its workers read --data from "
+                        "their own disks")
 
 
 #### On a worker

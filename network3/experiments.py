@@ -38,8 +38,6 @@ import time
 from network3 import chapter, cluster, data, runs
 from network3.ensemble import ensemble
 from network3.network import load
-from network3.runs import Interrupted
-from network3.training import is_interrupt
 
 
 #### The ladder
@@ -208,21 +206,8 @@ def parser(prog="experiments.py"):
     p.add_argument("--backend", choices=["numba", "jax"])
     p.add_argument("--quiet", dest="verbose", action="store_false",
                    help="do not print SGD's lines")
-    engine_arguments(p)
+    cluster.add_arguments(p)
     return p
-
-
-def engine_arguments(p):
-    """``--workers`` and ``--scheduler``, for the commands that run sweeps."""
-    p.add_argument("--workers", type=int, nargs="?", const=os.cpu_count() or 1,
-                   metavar="N", help="train N runs at a time on a Dask LocalCluster "
-                   "of N single-threaded worker processes (--workers alone: one per "
-                   "core, {0} here); needs pip install -e '.[cluster]'".format(
-                       os.cpu_count()))
-    p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="send the runs to the Dask cluster whose scheduler is at "
-                        "ADDRESS (tcp://HOST:PORT); its workers read --data from "
-                        "their own disks")
 
 
 def main(argv=None, prog="experiments.py"):
@@ -238,32 +223,4 @@ def main(argv=None, prog="experiments.py"):
                 prog, name.replace("_", "-"), "non-negative" if name == "epochs"
                 else "positive", value), file=sys.stderr)
             return 2
-    return carry_out(lambda: run(args), prog, args.output)
-
-
-def carry_out(sweep, prog, output):
-    """Call ``sweep()`` (which returns the number of runs that failed) and
-    return the exit status: 0, 1 on an error or failed runs, 130 when Ctrl-C
-    stopped it."""
-    try:
-        failed = sweep()
-    except (OSError, ValueError, TypeError, RuntimeError) as error:
-        if not is_interrupt(error):
-            print("{0}: error: {1}".format(prog, error), file=sys.stderr)
-            return 1
-        _say_interrupted(prog, output)
-        return 130
-    except (KeyboardInterrupt, Interrupted):
-        _say_interrupted(prog, output)
-        return 130
-    if failed:
-        print("{0}: {1} run{2} failed (see above); run again to retry {3}".format(
-            prog, failed, "" if failed == 1 else "s", "it" if failed == 1 else "them"),
-            file=sys.stderr)
-        return 1
-    return 0
-
-
-def _say_interrupted(prog, output):
-    print("{0}: interrupted; finished runs are in {1}; run again to "
-          "resume".format(prog, os.path.join(output, "runs.jsonl")), file=sys.stderr)
+    return runs.exit_status(lambda: run(args), prog, args.output)

@@ -9,7 +9,9 @@ The chapter's figures, each written to a PNG file by one call:
 * :func:`plot_history`: validation and test accuracy (and the training
   cost) epoch by epoch, from the ``TrainingHistory`` that ``SGD`` returns;
 * :func:`plot_augmentation`: a few training digits, each followed by
-  versions of it that ``SGD(augment=...)`` might train on.
+  versions of it that ``SGD(augment=...)`` might train on;
+* :func:`plot_sweep`: a hyper-parameter sweep's accuracies against each
+  option it varied (``network3 sweep``).
 
 They draw with Matplotlib's Agg canvas directly, never with ``pyplot``, so
 they work without a display and leave any interactive backend alone.
@@ -186,3 +188,56 @@ def plot_augmentation(images, augment, filename, *, rows=6, copies=7, shape=(28,
                                fontsize=7)
     figure.suptitle(repr(augment), fontsize=8)
     return _write(figure, filename)
+
+
+def plot_sweep(records, options, filename):
+    """Draw a sweep: for each varied option, a panel of every run's best
+    validation accuracy (dots) and the mean over the runs with each value
+    (a line), against the option's values.
+
+    Parameters
+    ----------
+    records : list of dict
+        The sweep's lines of ``runs.jsonl`` (``config`` and
+        ``best_validation_accuracy``); diverged runs are left out.
+    options : list of str
+        The varied options, a panel each.  Numbers above 0 that span a
+        factor of 10 or more (eta, lmbda) get a log scale; words (pool
+        modes) and ``none`` are spaced evenly.
+    filename : str or path
+        Where the PNG goes.
+
+    Returns
+    -------
+    str
+        ``filename``.
+    """
+    figure = _figure(3.2 * max(1, len(options)), 3.2)
+    for k, name in enumerate(options):
+        axes = figure.add_subplot(1, max(1, len(options)), k + 1)
+        points = [(r["config"].get(name), 100 * r["best_validation_accuracy"])
+                  for r in records if not r.get("diverged")
+                  and r.get("best_validation_accuracy") is not None]
+        values = sorted({v for v, _ in points}, key=lambda v: (v is None, str(type(v)),
+                                                              v if v is not None else 0))
+        numeric = all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                      for v in values)
+        where = ({v: v for v in values} if numeric and values
+                 else {v: i for i, v in enumerate(values)})
+        if points:
+            axes.plot([where[v] for v, _ in points], [a for _, a in points], "o",
+                      alpha=0.5, label="runs")
+            means = [np.mean([a for u, a in points if u == v]) for v in values]
+            axes.plot([where[v] for v in values], means, "-", label="mean")
+        if numeric and values and min(values) > 0 and max(values) >= 10 * min(values):
+            axes.set_xscale("log")
+        if not numeric:
+            axes.set_xticks(range(len(values)))
+            axes.set_xticklabels(["none" if v is None else str(v) for v in values],
+                                 rotation=30)
+        axes.set_xlabel(name)
+        if k == 0:
+            axes.set_ylabel("best validation accuracy (%)")
+            axes.legend(loc="lower right")
+    return _write(figure, filename)
+

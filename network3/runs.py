@@ -31,6 +31,7 @@ import dataclasses
 import io
 import json
 import os
+import sys
 import time
 
 # network3
@@ -38,7 +39,7 @@ from network3 import chapter, data, files, saving, seeding
 from network3.network import Network
 from network3.schedules import halve_on_plateau
 from network3.specs import parse_layers
-from network3.training import Interruption
+from network3.training import Interruption, is_interrupt
 
 
 class Interrupted(Exception):
@@ -277,7 +278,8 @@ def _train_here(run, output, say):
         outcome = train(run, say)
         with interruption.shielded():      # a finished run is kept whole
             keep(output, outcome)
-    say(finished_line(run.experiment, outcome.record))
+    say(finished_line(run.experiment if run.config is None else run.label(),
+                      outcome.record))
     if interruption.requested:
         raise Interrupted(run.label())
 
@@ -305,3 +307,32 @@ def _train_there(todo, output, say, engine):
             if interruption.requested:
                 raise Interrupted(run.label())
     return failed
+
+
+#### Exit status
+def exit_status(sweep, prog, output):
+    """Call ``sweep()`` (which returns the number of runs that failed) and
+    return the exit status: 0, 1 on an error or failed runs, 130 when Ctrl-C
+    stopped it."""
+    try:
+        failed = sweep()
+    except (OSError, ValueError, TypeError, RuntimeError) as error:
+        if not is_interrupt(error):
+            print("{0}: error: {1}".format(prog, error), file=sys.stderr)
+            return 1
+        _say_interrupted(prog, output)
+        return 130
+    except (KeyboardInterrupt, Interrupted):
+        _say_interrupted(prog, output)
+        return 130
+    if failed:
+        print("{0}: {1} run{2} failed (see above); run again to retry {3}".format(
+            prog, failed, "" if failed == 1 else "s", "it" if failed == 1 else "them"),
+            file=sys.stderr)
+        return 1
+    return 0
+
+
+def _say_interrupted(prog, output):
+    print("{0}: interrupted; finished runs are in {1}; run again to "
+          "resume".format(prog, os.path.join(output, "runs.jsonl")), file=sys.stderr)
