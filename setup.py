@@ -23,9 +23,14 @@ setup(
     ],
     extras_require={
         # JAX on the CPU runs the GPU code path in the tests
-        "test": ["pytest>=8,<10", "scipy>=1.11,<2", "jax>=0.10,<0.11"],
+        # (and Dask for the sweeps on a LocalCluster and dask worker processes)
+        "test": ["pytest>=8,<10", "scipy>=1.11,<2", "jax>=0.10,<0.11",
+                 "dask[distributed]>=2024.1,<2027"],
         # training on an NVIDIA GPU (THEANO_FLAGS=device=gpu)
         "gpu": ["jax[cuda13]>=0.10,<0.11"],
+        # sweeps on Dask: network3 experiments/sweep --workers N or --scheduler
+        # ADDRESS (bokeh serves Dask's dashboard)
+        "cluster": ["dask[distributed]>=2024.1,<2027", "bokeh>=3.1,<4"],
         # the peer of benchmarks/bench_cpu.py; never needed to use network3
         "bench": ["torch>=2.4,<3"],
     },

@@ -393,10 +393,17 @@ def check(args):
     return combinations(varied, args.random, args.seed)
 
 
-def run(args, say=print):
-    """Run the sweep ``args`` describes (see :func:`parser`); return the
-    number of runs that failed."""
-    todo = sweep_runs(args, check(args))
+def plan(args):
+    """The runs of the sweep ``args`` describes, every value and network
+    checked; raise ValueError naming the first bad one."""
+    return sweep_runs(args, check(args))
+
+
+def run(args, say=print, todo=None):
+    """Run the sweep ``args`` describes (see :func:`parser`), whose runs are
+    ``todo`` if :func:`plan` has made them; return the number of runs that
+    failed."""
+    todo = plan(args) if todo is None else todo
     swept = list(dict.fromkeys(n for run in todo for n in run.config))
     say("network3 sweep: {0} combination{1} of {2}, {3} run{4} each".format(
         len(todo) // args.repeats, "" if len(todo) == args.repeats else "s",
@@ -422,9 +429,9 @@ def main(argv=None, prog="network3 sweep"):
     p = parser(prog)
     args = p.parse_args(argv)
     try:
-        check(args)
+        todo = plan(args)
     except ValueError as error:
         p.print_usage(sys.stderr)
         print("{0}: error: {1}".format(prog, error), file=sys.stderr)
         return 2
-    return runs.exit_status(lambda: run(args), prog, args.output)
+    return runs.exit_status(lambda: run(args, todo=todo), prog, args.output)

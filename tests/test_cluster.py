@@ -1,0 +1,222 @@
+"""Sweeps on Dask: a real LocalCluster of two worker processes on the
+loopback address gives the serial runner's results; a worker killed in the
+middle of a run loses nothing; Ctrl-C keeps the finished runs and the next
+sweep trains only the rest; ``dask scheduler`` and ``dask worker`` processes
+take the same runs through --scheduler; bad addresses fail fast."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+pytest.importorskip("distributed")
+
+from network3 import cluster, runs, sweeps  # noqa: E402
+
+from conftest import BACKENDS  # noqa: E402
+
+
+def read(path):
+    return [json.loads(line) for line in open(path) if line.strip().endswith("}")]
+
+
+def sweep_args(out, *more, backend="numba"):
+    """Four runs of a small conv net (two learning rates, two seeds)."""
+    return ["--layers", "conv4,fc20,softmax", "--activation", "relu",
+            "--vary", "eta=0.03,0.1", "--repeats", "2", "--epochs", "2",
+            "--train-size", "1000", "--eval-size", "200", "--output", str(out),
+            "--quiet", "--backend", backend, "--device", "cpu"] + list(more)
+
+
+def results(out):
+    """Each run's accuracies and trained parameters, by (eta, repeat)."""
+    found = {}
+    for r in read(out / "runs.jsonl"):
+        with np.load(out / r["net"]) as model:
+            params = [model[k] for k in sorted(model.files) if k.startswith("param")]
+        found[r["config"]["eta"], r["repeat"]] = (
+            r["seed"], r["best_validation_accuracy"], r["test_accuracy"],
+            r["best_epoch"], params)
+    return found
+
+
+def assert_same(mine, serial):
+    assert sorted(mine) == sorted(serial) == [(0.03, 0), (0.03, 1), (0.1, 0), (0.1, 1)]
+    for key in serial:
+        assert mine[key][:4] == serial[key][:4], key
+        for a, b in zip(mine[key][4], serial[key][4]):
+            np.testing.assert_array_equal(a, b)
+
+
+@pytest.fixture(scope="module")
+def serial(tmp_path_factory):
+    """The four runs trained here, one after another, BLAS on one thread as
+    on a worker (with more threads its sums round differently)."""
+    from threadpoolctl import threadpool_limits
+    found = {}
+    for backend in ("numba", "jax"):
+        if backend == "jax" and not cluster_backend_available("jax"):
+            continue
+        out = tmp_path_factory.mktemp("serial-" + backend)
+        with threadpool_limits(1):
+            assert sweeps.main(sweep_args(out, backend=backend)) == 0
+        found[backend] = results(out)
+    return found
+
+
+def cluster_backend_available(name):
+    from network3 import backends
+    return name != "jax" or bool(backends.find_jax("cpu")[0])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_local_cluster_gives_the_serial_results(tmp_path, serial, backend, capsys):
+    out = tmp_path / "cluster"
+    assert sweeps.main(sweep_args(out, "--workers", "2", backend=backend)) == 0
+    said = capsys.readouterr().out
+    assert "network3: Dask: 2 workers of 1 thread in a local cluster at tcp://127.0.0.1:" \
+        in said
+    assert_same(results(out), serial[backend])
+    assert "| eta | validation accuracy |" in (out / "table.md").read_text()
+
+
+def test_a_worker_killed_in_a_run_loses_nothing(tmp_path, serial):
+    out = tmp_path / "cluster"
+    todo = sweeps.plan(sweeps.parser().parse_args(sweep_args(out)))
+    said, killed = [], []
+    with cluster.Engine(workers=2, say=said.append) as engine:
+        # every worker process compiles into a directory of its own
+        dirs = engine.client.run(lambda: __import__("network3").config.own_compiledir)
+        assert len(set(dirs.values())) == 2 and None not in dirs.values()
+        assert all(os.path.basename(d).startswith("worker-") for d in dirs.values())
+
+        def kill_a_busy_worker():
+            deadline = time.time() + 300
+            while time.time() < deadline and not killed:
+                busy = [w for w, keys in engine.client.processing().items() if keys]
+                if busy and not read_if_there(out / "runs.jsonl"):
+                    time.sleep(0.5)        # well into the run: compiled, training
+                    busy = [w for w, keys in engine.client.processing().items()
+                            if keys]
+                    if busy:
+                        pid = engine.client.run(os.getpid, workers=busy[:1])[busy[0]]
+                        os.kill(pid, signal.SIGKILL)
+                        killed.append(pid)
+                time.sleep(0.05)
+
+        killer = threading.Thread(target=kill_a_busy_worker)
+        killer.start()
+        try:
+            failed = runs.carry_out(todo, str(out), say=said.append, engine=engine)
+        finally:
+            killed.append(None)
+            killer.join()
+    assert killed[0] is not None, "no worker was killed in a run"
+    assert failed == 0
+    assert_same(results(out), serial["numba"])
+    if any("dashboard" in line for line in said):
+        assert any(line.startswith("network3: Dask dashboard: http://") for line in said)
+
+
+def read_if_there(path):
+    return read(path) if os.path.exists(path) else []
+
+
+def test_ctrl_c_keeps_finished_runs_and_the_next_sweep_trains_the_rest(tmp_path):
+    out = tmp_path / "cluster"
+    args = sweep_args(out, "--workers", "2") + ["--vary", "lmbda=0,0.1"]  # 8 runs
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "network3", "sweep"] + args,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        deadline = time.time() + 300
+        while not read_if_there(out / "runs.jsonl") and proc.poll() is None:
+            assert time.time() < deadline, "no run finished"
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "interrupted; finished runs are in" in stderr
+    first = read(out / "runs.jsonl")
+    assert 1 <= len(first) < 8
+    for r in first:
+        assert (out / r["net"]).exists()
+    assert sweeps.main(args) == 0
+    after = read(out / "runs.jsonl")
+    assert after[:len(first)] == first                  # kept as they were
+    keys = [(r["config"]["eta"], r["config"]["lmbda"], r["repeat"]) for r in after]
+    assert len(keys) == len(set(keys)) == 8             # each run once
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_an_unreachable_scheduler_is_an_error_within_seconds(tmp_path, capsys):
+    address = "tcp://127.0.0.1:{0}".format(free_port())
+    start = time.perf_counter()
+    assert sweeps.main(sweep_args(tmp_path / "out", "--scheduler", address)) == 1
+    assert time.perf_counter() - start < cluster.CONNECT_TIMEOUT + 20
+    err = capsys.readouterr().err
+    assert "--scheduler: no Dask scheduler answered at " + address in err
+
+
+def test_dask_scheduler_and_dask_worker_processes_take_the_runs(tmp_path, serial,
+                                                                capsys):
+    dask = os.path.join(os.path.dirname(sys.executable), "dask")
+    where = tmp_path / "scheduler.json"
+    started = []
+    try:
+        started.append(subprocess.Popen(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", "0",
+             "--no-dashboard", "--scheduler-file", str(where)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        for name in ("one", "two"):
+            started.append(subprocess.Popen(
+                [dask, "worker", "--scheduler-file", str(where), "--nthreads", "1",
+                 "--host", "127.0.0.1", "--no-dashboard", "--name", name],
+                cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        from distributed import Client
+        deadline = time.time() + 120
+        while not where.exists():
+            assert time.time() < deadline
+            time.sleep(0.2)
+        time.sleep(0.5)
+        address = json.loads(where.read_text())["address"]
+        with Client(address, timeout="30s") as client:
+            client.wait_for_workers(2, timeout=120)
+        out = tmp_path / "cluster"
+        assert sweeps.main(sweep_args(out, "--scheduler", address)) == 0
+        said = capsys.readouterr().out
+        assert "2 workers of 1 thread in the cluster at " + address in said
+        assert_same(results(out), serial["numba"])
+        # a data file the workers cannot read: every run reports it, with the
+        # worker's address, and the sweep goes on to the end
+        missing = str(tmp_path / "nowhere" / "mnist.pkl.gz")
+        status = sweeps.main(sweep_args(tmp_path / "missing", "--scheduler", address,
+                                        "--data", missing))
+        said = capsys.readouterr()
+        assert status == 1
+        assert said.out.count("failed: DataUnavailable: on worker tcp://127.0.0.1:") == 4
+        assert missing in said.out
+        assert "4 runs failed" in said.err
+    finally:
+        for proc in reversed(started):
+            proc.terminate()
+        for proc in started:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
