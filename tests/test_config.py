@@ -71,3 +71,32 @@ def test_float64_and_unknown_flags_warn_but_work():
 def test_default_is_float32_on_the_cpu():
     result = run_import("")
     assert result.returncode == 0 and result.stdout.strip() == "False float32 float32"
+
+
+def test_each_process_that_asks_gets_a_compile_directory_of_its_own(tmp_path):
+    """Two claims in this process, then a process started with
+    NETWORK3_OWN_COMPILEDIR: three directories, and PyTensor (its Numba
+    cache included) uses the one its process holds."""
+    base = str(tmp_path / "compiled")
+    first = config.claim_compiledir(base)
+    second = config.claim_compiledir(base)
+    assert first == os.path.join(base, "worker-0")
+    assert second == os.path.join(base, "worker-1")
+    env = dict(os.environ, THEANO_FLAGS="base_compiledir=" + base,
+               NETWORK3_OWN_COMPILEDIR="1")
+    code = ("import network3, pytensor; "
+            "from pytensor.link.numba import cache; "
+            "print(network3.config.own_compiledir); "
+            "print(pytensor.config.base_compiledir); print(cache.NUMBA_CACHE_PATH)")
+    result = subprocess.run([sys.executable, "-c", code], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    third = os.path.join(base, "worker-2")
+    assert result.stdout.split() == [third, third, os.path.join(third, "numba")]
+    # the subprocess has ended: its directory is free again, ours are not
+    assert config.claim_compiledir(base) == third
+    # a process that does not ask shares PyTensor's directory, as always
+    env.pop("NETWORK3_OWN_COMPILEDIR")
+    result = subprocess.run([sys.executable, "-c", code], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.stdout.split() == ["None", base, os.path.join(base, "numba")]

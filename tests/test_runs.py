@@ -1,0 +1,101 @@
+"""runs.py: a run described as data, trained anywhere, kept whole; each
+process loads a data set once."""
+
+import io
+import json
+
+import numpy as np
+import pytest
+
+from network3 import data, runs, saving
+
+
+def tiny_run(**changes):
+    options = dict(runs.OPTIONS, eta=0.1, lmbda=0.0, epochs=1, mini_batch_size=10)
+    options.update(changes.pop("options", {}))
+    fields = dict(experiment="layers", repeat=0, seed=3, settings={"a": 1},
+                  options=options, data=runs.DataSpec("../data/mnist.pkl.gz", 100, 50),
+                  layers="fc20,softmax", config={"eta": 0.1}, verbose=False,
+                  file="tiny-0.npz")
+    fields.update(changes)
+    return runs.Run(**fields)
+
+
+def test_a_run_matches_only_its_own_record():
+    run = tiny_run()
+    record = {"experiment": "layers", "repeat": 0, "settings": {"a": 1},
+              "config": {"eta": 0.1}}
+    assert run.matches(record)
+    for key, other in [("repeat", 1), ("settings", {"a": 2}), ("config", {"eta": 1}),
+                       ("experiment", "fc")]:
+        assert not run.matches(dict(record, **{key: other}))
+    assert not run.matches({k: v for k, v in record.items() if k != "config"})
+    ladder = tiny_run(config=None)
+    assert ladder.matches({k: v for k, v in record.items() if k != "config"})
+
+
+def test_data_sets_are_loaded_once_per_process(monkeypatch, mnist):
+    loads = []
+
+    def load(path):
+        loads.append(path)
+        return mnist
+    monkeypatch.setattr(data, "load_data", load)
+    monkeypatch.setattr(runs, "_loaded", runs._loaded.__class__())
+    a, b, c = (runs.DataSpec("x", n, 50) for n in (100, 200, 300))
+    first = runs.datasets(a)
+    assert runs.datasets(a) is first and loads == ["x"]
+    images = first[0][0].get_value()
+    assert images.shape == (100, 784)
+    np.testing.assert_array_equal(images, mnist[0][0][:100])
+    assert first[1][0].get_value().shape == (50, 784)
+    runs.datasets(b)
+    runs.datasets(a)                     # still kept: the two latest are
+    assert len(loads) == 2
+    runs.datasets(c)                     # b, the least recent, goes
+    runs.datasets(a)
+    assert len(loads) == 3
+    runs.datasets(b)
+    assert len(loads) == 4
+
+
+def test_a_trained_run_hands_back_its_record_and_model(tmp_path):
+    outcome = runs.train(tiny_run())
+    record = outcome.record
+    assert record["experiment"] == "layers" and record["config"] == {"eta": 0.1}
+    assert record["seed"] == 3 and record["net"] == "nets/tiny-0.npz"
+    assert 0 <= record["test_accuracy"] <= 1 and record["epochs"] == 1
+    # the same seed gives the same network, wherever it is trained
+    again = runs.train(tiny_run())
+    assert again.record["test_accuracy"] == record["test_accuracy"]
+    # kept: the model file first, then the record that names it
+    (tmp_path / "nets").mkdir()
+    runs.keep(str(tmp_path), outcome)
+    assert json.loads((tmp_path / "runs.jsonl").read_text()) == record
+    layers, mbs = saving.read_layers(tmp_path / "nets" / "tiny-0.npz")
+    with np.load(io.BytesIO(outcome.model)) as sent, \
+            np.load(io.BytesIO(again.model)) as other:
+        for k, param in enumerate(p for layer in layers for p in layer.params):
+            np.testing.assert_array_equal(param.get_value(), sent["param%d" % k])
+            np.testing.assert_array_equal(other["param%d" % k], sent["param%d" % k])
+
+
+def test_a_diverged_run_is_recorded_without_a_model():
+    outcome = runs.train(tiny_run(options={"eta": 1e30}))
+    assert outcome.record["diverged"] is True and outcome.model is None
+    assert outcome.record["test_accuracy"] is None and "net" not in outcome.record
+
+
+@pytest.mark.parametrize("status, raised", [(0, None), (1, ValueError("bad")),
+                                            (130, KeyboardInterrupt()),
+                                            (130, runs.Interrupted("fc, run 1"))])
+def test_exit_status(status, raised, capsys):
+    def sweep():
+        if raised is not None:
+            raise raised
+        return 0
+    assert runs.exit_status(sweep, "prog", "out") == status
+    if status == 1:
+        assert "prog: error: bad" in capsys.readouterr().err
+    assert runs.exit_status(lambda: 3, "prog", "out") == 1
+    assert "3 runs failed" in capsys.readouterr().err
