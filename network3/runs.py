@@ -286,9 +286,11 @@ def _train_here(run, output, say):
 
 def _train_there(todo, output, say, engine):
     from tqdm.auto import tqdm
-    failed = 0
-    with tqdm(total=len(todo), unit="run", desc="runs", dynamic_ncols=True) as bar, \
-            Interruption() as interruption:
+    failed = finished = 0
+    started = time.perf_counter()
+    # a bar on a terminal; in a log, each run's line says how far the sweep is
+    with tqdm(total=len(todo), unit="run", desc="runs", dynamic_ncols=True,
+              disable=None) as bar, Interruption() as interruption:
         results = engine.results(todo)
         while True:
             with interruption.immediately():
@@ -299,14 +301,28 @@ def _train_there(todo, output, say, engine):
             if error is None:
                 with interruption.shielded():
                     keep(output, outcome)
-                bar.write(finished_line(run.label(), outcome.record))
+                line = finished_line(run.label(), outcome.record)
             else:
                 failed += 1
-                bar.write("== {0}: failed: {1}".format(run.label(), error))
+                line = "== {0}: failed: {1}".format(run.label(), error)
+            finished += 1
             bar.update()
+            if bar.disable:         # (and then bar.n stays 0)
+                say(line + _progress(finished, len(todo), time.perf_counter() - started))
+            else:
+                bar.write(line)
             if interruption.requested:
                 raise Interrupted(run.label())
     return failed
+
+
+def _progress(done, total, seconds):
+    """`` (3 of 8 runs done, about 2 min left)``."""
+    left = seconds / done * (total - done)
+    return " ({0} of {1} runs done{2})".format(done, total, "" if done == total else
+                                              ", about {0:.0f} min left".format(
+                                                  left / 60) if left >= 90 else
+                                              ", about {0:.0f} s left".format(left))
 
 
 #### Exit status

@@ -83,6 +83,8 @@ def test_a_local_cluster_gives_the_serial_results(tmp_path, serial, backend, cap
     said = capsys.readouterr().out
     assert "network3: Dask: 2 workers of 1 thread in a local cluster at tcp://127.0.0.1:" \
         in said
+    # not a terminal: no bar, and each run's line says how far the sweep is
+    assert "(1 of 4 runs done, about " in said and "(4 of 4 runs done)" in said
     assert_same(results(out), serial[backend])
     assert "| eta | validation accuracy |" in (out / "table.md").read_text()
 
@@ -120,6 +122,7 @@ def test_a_worker_killed_in_a_run_loses_nothing(tmp_path, serial):
             killer.join()
     assert killed[0] is not None, "no worker was killed in a run"
     assert failed == 0
+    assert sum("runs done" in line for line in said) == 4
     assert_same(results(out), serial["numba"])
     if any("dashboard" in line for line in said):
         assert any(line.startswith("network3: Dask dashboard: http://") for line in said)
