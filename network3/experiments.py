@@ -89,7 +89,7 @@ def run(args, say=print):
     Dask (``args.workers``, ``args.scheduler``); return the number of runs
     that failed (only on Dask: here an error ends the sweep).
 
-    Raises :class:`Interrupted` when Ctrl-C stops the sweep.
+    Raises :class:`network3.runs.Interrupted` when Ctrl-C stops the sweep.
     """
     names = NAMES if not args.only else args.only.split(",")
     unknown = [n for n in names if n not in NAMES]
@@ -191,21 +191,10 @@ def parser(prog="experiments.py"):
     p.add_argument("--output", default="experiments", metavar="DIR",
                    help="where runs.jsonl, table.md and the trained nets go "
                         "(default: ./experiments)")
-    p.add_argument("--data", default="../data/mnist.pkl.gz", metavar="FILE")
-    p.add_argument("--expanded", default="../data/mnist_expanded.pkl.gz",
-                   metavar="FILE", help="the expanded training set (made from the "
-                   "training data when missing)")
-    p.add_argument("--train-size", type=int, metavar="N",
-                   help="use the first N training images only")
-    p.add_argument("--eval-size", type=int, metavar="N",
-                   help="use the first N validation and test images only")
+    runs.add_arguments(p)
     p.add_argument("--mini-batch-size", type=int, default=10, metavar="N")
     p.add_argument("--seed", type=int, default=0,
                    help="run k of an experiment uses seed SEED+k (default 0)")
-    p.add_argument("--device", choices=["cpu", "gpu", "cuda"])
-    p.add_argument("--backend", choices=["numba", "jax"])
-    p.add_argument("--quiet", dest="verbose", action="store_false",
-                   help="do not print SGD's lines")
     cluster.add_arguments(p)
     return p
 

@@ -124,6 +124,26 @@ class Outcome:
     model: bytes = None
 
 
+def add_arguments(p):
+    """Add what every run of a sweep shares (a :class:`DataSpec`'s fields,
+    the device, the back end, ``--quiet``) to ``p``, the parser of a command
+    that runs sweeps."""
+    p.add_argument("--data", default="../data/mnist.pkl.gz", metavar="FILE",
+                   help="the data (default: the bundled MNIST); on Dask, each "
+                        "worker reads it from its own disk")
+    p.add_argument("--expanded", default="../data/mnist_expanded.pkl.gz",
+                   metavar="FILE", help="the expanded training set, for the nets the "
+                   "book trains on it (made from the training data when missing)")
+    p.add_argument("--train-size", type=int, metavar="N",
+                   help="use the first N training images only")
+    p.add_argument("--eval-size", type=int, metavar="N",
+                   help="use the first N validation and test images only")
+    p.add_argument("--device", choices=["cpu", "gpu", "cuda"])
+    p.add_argument("--backend", choices=["numba", "jax"])
+    p.add_argument("--quiet", dest="verbose", action="store_false",
+                   help="do not print SGD's lines")
+
+
 #### Carrying out one run
 #: The data sets this process has loaded, the latest last (see :func:`datasets`).
 _loaded = collections.OrderedDict()

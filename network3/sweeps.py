@@ -349,21 +349,10 @@ def parser(prog="network3 sweep"):
     p.add_argument("--early-stopping", type=int, metavar="N")
     p.add_argument("--init", choices=OPTIONS["init"].allowed, default="book")
     p.add_argument("--pool-mode", choices=ops.POOL_MODES, default="max")
-    p.add_argument("--data", default="../data/mnist.pkl.gz", metavar="PATH")
-    p.add_argument("--expanded", default="../data/mnist_expanded.pkl.gz",
-                   metavar="FILE", help="the expanded training set, for the nets the "
-                   "book trains on it (made from the training data when missing)")
-    p.add_argument("--train-size", type=int, metavar="N",
-                   help="use the first N training images only")
-    p.add_argument("--eval-size", type=int, metavar="N",
-                   help="use the first N validation and test images only")
+    runs.add_arguments(p)
     p.add_argument("--output", default="sweep", metavar="DIR",
                    help="where runs.jsonl, table.md, sweep.png and the nets go "
                         "(default: ./sweep)")
-    p.add_argument("--device", choices=["cpu", "gpu", "cuda"])
-    p.add_argument("--backend", choices=["numba", "jax"])
-    p.add_argument("--quiet", dest="verbose", action="store_false",
-                   help="do not print SGD's lines")
     cluster.add_arguments(p)
     return p
 
@@ -401,8 +390,11 @@ def plan(args):
 
 def run(args, say=print, todo=None):
     """Run the sweep ``args`` describes (see :func:`parser`), whose runs are
-    ``todo`` if :func:`plan` has made them; return the number of runs that
-    failed."""
+    ``todo`` if :func:`plan` has made them, here or on Dask (``args.workers``,
+    ``args.scheduler``); return the number of runs that failed.
+
+    Raises :class:`network3.runs.Interrupted` when Ctrl-C stops the sweep.
+    """
     todo = plan(args) if todo is None else todo
     swept = list(dict.fromkeys(n for run in todo for n in run.config))
     say("network3 sweep: {0} combination{1} of {2}, {3} run{4} each".format(
