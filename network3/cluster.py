@@ -213,6 +213,10 @@ def _train_on_worker(run):
     with _one_at_a_time:
         if not _prepared:
             _prepared.append(_keep_freed_memory())
+            # one BLAS/OpenMP thread, as the nanny's environment also asks
+            # (a worker started without a nanny has no such environment)
+            from threadpoolctl import threadpool_limits
+            _prepared.append(threadpool_limits(limits=1))
         try:
             runs.datasets(run.data)
         except (OSError, data.DataError) as error:

@@ -43,6 +43,8 @@ import numpy as np
 
 # network3
 from network3 import activations, chapter, cluster, ops, runs
+from network3.augmentation import Augmentation
+from network3.specs import format_augmentation
 
 
 #### What a sweep can vary
@@ -242,10 +244,11 @@ def sweep_runs(args, found):
 
 
 def _plain(value):
-    """``value`` as runs.jsonl can hold it (an Augmentation by its fields)."""
-    if dataclasses.is_dataclass(value):
-        return dataclasses.asdict(value)
-    return value
+    """``value`` as it comes back from runs.jsonl (an Augmentation as its
+    ``--augment`` description), so that resuming finds its runs."""
+    if isinstance(value, Augmentation):
+        value = format_augmentation(value)
+    return json.loads(json.dumps(value))
 
 
 #### Reporting

@@ -99,3 +99,27 @@ def test_exit_status(status, raised, capsys):
         assert "prog: error: bad" in capsys.readouterr().err
     assert runs.exit_status(lambda: 3, "prog", "out") == 1
     assert "3 runs failed" in capsys.readouterr().err
+
+
+def test_every_run_of_the_ladder_travels_and_resumes(tmp_path):
+    """A Dask task is a pickled Run; resuming compares a Run with the JSON of
+    its record: both must come back equal (an Augmentation, tuples...)."""
+    import pickle
+    from network3 import experiments, sweeps
+    args = experiments.parser().parse_args(["--output", str(tmp_path)])
+    ladder = list(experiments.ladder(args, experiments.LADDER))
+    assert len(ladder) == 3 * len(experiments.LADDER)
+    for run in ladder:
+        assert pickle.loads(pickle.dumps(run)) == run
+        record = json.loads(json.dumps({"experiment": run.experiment,
+                                        "repeat": run.repeat, "settings": run.settings}))
+        assert run.matches(record)
+    # a sweep of the net trained on transformed images records its augmentation
+    args = sweeps.parser().parse_args(["--net", "augmented", "--vary", "eta=0.01,0.1",
+                                       "--output", str(tmp_path)])
+    for run in sweeps.plan(args):
+        assert pickle.loads(pickle.dumps(run)) == run
+        assert run.options["augment"] is not None
+        record = json.loads(json.dumps({"experiment": run.experiment, "repeat": 0,
+                                        "settings": run.settings, "config": run.config}))
+        assert run.matches(record)
