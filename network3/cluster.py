@@ -143,6 +143,9 @@ class Engine(object):
         link = self._dashboard()
         if link:
             self.say("network3: Dask dashboard: " + link)
+        if not workers:
+            self.say("network3: the cluster has no workers yet; the runs wait for "
+                     "some to join")
         if any(t > 1 for t in threads):
             self.say("network3: a worker process trains one run at a time; start "
                      "workers with --nthreads 1 (and --nworkers N) to use every core")
