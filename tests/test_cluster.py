@@ -223,3 +223,21 @@ def test_dask_scheduler_and_dask_worker_processes_take_the_runs(tmp_path, serial
                 proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def test_the_ladder_runs_on_a_local_cluster_too(tmp_path):
+    """network3 experiments --workers: the records the serial runner writes."""
+    from network3 import experiments
+    args = ["--only", "fc", "--repeats", "2", "--epochs", "1", "--train-size", "300",
+            "--eval-size", "100", "--quiet"]
+    serial, there = tmp_path / "serial", tmp_path / "cluster"
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1):
+        assert experiments.main(args + ["--output", str(serial)]) == 0
+    assert experiments.main(args + ["--output", str(there), "--workers", "2"]) == 0
+    keys = ("experiment", "repeat", "seed", "settings", "best_validation_accuracy",
+            "test_accuracy", "best_epoch", "net")
+    mine = sorted(read(there / "runs.jsonl"), key=lambda r: r["repeat"])
+    assert [{k: r[k] for k in keys} for r in mine] == \
+        [{k: r[k] for k in keys} for r in read(serial / "runs.jsonl")]
+    assert "| fc | 97.80% |" in (there / "table.md").read_text()
