@@ -119,8 +119,8 @@ def main():
         "start, imports, data and compiling included), the sides alternating round by "
         "round after an untimed round that fills the compile caches. Even without the "
         "cluster's start and stop the ratio cannot fall below (s per run on a worker) / "
-        "({2} x s per run serially): a worker trains on one thread, beside the other "
-        "workers.".format(args.runs, args.train_size or 50000, args.workers),
+        "({2} x s per run serially): a worker trains on one thread, the serial process "
+        "on all of them.".format(args.runs, args.train_size or 50000, args.workers),
         "",
         "| net:epochs | round | serial (s) | --workers {0} (s) | ratio | s per run, serial | "
         "s per run, on a worker |".format(args.workers),
