@@ -99,7 +99,9 @@ def run(args, say=print):
     cluster.check_engine_arguments(args.workers, args.scheduler)
     todo = list(ladder(args, names))
     distributed = args.workers is not None or args.scheduler is not None
-    with (cluster.Engine(args.workers, args.scheduler, say) if distributed and todo
+    # a cluster is started only if there is something to train
+    with (cluster.Engine(args.workers, args.scheduler, say)
+          if distributed and runs.pending(todo, args.output)
           else contextlib.nullcontext()) as engine:
         failed = runs.carry_out(todo, args.output, say, engine)
     path = os.path.join(args.output, "runs.jsonl")

@@ -283,13 +283,18 @@ def carry_out(runs, output, say=print, engine=None):
     Ctrl-C raises :class:`Interrupted` (pending runs are cancelled).
     """
     os.makedirs(os.path.join(output, "nets"), exist_ok=True)
-    done = read_runs(os.path.join(output, "runs.jsonl"))
-    todo = [run for run in runs if not any(run.matches(r) for r in done)]
+    todo = pending(runs, output)
     if engine is None:
         for run in todo:
             _train_here(run, output, say)
         return 0
     return _train_there(todo, output, say, engine)
+
+
+def pending(runs, output):
+    """The ``runs`` that ``output/runs.jsonl`` does not hold yet."""
+    done = read_runs(os.path.join(output, "runs.jsonl"))
+    return [run for run in runs if not any(run.matches(r) for r in done)]
 
 
 def _train_here(run, output, say):

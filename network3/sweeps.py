@@ -404,7 +404,9 @@ def run(args, say=print, todo=None):
         len(todo) // args.repeats, "" if len(todo) == args.repeats else "s",
         ", ".join(swept), args.repeats, "" if args.repeats == 1 else "s"))
     distributed = args.workers is not None or args.scheduler is not None
-    with (cluster.Engine(args.workers, args.scheduler, say) if distributed
+    # a cluster is started only if there is something to train
+    with (cluster.Engine(args.workers, args.scheduler, say)
+          if distributed and runs.pending(todo, args.output)
           else contextlib.nullcontext()) as engine:
         failed = runs.carry_out(todo, args.output, say, engine)
     records = records_of(os.path.join(args.output, "runs.jsonl"), todo)

@@ -87,6 +87,10 @@ def test_a_local_cluster_gives_the_serial_results(tmp_path, serial, backend, cap
     assert "(1 of 4 runs done, about " in said and "(4 of 4 runs done)" in said
     assert_same(results(out), serial[backend])
     assert "| eta | validation accuracy |" in (out / "table.md").read_text()
+    # again: everything is done, so no cluster starts and nothing is trained
+    assert sweeps.main(sweep_args(out, "--workers", "2", backend=backend)) == 0
+    assert "Dask" not in capsys.readouterr().out
+    assert len(read(out / "runs.jsonl")) == 4
 
 
 def test_a_worker_killed_in_a_run_loses_nothing(tmp_path, serial):
