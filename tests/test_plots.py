@@ -44,3 +44,16 @@ def test_plot_augmentation_draws_each_digit_and_its_versions(tmp_path, mnist):
                                    "augmented.png", rows=3, copies=5, rng=1)
     picture = imread(path)
     assert picture.shape[1] > 1.5 * picture.shape[0]          # 3 rows of 6
+
+
+def test_plot_sweep_draws_a_panel_per_option(tmp_path):
+    records = [{"config": {"eta": eta, "pool_mode": mode, "early_stopping": stop},
+                "best_validation_accuracy": 0.9 + eta / 10, "repeat": r}
+               for eta in (0.01, 0.1, 1.0) for mode in ("max", "l2")
+               for stop in (None, 5) for r in (0, 1)]
+    records.append({"config": {"eta": 10.0, "pool_mode": "max", "early_stopping": None},
+                    "best_validation_accuracy": 0.1, "diverged": True})
+    one = imread(plots.plot_sweep(records, ["eta"], tmp_path / "one.png"))
+    three = imread(plots.plot_sweep(records, ["eta", "pool_mode", "early_stopping"],
+                                    tmp_path / "three.png"))
+    assert three.shape[1] > 2.5 * one.shape[1] and three.shape[0] < 1.3 * one.shape[0]
