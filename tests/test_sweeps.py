@@ -6,7 +6,6 @@ import json
 import math
 import statistics
 
-import numpy as np
 import pytest
 
 from network3 import sweeps
