@@ -204,6 +204,18 @@ def add_arguments(p):
                         "their own disks")
 
 
+def carry_out(todo, output, say=print, workers=None, scheduler=None):
+    """:func:`network3.runs.carry_out` the runs ``todo``: here, or on Dask
+    when ``workers`` or ``scheduler`` says so (an :class:`Engine` is started
+    only if some run is not in ``output/runs.jsonl`` yet).  Returns the
+    number of runs that failed."""
+    pending = runs.pending(todo, output)
+    if (workers is None and scheduler is None) or not pending:
+        return runs.carry_out(pending, output, say)
+    with Engine(workers, scheduler, say) as engine:
+        return runs.carry_out(pending, output, say, engine)
+
+
 #### On a worker
 # A worker process trains one run at a time: runs seed network3's generator
 # and compile, which are this process's, not a thread's.

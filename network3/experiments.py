@@ -27,7 +27,6 @@ with its epoch, so that resuming does not try it again.
 #### Libraries
 # Standard library
 import argparse
-import contextlib
 import dataclasses
 import os
 import statistics
@@ -98,12 +97,7 @@ def run(args, say=print):
             ", ".join(unknown), ", ".join(NAMES)))
     cluster.check_engine_arguments(args.workers, args.scheduler)
     todo = list(ladder(args, names))
-    distributed = args.workers is not None or args.scheduler is not None
-    # a cluster is started only if there is something to train
-    with (cluster.Engine(args.workers, args.scheduler, say)
-          if distributed and runs.pending(todo, args.output)
-          else contextlib.nullcontext()) as engine:
-        failed = runs.carry_out(todo, args.output, say, engine)
+    failed = cluster.carry_out(todo, args.output, say, args.workers, args.scheduler)
     path = os.path.join(args.output, "runs.jsonl")
     if ENSEMBLE in names:
         _run_ensemble(args, path, say)

@@ -28,7 +28,6 @@ against each swept option into ``OUTPUT/sweep.png``.
 #### Libraries
 # Standard library
 import argparse
-import contextlib
 import dataclasses
 import hashlib
 import itertools
@@ -202,7 +201,8 @@ def sweep_runs(args, found):
     """The runs of the combinations ``found`` (:func:`combinations`),
     ``args.repeats`` of each, checked: each network is built once here, so
     an impossible combination is refused before any run starts."""
-    if args.layers is None and "activation" in {n for c in found for n in c}:
+    swept = {n for c in found for n in c}
+    if args.layers is None and "activation" in swept:
         raise ValueError("--vary activation: the chapter's networks have their own "
                          "activation; vary it with --layers")
     base = base_options(args)
@@ -211,7 +211,6 @@ def sweep_runs(args, found):
     spec = runs.DataSpec(args.data, args.train_size, args.eval_size,
                          expanded=args.layers is None and recipe.expanded,
                          expanded_path=args.expanded, expand_seed=args.seed)
-    swept = {n for c in found for n in c}
     settings = {"net": None if args.layers else args.net, "layers": args.layers,
                 "data": args.data, "train_size": args.train_size,
                 "eval_size": args.eval_size}
@@ -403,12 +402,7 @@ def run(args, say=print, todo=None):
     say("network3 sweep: {0} combination{1} of {2}, {3} run{4} each".format(
         len(todo) // args.repeats, "" if len(todo) == args.repeats else "s",
         ", ".join(swept), args.repeats, "" if args.repeats == 1 else "s"))
-    distributed = args.workers is not None or args.scheduler is not None
-    # a cluster is started only if there is something to train
-    with (cluster.Engine(args.workers, args.scheduler, say)
-          if distributed and runs.pending(todo, args.output)
-          else contextlib.nullcontext()) as engine:
-        failed = runs.carry_out(todo, args.output, say, engine)
+    failed = cluster.carry_out(todo, args.output, say, args.workers, args.scheduler)
     records = records_of(os.path.join(args.output, "runs.jsonl"), todo)
     text = table(records, swept)
     with open(os.path.join(args.output, "table.md"), "w") as f:
