@@ -123,3 +123,10 @@ def test_every_run_of_the_ladder_travels_and_resumes(tmp_path):
         record = json.loads(json.dumps({"experiment": run.experiment, "repeat": 0,
                                         "settings": run.settings, "config": run.config}))
         assert run.matches(record)
+
+
+def test_a_broken_line_in_the_middle_of_runs_jsonl_is_skipped(tmp_path):
+    path = tmp_path / "runs.jsonl"
+    path.write_text('{"experiment": "fc", "repeat": 0}\n{"experiment": "fc", "rep\n'
+                    '{"experiment": "fc", "repeat": 1}\n')
+    assert [r["repeat"] for r in runs.read_runs(str(path))] == [0, 1]

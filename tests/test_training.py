@@ -557,3 +557,39 @@ def test_bad_augment_arguments_are_refused_before_compiling(small):
                                          "but these have 30 values each"):
         small_net.SGD((x, y), 1, 10, 0.1, None, None, augment=AUGMENT)
     assert net.engine.compilations == small_net.engine.compilations == 0
+
+
+#### Pinned before the loop became callbacks (survivors of a mutation audit)
+def test_the_checkpoint_holds_the_best_epoch_not_the_last(small, monkeypatch, tmp_path):
+    training_data, validation_data = small
+    scripted_validation(monkeypatch, [0.5, 0.9, 0.6, 0.7])
+    net = linear_net(3)
+    kept = record_kept(monkeypatch)
+    checkpoint = tmp_path / "best.npz"
+    quietly(net, training_data, 4, 10, 0.1, validation_data, None,
+            checkpoint=checkpoint, restore_best=False)
+    assert len(kept) == 2                     # epochs 0 and 1
+    saved = network3.load_network(checkpoint)
+    for ours, best in zip(params_of(saved), kept[1]):
+        np.testing.assert_array_equal(ours, best)
+    # the network itself holds the last epoch's (restore_best=False), which differ
+    assert not np.array_equal(params_of(net)[0], kept[1][0])
+
+
+def test_an_improvement_resets_early_stoppings_count(small, monkeypatch):
+    training_data, validation_data = small
+    # 0.4: one epoch without improvement; 0.6 improves, so the count starts
+    # again: 0.55 and 0.5 make two, after epoch 4
+    scripted_validation(monkeypatch, [0.5, 0.4, 0.6, 0.55, 0.5, 0.3, 0.3])
+    history = quietly(linear_net(4), training_data, 7, 10, 0.1, validation_data, None,
+                      early_stopping=2)
+    assert history.stopped == "early_stopping" and history.epochs == 5
+
+
+def test_an_improvement_resets_halve_on_plateaus_count(small, monkeypatch):
+    training_data, validation_data = small
+    scripted_validation(monkeypatch, [0.5, 0.4, 0.6, 0.55, 0.5, 0.3])
+    history = quietly(linear_net(4), training_data, 6, 10, network3.halve_on_plateau(
+        0.1, patience=2), validation_data, None)
+    # two epochs without improvement only after epoch 4: halved from epoch 5
+    assert history.eta == [0.1] * 5 + [0.05] and history.stopped is None
