@@ -222,6 +222,21 @@ def image_shape(shape, size, where):
 
 
 #### The transforms as numbers
+def network_image_shape(layers, size):
+    """The (channels, height, width) of a network's input images of ``size``
+    values, for ``SGD(augment=...)``: the first layer's ``image_shape``, or a
+    square of one channel."""
+    shape = getattr(layers[0], "image_shape", None)
+    if shape is not None:
+        return image_shape(shape[1:], size, "SGD: augment")
+    side = math.isqrt(size)
+    if side * side != size:
+        raise ValueError(
+            "SGD: augment transforms square images (or those a first ConvPoolLayer's "
+            "image_shape describes), but these have {0} values each".format(size))
+    return image_shape((side, side), size, "SGD: augment")
+
+
 def inverse_matrix(shape, shift=(0.0, 0.0), rotate=0.0, shear=0.0, scale=1.0):
     """Where each output pixel of an affine transform comes from.
 

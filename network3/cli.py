@@ -31,7 +31,7 @@ from network3.schedules import halve_on_plateau
 # parse_layers and the augmentation specs are network3.specs'; the command
 # line has always offered them here too
 from network3.specs import format_augmentation, parse_augmentation, parse_layers
-from network3.training import Interruption, is_interrupt
+from network3.interrupts import Interruption, is_interrupt
 
 _COMMANDS = ("train", "evaluate", "expand", "experiments", "sweep")
 

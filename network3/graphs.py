@@ -5,14 +5,14 @@ The symbolic graphs a network is trained and evaluated with, built once
 from its layers and handed to whichever back end runs them.
 
 * :func:`training_graph`: one SGD step on a mini-batch, as ``network3.py``
-  wrote it: the log-likelihood cost (plus the L2 term when ``lmbda`` is not
-  zero), its gradients, and the updates ``param - eta*grad``, together with
-  the updates that advance the dropout generators, so that every mini-batch
-  draws fresh masks.  With momentum (chapter 3's momentum-based gradient
-  descent), each parameter has a velocity: ``v <- mu*v - eta*grad`` and
-  ``param <- param + v``.  The learning rate, the L2 coefficient and the
-  momentum are shared variables of the graph: a later SGD call (or a
-  learning-rate schedule) with other values reuses the compiled step.
+  wrote it: the log-likelihood cost (plus the L2 term on each layer's
+  ``regularized_params`` when ``lmbda`` is not zero), its gradients, and the
+  updates an update rule (``network3.updates``; the book's is
+  ``param - eta*grad``) makes of them, together with the updates that
+  advance the dropout generators, so that every mini-batch draws fresh
+  masks.  The learning rate, the L2 coefficient and the rule's
+  hyper-parameters are shared variables of the graph: a later SGD call (or
+  a learning-rate schedule) with other values reuses the compiled step.
 * :func:`prediction_graph`: the predicted class of each image, for a batch of
   any size, with dropout replaced by scaling; and, given labels, how many
   are right and the cost (for monitoring training).
@@ -51,16 +51,17 @@ class TrainingGraph:
     cost : symbolic scalar
         The mini-batch's cost, with the L2 term if ``l2`` is not None.
     updates : list of (shared variable, symbolic value)
-        Each parameter's new value, then each dropout generator's next state.
+        The update rule's (each parameter's new value, and its state's),
+        then each dropout generator's next state.
     eta : shared scalar
         The learning rate.
     l2 : shared scalar or None
         ``lmbda / num_training_batches``, the L2 term's coefficient.
     mini_batch_size : int
-    momentum : shared scalar or None
-        The momentum coefficient ``mu``, in a graph with velocities.
-    velocities : list of shared variables
-        One per parameter (in a graph with momentum), zero at the start.
+    hyper : dict of shared scalars
+        The update rule's hyper-parameters by name (``mu``, ...).
+    state : list of shared variables
+        What the update rule keeps between steps (velocities, ...).
     """
 
     x: object
@@ -70,58 +71,50 @@ class TrainingGraph:
     eta: object
     l2: object
     mini_batch_size: int
-    momentum: object = None
-    velocities: list = dataclasses.field(default_factory=list)
+    hyper: dict = dataclasses.field(default_factory=dict)
+    state: list = dataclasses.field(default_factory=list)
 
-    def set_hyper_parameters(self, eta, lmbda, num_training_batches, momentum=0.0):
-        """Put ``eta``, the L2 coefficient for ``lmbda`` and ``momentum`` in
-        the graph's shared variables; the next run of a compiled step uses
-        them."""
+    def set_hyper_parameters(self, eta, lmbda, num_training_batches, update):
+        """Put ``eta``, the L2 coefficient for ``lmbda`` and the update
+        rule ``update``'s hyper-parameters in the graph's shared variables;
+        the next run of a compiled step uses them."""
         self.set_eta(eta)
         if self.l2 is not None:
             self.l2.set_value(np.asarray(lmbda / num_training_batches,
                                          dtype=config.floatX))
-        if self.momentum is not None:
-            self.momentum.set_value(np.asarray(momentum, dtype=config.floatX))
+        for name, var in self.hyper.items():
+            var.set_value(np.asarray(update.hyper[name], dtype=config.floatX))
 
     def set_eta(self, eta):
         """Put the learning rate ``eta`` in the graph's shared variable."""
         self.eta.set_value(np.asarray(eta, dtype=config.floatX))
 
-    def reset_velocities(self):
-        """Start momentum afresh: every velocity zero."""
-        for v in self.velocities:
-            v.set_value(np.zeros_like(v.get_value(borrow=True)))
+    def reset_state(self):
+        """Start the update rule afresh: all its state zero."""
+        for var in self.state:
+            var.set_value(np.zeros_like(var.get_value(borrow=True)))
 
 
-def training_graph(net, with_l2, with_momentum=False):
+def training_graph(net, with_l2, update):
     """The training step of ``net`` (its ``layers``, ``params``, ``x``, ``y``
-    and ``mini_batch_size``), with the L2 term or without it, with momentum
-    or without it."""
+    and ``mini_batch_size``), with the L2 term or without it, moving the
+    parameters as the update rule ``update`` says (its hyper-parameters'
+    values are set later, by ``set_hyper_parameters``)."""
     eta = _scalar("eta")
     l2 = _scalar("lmbda/num_training_batches") if with_l2 else None
     # define the (regularized) cost function, symbolic gradients, and updates
     cost = net.layers[-1].cost(net)
     if with_l2:
-        l2_norm_squared = sum([(layer.w**2).sum() for layer in net.layers])
+        l2_norm_squared = sum([(w**2).sum() for layer in net.layers
+                               for w in layer.regularized_params()])
         cost = cost + 0.5*l2*l2_norm_squared
     grads = T.grad(cost, net.params)
-    momentum, velocities = None, []
-    if with_momentum:
-        momentum = _scalar("momentum")
-        velocities = [pytensor.shared(np.zeros_like(param.get_value(borrow=True)),
-                                      name="{0}.velocity".format(param.name))
-                      for param in net.params]
-        new_velocities = [momentum*v - eta*grad for v, grad in zip(velocities, grads)]
-        updates = list(zip(velocities, new_velocities))
-        updates += [(param, param+v) for param, v in zip(net.params, new_velocities)]
-    else:
-        updates = [(param, param-eta*grad)
-                   for param, grad in zip(net.params, grads)]
-    updates += ops.rng_updates([cost])
+    hyper = {name: _scalar(name) for name in update.hyper}
+    updates, state = update.step(net.params, grads, eta, hyper)
+    updates = list(updates) + ops.rng_updates([cost])
     return TrainingGraph(x=net.x, y=net.y, cost=cost, updates=updates, eta=eta,
-                         l2=l2, mini_batch_size=net.mini_batch_size,
-                         momentum=momentum, velocities=velocities)
+                         l2=l2, mini_batch_size=net.mini_batch_size, hyper=hyper,
+                         state=list(state))
 
 
 @dataclasses.dataclass(eq=False)

@@ -209,6 +209,11 @@ class Layer(object):
         """The output size as a readable product, e.g. ``'40*4*4=640'``."""
         return str(self.output_size)
 
+    def regularized_params(self):
+        """The parameters the L2 term penalises: by default the weights,
+        every parameter with more than one axis (not the biases)."""
+        return [param for param in self.params if param.ndim > 1]
+
     def accuracy(self, y):
         "Return the accuracy for the mini-batch."
         return T.mean(T.eq(y, self.y_out))

@@ -28,7 +28,7 @@ import numpy as np
 import pytensor.tensor as T
 
 # network3
-from network3 import backends, config, data, graphs, saving, training
+from network3 import backends, config, data, graphs, options, saving, training, updates
 from network3.layers import check_layers
 from network3.training import TrainingHistory
 
@@ -106,20 +106,25 @@ class Network(object):
         return "Network([{0}],\n        mini_batch_size={1})".format(
             inner, self.mini_batch_size)
 
-    def training_graph(self, with_l2, with_momentum=False):
+    def training_graph(self, with_l2, update=None):
         """The training step's graph (``network3.graphs.TrainingGraph``), with
-        the L2 term or without it, with momentum or without it, built the
-        first time it is asked for."""
-        key = (bool(with_l2), bool(with_momentum))
+        the L2 term or without it, for the update rule ``update`` (default:
+        the book's, ``updates.sgd()``), built the first time a graph of that
+        shape is asked for (rules that differ only in their hyper-parameters'
+        values share one)."""
+        update = update or updates.sgd()
+        key = (bool(with_l2), update.key)
         if key not in self._training_graphs:
-            self._training_graphs[key] = graphs.training_graph(self, *key)
+            self._training_graphs[key] = graphs.training_graph(self, bool(with_l2),
+                                                               update)
         return self._training_graphs[key]
 
     #### Training
     def SGD(self, training_data, epochs, mini_batch_size, eta,
             validation_data, test_data, lmbda=0.0, *, restore_best=True,
             verbose=True, checkpoint=None, progress=None, early_stopping=None,
-            momentum=0.0, monitor_training=False, augment=None):
+            momentum=0.0, update=None, monitor_training=False, augment=None,
+            callbacks=()):
         """Train the network using mini-batch stochastic gradient descent.
 
         Parameters
@@ -166,7 +171,15 @@ class Network(object):
             Chapter 3's momentum-based gradient descent: each parameter has a
             velocity ``v <- momentum*v - eta*grad`` (zero when SGD starts) and
             moves by it, ``w <- w + v``.  0 (the default) is plain SGD, with
-            the book's numbers exactly.
+            the book's numbers exactly.  Short for
+            ``update=network3.updates.momentum(momentum)``.
+        update : network3.updates.UpdateRule or str, optional
+            How the parameters move given their gradients:
+            ``network3.updates.sgd()`` (the book's, the default),
+            ``momentum(mu)``, ``nesterov(mu)``, ``adagrad()``, ``rmsprop()``,
+            ``adam()`` or a rule of your own (a name gives that rule with its
+            defaults).  Its state (velocities, averages) starts at zero in
+            every SGD call; a learning-rate schedule sets its eta.
         monitor_training : bool or int, optional
             After each epoch, measure the accuracy and cost (with the L2
             term) on the first 10,000 training images (or this many), as
@@ -185,6 +198,10 @@ class Network(object):
             images are never transformed.  The random amounts come from network3's
             generator (``network3.seed`` makes them repeatable).  Default
             None: the images as given, as in the book.
+        callbacks : list of network3.callbacks.Callback, optional
+            Your own hooks into the loop (see ``network3.callbacks``); they
+            run after the ones the keywords above add, in the order given.
+            A hook of ``on_epoch_end`` that returns a string ends training.
 
         Returns
         -------
@@ -194,17 +211,18 @@ class Network(object):
             training ended early: ``"interrupted"`` (Ctrl-C: training stops
             after the current mini-batch; a second Ctrl-C stops at once) or
             ``"diverged"`` (the cost became NaN, infinite, or so large that
-            the right answers' probabilities underflowed), ``"early_stopping"``
-            or ``"schedule"`` (a schedule such as ``halve_on_plateau``
-            finished).  Either way the
-            network is left holding the best parameters so far, as at a
-            normal end.
+            the right answers' probabilities underflowed), ``"early_stopping"``,
+            ``"schedule"`` (a schedule such as ``halve_on_plateau``
+            finished) or what a callback returned.  The network is left
+            holding the best parameters so far, as at a normal end (the last
+            ones with ``restore_best=False``, except after a divergence).
         """
         history = training.sgd(
             self, training_data, epochs, mini_batch_size, eta, validation_data,
             test_data, lmbda, restore_best=restore_best, verbose=verbose,
             checkpoint=checkpoint, progress=progress, early_stopping=early_stopping,
-            momentum=momentum, monitor_training=monitor_training, augment=augment)
+            momentum=momentum, update=update, monitor_training=monitor_training,
+            augment=augment, callbacks=callbacks)
         if test_data is not None:
             test_x = data.values(test_data[0])
             self.test_mb_predictions = lambda i: self.predict(
@@ -222,8 +240,9 @@ class Network(object):
         the parameters (JAX) shows them in the shared variables after
         ``net.engine.sync()``.
         """
-        arrays = training.check_arguments(self, training_data, 0, self.mini_batch_size,
-                                          eta, None, None, lmbda, None, None)[0]
+        arrays = options.check_sgd_arguments(self, training_data, 0,
+                                             self.mini_batch_size, eta, None, None,
+                                             lmbda)[0]
         return training.compile_run(self, training_data, arrays, eta, lmbda)
 
     #### Saving and loading

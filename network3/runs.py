@@ -39,7 +39,7 @@ from network3 import chapter, data, files, saving, seeding
 from network3.network import Network
 from network3.schedules import halve_on_plateau
 from network3.specs import parse_layers
-from network3.training import Interruption, is_interrupt
+from network3.interrupts import Interruption, is_interrupt
 
 
 class Interrupted(Exception):

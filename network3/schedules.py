@@ -33,6 +33,38 @@ def _positive(owner, name, value):
     return float(value)
 
 
+class Plateau(object):
+    """Counts epochs without a strictly higher validation accuracy than the
+    best so far: :meth:`observe` says when ``patience`` of them have come in
+    a row (and starts counting again).  Early stopping and
+    :class:`halve_on_plateau` both watch for one."""
+
+    def __init__(self, patience):
+        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) \
+                or patience < 1:
+            raise ValueError("patience must be a positive integer, got {0!r}".format(
+                patience))
+        self.patience = int(patience)
+        self.reset()
+
+    def reset(self):
+        """Forget everything observed."""
+        self.best = -math.inf
+        self.epochs_without_improvement = 0
+
+    def observe(self, accuracy):
+        """Take an epoch's validation accuracy into account; return whether
+        it ends ``patience`` epochs without improvement."""
+        if accuracy > self.best:
+            self.best, self.epochs_without_improvement = accuracy, 0
+            return False
+        self.epochs_without_improvement += 1
+        if self.epochs_without_improvement < self.patience:
+            return False
+        self.epochs_without_improvement = 0
+        return True
+
+
 class halve_on_plateau(object):
     """Chapter 3's learning-rate schedule: start at ``eta``; halve it each
     time validation accuracy has not improved for ``patience`` epochs in a
@@ -59,20 +91,20 @@ class halve_on_plateau(object):
     def __init__(self, eta, patience=10, stop_below=None):
         me = "halve_on_plateau"
         self.initial_eta = _positive(me, "eta", eta)
-        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) \
-                or patience < 1:
-            raise ValueError("{0}: patience must be a positive integer, got "
-                             "{1!r}".format(me, patience))
-        self.patience = int(patience)
+        try:
+            self.plateau = Plateau(patience)
+        except ValueError as error:
+            raise ValueError("{0}: {1}".format(me, error)) from None
+        self.patience = self.plateau.patience
         self.stop_below = (self.initial_eta / 128 if stop_below is None
                            else _positive(me, "stop_below", stop_below))
         self.reset()
 
     def reset(self):
-        """Start again from the initial learning rate (SGD does, each call)."""
+        """Start again from the initial learning rate (SGD calls it when it
+        starts, so each SGD call begins at ``eta``)."""
         self.eta = self.initial_eta
-        self.best = -math.inf
-        self.epochs_without_improvement = 0
+        self.plateau.reset()
         self.finished = False
 
     def __call__(self, epoch):
@@ -80,14 +112,8 @@ class halve_on_plateau(object):
 
     def observe(self, history):
         """Take the epoch's validation accuracy into account."""
-        accuracy = history.validation_accuracy[-1]
-        if accuracy > self.best:
-            self.best, self.epochs_without_improvement = accuracy, 0
-            return
-        self.epochs_without_improvement += 1
-        if self.epochs_without_improvement >= self.patience:
+        if self.plateau.observe(history.validation_accuracy[-1]):
             self.eta /= 2
-            self.epochs_without_improvement = 0
             self.finished = self.eta <= self.stop_below
 
     def __repr__(self):

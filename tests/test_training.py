@@ -13,7 +13,7 @@ import pytest
 
 import network3
 from network3 import (Augmentation, FullyConnectedLayer, Network, SoftmaxLayer,
-                      augmentation, linear, seeding, training)
+                      augmentation, callbacks, interrupts, linear, seeding, training)
 from network3.augmentation import EpochFeed
 
 from conftest import BACKENDS, numpy_forward
@@ -98,12 +98,11 @@ def test_a_tie_makes_the_later_epoch_the_best(small):
 def test_best_keeper_keeps_copies():
     net = Network([SoftmaxLayer(4, 2)], 1)
     history = training.TrainingHistory()
-    keeper = training.BestKeeper(net, history)
-    assert keeper.is_best(0.0)
+    keeper = callbacks.KeepBest()
+    keeper.on_train_begin(net, history)
     net.params[0].set_value(np.ones((4, 2), "float32"))
-    keeper.keep(0, 9, 0.5)
+    keeper.keep(0, 9, 0.5, history)
     net.params[0].set_value(np.full((4, 2), 7, "float32"))   # training goes on
-    assert keeper.is_best(0.5) and not keeper.is_best(0.4)
     keeper.restore()
     np.testing.assert_array_equal(net.params[0].get_value(), np.ones((4, 2)))
     assert (history.best_epoch, history.best_iteration,
@@ -217,19 +216,19 @@ def test_a_slow_first_mini_batch_is_explained(small, capsys, monkeypatch, after,
     """Building and compiling a new net's step takes well over 0.05 s even
     from a warm cache; the notice comes once, on standard error, and only
     while the first mini-batch has not come back."""
-    monkeypatch.setattr(training, "COMPILE_NOTICE_AFTER", after)
+    monkeypatch.setattr(callbacks, "COMPILE_NOTICE_AFTER", after)
     training_data, validation_data = small
     net = Network([FullyConnectedLayer(784, 17), SoftmaxLayer(17, 10)], 10)
     quietly(net, training_data, 2, 10, 0.1, validation_data, None, verbose=verbose)
     out, err = capsys.readouterr()
-    assert err.count(training.COMPILE_NOTICE) == (1 if said else 0)
-    assert training.COMPILE_NOTICE not in out
+    assert err.count(callbacks.COMPILE_NOTICE) == (1 if said else 0)
+    assert callbacks.COMPILE_NOTICE not in out
 
 
 #### The Ctrl-C handler
 def test_interruption_records_the_first_ctrl_c_and_aborts_on_the_second(python_sigint):
     before = signal.getsignal(signal.SIGINT)
-    with training.Interruption() as interruption:
+    with interrupts.Interruption() as interruption:
         assert signal.getsignal(signal.SIGINT) != before
         os.kill(os.getpid(), signal.SIGINT)
         assert interruption.requested
@@ -238,12 +237,12 @@ def test_interruption_records_the_first_ctrl_c_and_aborts_on_the_second(python_s
         with interruption.shielded():
             os.kill(os.getpid(), signal.SIGINT)        # only recorded
     assert signal.getsignal(signal.SIGINT) is before
-    with training.Interruption() as interruption, interruption.immediately():
+    with interrupts.Interruption() as interruption, interruption.immediately():
         with pytest.raises(KeyboardInterrupt):
             os.kill(os.getpid(), signal.SIGINT)
     # around compiled calls the second Ctrl-C waits for the block's end:
     # raised inside a call, it can land while Numba boxes the results
-    with training.Interruption() as interruption:
+    with interrupts.Interruption() as interruption:
         with pytest.raises(KeyboardInterrupt):
             with interruption.deferred():
                 os.kill(os.getpid(), signal.SIGINT)
@@ -258,7 +257,7 @@ def test_interruption_records_the_first_ctrl_c_and_aborts_on_the_second(python_s
 def test_interruption_leaves_an_ignored_sigint_alone():
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        with training.Interruption():
+        with interrupts.Interruption():
             assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -272,9 +271,9 @@ def test_an_interrupt_wrapped_by_numba_is_recognised():
             raise SystemError("CPUDispatcher(...) returned a result with an "
                               "exception set") from error
     except SystemError as wrapped:
-        assert training.is_interrupt(wrapped)
-    assert not training.is_interrupt(SystemError("something else"))
-    assert not training.is_interrupt(ValueError("bad"))
+        assert interrupts.is_interrupt(wrapped)
+    assert not interrupts.is_interrupt(SystemError("something else"))
+    assert not interrupts.is_interrupt(ValueError("bad"))
 
 
 #### The chapter's exercises: momentum, schedules, early stopping
@@ -335,7 +334,7 @@ def test_no_momentum_and_a_constant_schedule_are_the_books_sgd_bit_for_bit():
 def scripted_validation(monkeypatch, accuracies):
     """Make SGD's validation accuracy, epoch by epoch, ``accuracies``."""
     script = iter(accuracies)
-    monkeypatch.setattr(training._Loop, "_accuracy", lambda self, data: next(script))
+    monkeypatch.setattr(training.Loop, "accuracy", lambda self, data: next(script))
 
 
 def test_early_stopping_ends_after_n_epochs_without_a_strictly_better_one(
@@ -359,8 +358,8 @@ def test_early_stopping_ends_after_n_epochs_without_a_strictly_better_one(
 
 def record_kept(monkeypatch):
     """A list that gets a copy of the parameters each time SGD keeps a best epoch."""
-    kept, keep = [], training.BestKeeper.keep
-    monkeypatch.setattr(training.BestKeeper, "keep", lambda self, *args: (
+    kept, keep = [], callbacks.KeepBest.keep
+    monkeypatch.setattr(callbacks.KeepBest, "keep", lambda self, *args: (
         kept.append(params_of(self.net)), keep(self, *args)))
     return kept
 
@@ -593,3 +592,30 @@ def test_an_improvement_resets_halve_on_plateaus_count(small, monkeypatch):
         0.1, patience=2), validation_data, None)
     # two epochs without improvement only after epoch 4: halved from epoch 5
     assert history.eta == [0.1] * 5 + [0.05] and history.stopped is None
+
+
+#### Default SGD, bit for bit as before callbacks and update rules
+REFERENCE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference",
+                         "sgd_reference.npz")
+
+
+@pytest.mark.parametrize("case", ["numba-plain", "numba-momentum", pytest.param(
+    "jax-plain", marks=BACKENDS[1].marks)])
+def test_default_sgd_gives_the_numbers_of_0986c54(case):
+    """The parameters and history of a seeded run are those commit 0986c54
+    gave (tests/reference/make_sgd_reference.py made them there).  The bits
+    of a matrix product depend on the BLAS kernel: where the BLAS libraries
+    differ from the reference's, the numbers must agree to float32 rounding."""
+    import sys
+    sys.path.insert(0, os.path.dirname(REFERENCE))
+    import make_sgd_reference as maker
+    reference = np.load(REFERENCE)
+    got = maker.numbers(*maker.train(*maker.CASES[case]))
+    exact = str(reference["blas"]) == maker.blas()
+    for key, value in got.items():
+        expected = reference["{0}/{1}".format(case, key)]
+        if exact:
+            np.testing.assert_array_equal(value, expected, err_msg=key)
+        else:
+            np.testing.assert_allclose(value, expected, rtol=1e-4, atol=1e-6,
+                                       err_msg=key)

@@ -1,0 +1,358 @@
+"""callbacks.py
+~~~~~~~~~~~~~~~~
+
+What happens around the SGD loop, as callbacks (the habit Keras made
+familiar): objects whose hooks the loop calls at the start and end of
+training, of each epoch, and of each run of mini-batches.
+
+``Network.SGD(..., callbacks=[...])`` takes your own.  SGD's keywords are
+shorthands that add the callbacks here: the book's printed lines and the
+progress bar (:class:`BookLines`), keeping the best epoch and the checkpoint
+(:class:`KeepBest`), a learning-rate schedule (:class:`LearningRateSchedule`),
+``early_stopping`` (:class:`EarlyStopping`), ``monitor_training``
+(:class:`MonitorTraining`) and each layer's speed of learning
+(:class:`GradientNorms`, always on).  At the end of an epoch their hooks run
+in that order (the measurements, then the best epoch, then the book's
+lines, then whatever may end training), then yours, in the order given.
+
+While training, a callback's :attr:`Callback.loop` is the running loop
+(``network3.training.Loop``), which a callback may read: ``eta`` (and
+``set_eta``), ``lmbda``, ``num_training_batches``, the checked data sets
+``training``, ``validation`` and ``test``, ``accuracy(data)``, ``say(line)``
+(printed with the book's lines, unless ``verbose=False``), ``engine`` and
+``error`` (the exception ending training, in ``on_train_end``).
+
+"""
+
+#### Libraries
+# Standard library
+import numbers
+import sys
+import threading
+
+# Third-party libraries
+import numpy as np
+
+# network3
+from network3 import saving
+from network3.schedules import Plateau
+
+
+class Callback(object):
+    """The base of every callback: hooks that do nothing.
+
+    A hook of ``on_epoch_end`` that returns a string ends training after
+    that epoch, with that string as ``history.stopped`` (the first one
+    returned wins; the other callbacks still run).
+    """
+
+    #: The running loop, set before ``on_train_begin`` (see the module's docstring).
+    loop = None
+
+    def on_train_begin(self, net, history):
+        """Before anything is compiled (``history`` is empty)."""
+
+    def on_epoch_begin(self, net, epoch, history):
+        """Before the epoch's first mini-batch."""
+
+    def on_batches_begin(self, net, iteration):
+        """Before a run of mini-batches (up to the back end's ``chunk``),
+        the first of which is number ``iteration`` since training began."""
+
+    def on_batches_end(self, net, epoch, costs):
+        """After a run of mini-batches; ``costs``: the epoch's so far."""
+
+    def on_epoch_end(self, net, epoch, history):
+        """After the epoch's evaluation: ``history`` holds the epoch's cost,
+        validation accuracy (if there is validation data) and a ``None``
+        test accuracy, which :class:`KeepBest` fills in at a new best.
+        Return a string to end training."""
+
+    def on_train_end(self, net, history):
+        """However training ended (``history.stopped`` says why; the
+        loop's ``error`` is the exception, if one ended it)."""
+
+
+#### The book's lines and the progress bar
+#: Seconds the first mini-batch may take before SGD says that it is compiling.
+COMPILE_NOTICE_AFTER = 2.0
+
+COMPILE_NOTICE = ("network3: compiling the training step; the first time takes up to "
+                  "half a minute, later runs reuse it from the disk cache")
+
+
+class BookLines(Callback):
+    """The book's printed lines (when ``verbose``) and, when ``progress``, a
+    progress bar per epoch on standard error below them; also the loop's
+    voice: :meth:`say` prints other callbacks' lines in the same way,
+    :meth:`problem` says on standard error why training stopped early, and
+    :meth:`notice_later` says that something is slow."""
+
+    def __init__(self, verbose=True, progress=False):
+        self.verbose = verbose
+        self.progress = progress
+        self._bar = None
+        self._notice = None
+
+    def say(self, line):
+        """One line (above the bar, if there is one), when verbose."""
+        if self.verbose:
+            (self._bar.write if self._bar is not None else print)(line)
+
+    def problem(self, text):
+        """Why training stopped early, on standard error (always shown)."""
+        self._close_bar()
+        print(text, file=sys.stderr)
+
+    def notice_later(self, text, after):
+        """Print ``text`` on standard error ``after`` seconds from now, unless
+        :meth:`cancel_notice` comes first (nothing when not verbose)."""
+        if self.verbose:
+            self._notice = threading.Timer(after, self._notify, args=(text,))
+            self._notice.daemon = True
+            self._notice.start()
+
+    def cancel_notice(self):
+        if self._notice is not None:
+            self._notice.cancel()
+            self._notice = None
+
+    def _notify(self, text):
+        if self._bar is not None:
+            self._bar.write(text, file=sys.stderr)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+    def on_epoch_begin(self, net, epoch, history):
+        if self.progress:
+            from tqdm.auto import tqdm
+            self._bar = tqdm(total=self.loop.num_training_batches,
+                             desc="Epoch {0}/{1}".format(epoch + 1, self.loop.epochs),
+                             unit="batch", leave=False, dynamic_ncols=True,
+                             mininterval=0.5)
+
+    def on_batches_begin(self, net, iteration):
+        if iteration % 1000 == 0:
+            self.say("Training mini-batch number {0}".format(iteration))
+
+    def on_batches_end(self, net, epoch, costs):
+        if self._bar is None:
+            return
+        rate = self._bar.format_dict.get("rate")
+        self._bar.update(len(costs) - self._bar.n)
+        self._bar.set_postfix_str("cost {0:.4f}, {1:.0f} images/s".format(
+            np.mean(costs[-1000:]), rate * net.mini_batch_size if rate else 0.0),
+            refresh=False)
+        if len(costs) == self.loop.num_training_batches:
+            self._close_bar()
+
+    def _close_bar(self):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def on_epoch_end(self, net, epoch, history):
+        if self.loop.validation is None:
+            return
+        self.say("Epoch {0}: validation accuracy {1:.2%}".format(
+            epoch, history.validation_accuracy[-1]))
+        if history.best_epoch == epoch:
+            self.say("This is the best validation accuracy to date.")
+            if history.test_accuracy[-1] is not None:
+                self.say('The corresponding test accuracy is {0:.2%}'.format(
+                    history.test_accuracy[-1]))
+
+    def on_train_end(self, net, history):
+        self.cancel_notice()
+        self._close_bar()
+        if self.loop.error is not None:
+            return
+        self.say("Finished training network.")
+        if history.best_epoch is not None:
+            self.say("Best validation accuracy of {0:.2%} obtained at iteration "
+                     "{1}".format(history.best_validation_accuracy,
+                                  history.best_iteration))
+            if history.best_test_accuracy is not None:
+                self.say("Corresponding test accuracy of {0:.2%}".format(
+                    history.best_test_accuracy))
+
+
+#### The best epoch
+class KeepBest(Callback):
+    """The parameters of the epoch with the best validation accuracy so far.
+
+    As in ``network3.py`` an epoch that *ties* the best so far becomes the
+    best (``>=``), and the test accuracy is measured at each new best.  Each
+    new best is copied, written to ``checkpoint`` (if given; atomically, so
+    the file is always whole) and recorded in the history.  When training
+    ends the network gets the best parameters back if ``restore`` (and after
+    a divergence in any case).
+
+    Parameters
+    ----------
+    restore : bool, optional
+    checkpoint : str or path, optional
+    """
+
+    def __init__(self, restore=True, checkpoint=None):
+        self.restore_at_end = restore
+        self.checkpoint = checkpoint
+        self.net = None
+        self.accuracy, self.params, self.pending = 0.0, None, False
+
+    def on_train_begin(self, net, history):
+        self.net = net
+        self.accuracy, self.params, self.pending = 0.0, None, False
+
+    def on_epoch_end(self, net, epoch, history):
+        loop = self.loop
+        if loop.validation is None or history.validation_accuracy[-1] < self.accuracy:
+            return
+        with loop.interruption.shielded():
+            self.keep(epoch, loop.num_training_batches*(epoch+1) - 1,
+                      history.validation_accuracy[-1], history)
+        self.write_checkpoint()
+        if loop.test is not None:
+            history.best_test_accuracy = loop.accuracy(loop.test)
+            history.test_accuracy[-1] = history.best_test_accuracy
+
+    def keep(self, epoch, iteration, accuracy, history):
+        """Record the network's parameters now as the best, at ``epoch``."""
+        self.params = [p.get_value() for p in self.net.params]
+        self.accuracy = accuracy
+        history.best_validation_accuracy = accuracy
+        history.best_epoch = epoch
+        history.best_iteration = iteration
+        self.pending = self.checkpoint is not None
+
+    def write_checkpoint(self):
+        """Save the best parameters to the checkpoint, if not done yet."""
+        if self.pending:
+            saving.save(self.net, self.checkpoint, values=self.params)
+            self.pending = False
+
+    def restore(self):
+        """Put the best parameters back in the network (if there are any)."""
+        if self.params is not None:
+            for param, value in zip(self.net.params, self.params):
+                param.set_value(value)
+
+    def on_train_end(self, net, history):
+        # after an error, the checkpoint is left as it was (the error may be
+        # the checkpoint's own); after a second Ctrl-C cut a write short, it
+        # is written again
+        if self.loop.error is None:
+            self.write_checkpoint()
+        if self.restore_at_end or history.stopped == "diverged":
+            self.restore()
+
+
+#### Learning rates and stopping early
+class LearningRateSchedule(Callback):
+    """Each epoch's learning rate from ``schedule``, a function of the epoch
+    number (see ``network3.schedules``); a schedule that watches training
+    (``observe(history)``, ``finished``) may end it."""
+
+    def __init__(self, schedule):
+        self.schedule = schedule
+
+    def on_train_begin(self, net, history):
+        if hasattr(self.schedule, "reset"):
+            self.schedule.reset()
+        self.loop.set_eta(self._eta(0))
+
+    def on_epoch_begin(self, net, epoch, history):
+        if epoch > 0:
+            self.loop.set_eta(self._eta(epoch))
+
+    def _eta(self, epoch):
+        """The schedule's learning rate for ``epoch``, checked."""
+        eta = self.schedule(epoch)
+        if isinstance(eta, bool) or not isinstance(eta, numbers.Real) \
+                or not np.isfinite(eta) or eta <= 0:
+            raise ValueError(
+                "SGD: the learning-rate schedule eta={0!r} returned {1!r} at epoch "
+                "{2}; it must return a positive finite number".format(
+                    self.schedule, eta, epoch))
+        return float(eta)
+
+    def on_epoch_end(self, net, epoch, history):
+        if not hasattr(self.schedule, "observe"):
+            return None
+        self.schedule.observe(history)
+        if getattr(self.schedule, "finished", False):
+            self.loop.say("The learning-rate schedule has finished (eta fell to {0:g}); "
+                          "training ends.".format(self.schedule(len(history.eta))))
+            return "schedule"
+        return None
+
+
+class EarlyStopping(Callback):
+    """End training after ``patience`` epochs in a row without a strictly
+    higher validation accuracy than the best so far."""
+
+    def __init__(self, patience):
+        self.patience = patience
+        self.plateau = Plateau(patience)
+
+    def on_train_begin(self, net, history):
+        self.plateau.reset()
+
+    def on_epoch_end(self, net, epoch, history):
+        if not self.plateau.observe(history.validation_accuracy[-1]):
+            return None
+        self.loop.say("Early stopping: no better validation accuracy in the last {0} "
+                      "epoch{1}.".format(self.patience, "" if self.patience == 1 else "s"))
+        return "early_stopping"
+
+
+#### Measurements
+#: How many training images ``monitor_training=True`` measures on.
+MONITORED_IMAGES = 10000
+
+
+class MonitorTraining(Callback):
+    """After each epoch, the accuracy and cost (with the L2 term) on the
+    first ``images`` training images, evaluated as validation is (dropout
+    replaced by scaling): next to validation accuracy, how much the network
+    overfits.  They go in the history's ``training_accuracy`` and
+    ``training_cost``, and one line is printed."""
+
+    def __init__(self, images=MONITORED_IMAGES):
+        self.images = images
+
+    def on_epoch_end(self, net, epoch, history):
+        loop = self.loop
+        images, labels = (part[:self.images] for part in loop.training)
+        with loop.interruption.deferred():
+            correct, cost = loop.engine.evaluate(net.prediction_graph, images, labels)
+        cost /= len(labels)
+        if loop.lmbda:
+            squares = sum(float(np.square(w.get_value(borrow=True), dtype=float).sum())
+                          for layer in net.layers for w in layer.regularized_params())
+            cost += 0.5 * loop.lmbda / loop.num_training_batches * squares
+        history.training_accuracy.append(correct / len(labels))
+        history.training_cost.append(cost)
+        loop.say("Epoch {0}: training accuracy {1:.2%}, training cost {2:.4f}".format(
+            epoch, correct / len(labels), cost))
+
+
+class GradientNorms(Callback):
+    """How fast each layer learns (chapter 5): per epoch, per layer, the
+    norm of the epoch's mean gradient of the layer's parameters, from how
+    far they moved, ``|change| / (eta * mini-batches)`` (with another update
+    rule than plain SGD: the mean step over eta).  Two copies of the
+    parameters and a subtraction per epoch, nothing compiled."""
+
+    def on_train_begin(self, net, history):
+        self.before = [p.get_value() for p in net.params]
+
+    def on_epoch_end(self, net, epoch, history):
+        now = [p.get_value() for p in net.params]
+        steps = self.loop.eta * max(len(self.loop.costs), 1)
+        before, after = dict(zip(net.params, self.before)), dict(zip(net.params, now))
+        history.gradient_norms.append(
+            [np.sqrt(sum(np.square(after[p] - before[p], dtype=float).sum()
+                         for p in layer.params)) / steps
+             for layer in net.layers])
+        self.before = now
