@@ -36,22 +36,9 @@ STEPS = {10: 400, 64: 100, 256: 30}
 
 #### The networks, as specs both sides can build
 def spec_of(layers):
-    """network3 layers as a JSON-able list of dicts (for the PyTorch side)."""
-    spec = []
-    for layer in layers:
-        name = type(layer).__name__
-        entry = {"kind": {"ConvPoolLayer": "conv", "FullyConnectedLayer": "fc",
-                          "SoftmaxLayer": "softmax"}[name],
-                 "p_dropout": layer.p_dropout}
-        if name == "ConvPoolLayer":
-            entry.update(image_shape=layer.image_shape, filter_shape=layer.filter_shape,
-                         poolsize=layer.poolsize)
-        else:
-            entry.update(n_in=layer.n_in, n_out=layer.n_out)
-        entry["activation"] = getattr(getattr(layer, "activation_fn", None),
-                                      "__name__", "linear").lower()
-        spec.append(entry)
-    return spec
+    """network3 layers as a JSON-able list of dicts (for the PyTorch side):
+    each layer's type and ``config()``."""
+    return [dict(layer.config(), type=type(layer).__name__) for layer in layers]
 
 
 def training_flops(spec, batch):
@@ -59,7 +46,7 @@ def training_flops(spec, batch):
     forward, weight gradients, and input gradients except for the first layer."""
     total = 0
     for k, layer in enumerate(spec):
-        if layer["kind"] == "conv":
+        if layer["type"] == "ConvPoolLayer":
             f, c, kh, kw = layer["filter_shape"]
             _, _, h, w = layer["image_shape"]
             forward = 2 * batch * f * c * kh * kw * (h - kh + 1) * (w - kw + 1)

@@ -26,7 +26,7 @@ def build(weights, spec, device="cpu"):
     for k, layer in enumerate(spec):
         w = torch.tensor(np.ascontiguousarray(weights["w{0}".format(k)]), device=device)
         b = torch.tensor(weights["b{0}".format(k)], device=device)
-        if layer["kind"] == "conv":
+        if layer["type"] == "ConvPoolLayer":
             w = torch.flip(w, dims=(2, 3)).contiguous()
         w.requires_grad_(True)
         b.requires_grad_(True)
@@ -38,18 +38,19 @@ def build(weights, spec, device="cpu"):
     def forward(x):
         a = x
         for layer, w, b in layers:
-            if layer["kind"] == "conv":
+            activation = act[layer.get("activation_fn", "linear").lower()]
+            if layer["type"] == "ConvPoolLayer":
                 a = a.reshape((-1,) + tuple(layer["image_shape"][1:]))
                 a = torch.nn.functional.conv2d(a, w)
                 a = torch.nn.functional.max_pool2d(a, layer["poolsize"])
-                a = act[layer["activation"]](a + b.view(1, -1, 1, 1))
+                a = activation(a + b.view(1, -1, 1, 1))
             else:
                 a = a.reshape(a.shape[0], -1)
                 if layer["p_dropout"]:
                     a = a * torch.bernoulli(torch.full_like(a, 1 - layer["p_dropout"]))
                 z = a @ w + b
-                a = (torch.log_softmax(z, dim=1) if layer["kind"] == "softmax"
-                     else act[layer["activation"]](z))
+                a = (torch.log_softmax(z, dim=1) if layer["type"] == "SoftmaxLayer"
+                     else activation(z))
         return a
 
     return params, forward

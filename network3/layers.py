@@ -13,6 +13,7 @@ was given, before anything is compiled.
 
 #### Libraries
 # Standard library
+import inspect
 import numbers
 
 # Third-party libraries
@@ -127,8 +128,10 @@ def initial_parameters(init, rng, shape, fan_in, fan_out, book_n_out):
     return w, b
 
 
-def _shared(value, name):
-    """Make a trainable parameter: a floatX shared variable called ``name``."""
+def parameter(value, name):
+    """Make a trainable parameter: a floatX shared variable called ``name``
+    (``Network`` prefixes it with the layer's class and index, e.g.
+    ``"ConvPoolLayer0.w"``)."""
     return pytensor.shared(np.asarray(value, dtype=config.floatX),
                            name=name, borrow=True)
 
@@ -176,14 +179,36 @@ class Layer(object):
     * ``y_out``, for a layer that can end a network: the predicted class of
       each image.
 
-    ``params`` lists the shared variables SGD trains, and ``w`` is the weight
-    the L2 penalty applies to.  ``input_size`` and ``output_size`` are the
-    number of values per image the layer takes and gives; ``forward`` builds
-    the output for a batch of any size, which is how Network evaluates and
-    predicts in large batches.
+    ``params`` lists the shared variables SGD trains, and
+    :meth:`regularized_params` those the L2 term penalises.  ``input_size``
+    and ``output_size`` are the number of values per image the layer takes
+    and gives; ``forward`` builds the output for a batch of any size, which
+    is how Network evaluates and predicts in large batches.  A layer that
+    can end a network also has ``cost(net)``.
+
+    A layer describes itself: :meth:`config` gives its constructor's
+    arguments, read from the attributes of the same names (so a subclass
+    that keeps each argument as an attribute needs nothing more), from
+    which model files, ``repr`` and the benchmarks rebuild or show it.
+    Every subclass is registered by its class name when it is defined
+    (:data:`LAYER_TYPES`), so a model file can name it; a class of your own
+    loads once it is defined, and loading never imports anything a file
+    names.
     """
 
     p_dropout = 0.0
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        known = LAYER_TYPES.get(cls.__name__)
+        if known is not None and (known.__module__, known.__qualname__) != (
+                cls.__module__, cls.__qualname__):
+            raise TypeError(
+                "{0}.{1}: a layer type called {2} is already registered (from "
+                "{3}); model files name layers by their class name, so give it "
+                "another".format(cls.__module__, cls.__qualname__, cls.__name__,
+                                 known.__module__))
+        LAYER_TYPES[cls.__name__] = cls
 
     def set_inpt(self, inpt, inpt_dropout, mini_batch_size):
         """Build ``output`` from ``inpt`` and ``output_dropout`` from
@@ -217,6 +242,86 @@ class Layer(object):
     def accuracy(self, y):
         "Return the accuracy for the mini-batch."
         return T.mean(T.eq(y, self.y_out))
+
+    #### Describing itself
+    def config(self):
+        """The constructor's arguments (all but ``rng``), by name, as JSON
+        values: tuples as lists, an activation function by its name.
+
+        Raises ValueError for a value JSON cannot hold (an activation
+        function that is not one of ``network3.activations.ACTIVATIONS``).
+        """
+        return {name: _to_json(name, getattr(self, name))
+                for name in _arguments(type(self))}
+
+    @classmethod
+    def from_config(cls, config, mini_batch_size=None):
+        """The layer :meth:`config` describes (lists as tuples, activation
+        functions by name), for mini-batches of ``mini_batch_size`` if given
+        (an ``image_shape``'s first entry); arguments the config lacks take
+        their defaults.  Random initial weights come from a fixed seed (the
+        global generator is left alone): loading overwrites them."""
+        kwargs = {}
+        for name, value in config.items():
+            if name == "activation_fn":
+                value = activations.by_name(value)
+            elif isinstance(value, list):
+                value = tuple(value)
+            kwargs[name] = value
+        if mini_batch_size is not None and "image_shape" in kwargs:
+            kwargs["image_shape"] = (mini_batch_size,) + tuple(kwargs["image_shape"][1:])
+        if "rng" in inspect.signature(cls).parameters:
+            kwargs["rng"] = 0
+        return cls(**kwargs)
+
+    def __repr__(self):
+        # every argument that may be given by position, then the keyword-only
+        # ones that differ from their defaults
+        config, shown = self.config(), []
+        defaults = self._shown_defaults()
+        for name, parameter in inspect.signature(type(self)).parameters.items():
+            if name not in config:
+                continue
+            value = getattr(self, name)
+            if parameter.kind is parameter.KEYWORD_ONLY and value == defaults.get(
+                    name, parameter.default):
+                continue
+            shown.append("{0}={1}".format(name, _name(value) if name == "activation_fn"
+                                          else repr(value)))
+        return "{0}({1})".format(type(self).__name__, ", ".join(shown))
+
+    def _shown_defaults(self):
+        """Defaults :meth:`__repr__` leaves out where a signature's default
+        stands for another value (ConvPoolLayer's ``pool_stride``)."""
+        return {}
+
+
+#: Every layer type, by class name: the chapter's and any subclass of
+#: :class:`Layer` defined since (see :class:`Layer`).
+LAYER_TYPES = {}
+
+
+def _arguments(cls):
+    """The names of ``cls``'s constructor arguments a config holds."""
+    return [name for name, parameter in inspect.signature(cls).parameters.items()
+            if name != "rng" and parameter.kind in (parameter.POSITIONAL_OR_KEYWORD,
+                                                    parameter.KEYWORD_ONLY)]
+
+
+def _to_json(name, value):
+    if name == "activation_fn":
+        known = activations.name_of(value)
+        if known is None:
+            raise ValueError(
+                "activation_fn={0!r} is not one of network3's activation functions "
+                "by name, so a model file cannot record it; use one of {1}".format(
+                    value, ", ".join(activations.ACTIVATIONS)))
+        return known
+    if isinstance(value, tuple):
+        return [_to_json(name, v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
 
 
 #### Main layer types
@@ -266,10 +371,6 @@ class ConvPoolLayer(Layer):
     convolution, as Theano's ``conv2d``) and pooling drops windows that do
     not fit whole (Theano's ``ignore_border=True``).
     """
-
-    #: The defaults of the options beyond the chapter's (pool_stride's is poolsize).
-    _DEFAULTS = {"pool_mode": "max", "pool_pad": (0, 0), "border_mode": "valid",
-                 "subsample": (1, 1), "init": "book"}
 
     def __init__(self, filter_shape, image_shape, poolsize=(2, 2),
                  activation_fn=sigmoid, *, pool_mode="max", pool_stride=None,
@@ -328,7 +429,7 @@ class ConvPoolLayer(Layer):
         n_out = n_filters * fh * fw / np.prod(self.poolsize)    # the book's
         w, b = initial_parameters(self.init, seeding.get_rng(rng), self.filter_shape,
                                   channels * fh * fw, n_filters * fh * fw, n_out)
-        self.w, self.b = _shared(w, "w"), _shared(b, "b")
+        self.w, self.b = parameter(w, "w"), parameter(b, "b")
         self.params = [self.w, self.b]
 
     def set_inpt(self, inpt, inpt_dropout, mini_batch_size):
@@ -352,24 +453,8 @@ class ConvPoolLayer(Layer):
     def describe_output_size(self):
         return "{0}*{1}*{2}={3}".format(*(self.output_shape[1:] + (self.output_size,)))
 
-    def __repr__(self):
-        # the options beyond the chapter's, where they differ from the defaults
-        defaults = dict(self._DEFAULTS, pool_stride=self.poolsize)
-        options = "".join(", {0}={1!r}".format(name, value)
-                          for name, value in self.options().items()
-                          if value != defaults[name])
-        return ("ConvPoolLayer(filter_shape={0}, image_shape={1}, poolsize={2}, "
-                "activation_fn={3}{4})".format(
-                    self.filter_shape, self.image_shape, self.poolsize,
-                    _name(self.activation_fn), options))
-
-    def options(self):
-        """The options beyond the chapter's (pooling, convolution,
-        initialization), by name (``pool_stride`` resolved to ``poolsize``
-        where it was not given)."""
-        return {"pool_mode": self.pool_mode, "pool_stride": self.pool_stride,
-                "pool_pad": self.pool_pad, "border_mode": self.border_mode,
-                "subsample": self.subsample, "init": self.init}
+    def _shown_defaults(self):
+        return {"pool_stride": self.poolsize}
 
 
 class FullyConnectedLayer(Layer):
@@ -402,19 +487,12 @@ class FullyConnectedLayer(Layer):
         w, b = initial_parameters(self.init, seeding.get_rng(rng),
                                   (self.n_in, self.n_out), self.n_in, self.n_out,
                                   self.n_out)
-        self.w, self.b = _shared(w, "w"), _shared(b, "b")
+        self.w, self.b = parameter(w, "w"), parameter(b, "b")
         self.params = [self.w, self.b]
 
     def forward(self, inpt, training=False):
         return self.activation_fn(_scaled_dot(inpt, self.w, self.p_dropout, training)
                                   + self.b)
-
-    def __repr__(self):
-        init = "" if self.init == "book" else ", init={0!r}".format(self.init)
-        return ("FullyConnectedLayer(n_in={0}, n_out={1}, activation_fn={2}, "
-                "p_dropout={3}{4})".format(self.n_in, self.n_out,
-                                           _name(self.activation_fn), self.p_dropout,
-                                           init))
 
 
 class SoftmaxLayer(Layer):
@@ -436,8 +514,8 @@ class SoftmaxLayer(Layer):
         self.p_dropout = _probability(me, "p_dropout", p_dropout)
         self.input_size, self.output_size = self.n_in, self.n_out
         # Initialize weights and biases
-        self.w = _shared(np.zeros((self.n_in, self.n_out)), "w")
-        self.b = _shared(np.zeros((self.n_out,)), "b")
+        self.w = parameter(np.zeros((self.n_in, self.n_out)), "w")
+        self.b = parameter(np.zeros((self.n_out,)), "b")
         self.params = [self.w, self.b]
 
     def forward(self, inpt, training=False):
@@ -455,10 +533,6 @@ class SoftmaxLayer(Layer):
         # which PyTensor computes once).
         return ops.log_likelihood(self.logits(self.inpt_dropout, training=True),
                                   net.y)
-
-    def __repr__(self):
-        return "SoftmaxLayer(n_in={0}, n_out={1}, p_dropout={2})".format(
-            self.n_in, self.n_out, self.p_dropout)
 
 
 #### Miscellanea

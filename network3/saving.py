@@ -14,6 +14,11 @@ gives a clear :class:`ModelFileError` rather than a wrong network.
 Saving is atomic (:func:`network3.files.atomic_write`): a crash or a Ctrl-C
 mid-save leaves the previous file intact.
 
+Layers describe themselves (``Layer.config``), and a file names each
+layer's type by its class name, which must be registered (every ``Layer``
+subclass is, when it is defined): a file cannot make network3 import or run
+anything.
+
 This module knows layers and files, not networks: :func:`save` takes any
 object with ``layers``, ``params`` and ``mini_batch_size``, and
 :func:`read_layers` gives back layers holding the saved parameters, from
@@ -31,30 +36,14 @@ import zipfile
 import numpy as np
 
 # network3
-from network3 import activations, config, files
-from network3.layers import ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer
+from network3 import config, files
+from network3.layers import LAYER_TYPES
 
 FORMAT = "network3-model"
 VERSION = 2
 #: The versions this network3 reads.  Version 1 files predate the pooling,
-#: convolution and initialization options (``_ADDED_IN_2``); their layers
-#: use the defaults.
+#: convolution and initialization options; their layers use the defaults.
 READABLE_VERSIONS = (1, 2)
-
-#: The layer types a model file can hold and the constructor arguments that
-#: describe each.
-LAYER_ARGUMENTS = {
-    "ConvPoolLayer": ("filter_shape", "image_shape", "poolsize", "activation_fn",
-                      "pool_mode", "pool_stride", "pool_pad", "border_mode",
-                      "subsample", "init"),
-    "FullyConnectedLayer": ("n_in", "n_out", "activation_fn", "p_dropout", "init"),
-    "SoftmaxLayer": ("n_in", "n_out", "p_dropout"),
-}
-_LAYER_TYPES = {cls.__name__: cls for cls in
-                (ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer)}
-_ADDED_IN_2 = ("pool_mode", "pool_stride", "pool_pad", "border_mode", "subsample",
-               "init")
-
 
 class ModelFileError(ValueError):
     """A model file that cannot be loaded: missing, damaged, altered, or
@@ -63,26 +52,15 @@ class ModelFileError(ValueError):
 
 #### Saving
 def architecture(net):
-    """The network's architecture as a JSON-able dict."""
+    """The network's architecture as a JSON-able dict: each layer's type
+    (its class name) and ``config()``."""
     layers = []
     for j, layer in enumerate(net.layers):
-        name = type(layer).__name__
-        if name not in LAYER_ARGUMENTS:
-            raise ValueError(
-                "save: layer {0} is a {1}; model files hold {2} only".format(
-                    j, name, ", ".join(LAYER_ARGUMENTS)))
-        spec = {"type": name}
-        for arg in LAYER_ARGUMENTS[name]:
-            value = getattr(layer, arg)
-            if arg == "activation_fn":
-                if activations.name_of(value) is None:
-                    raise ValueError(
-                        "save: layer {0} ({1}) uses activation_fn={2!r}, which a "
-                        "model file cannot record; use one of {3}".format(
-                            j, name, value, ", ".join(activations.ACTIVATIONS)))
-                value = activations.name_of(value)
-            spec[arg] = list(value) if isinstance(value, tuple) else value
-        layers.append(spec)
+        try:
+            layers.append(dict(layer.config(), type=type(layer).__name__))
+        except ValueError as error:
+            raise ValueError("save: layer {0} ({1}): {2}".format(
+                j, type(layer).__name__, error)) from None
     return {"format": FORMAT, "version": VERSION,
             "mini_batch_size": net.mini_batch_size, "floatX": config.floatX,
             "layers": layers, "params": [p.name for p in net.params]}
@@ -212,21 +190,14 @@ def _read(filename):
 
 
 def _build_layer(spec, mini_batch_size):
-    """A layer from its JSON description; random initial weights are
-    overwritten, so they come from a fixed seed (the global one is left alone)."""
-    cls = _LAYER_TYPES[spec["type"]]
-    kwargs = {}
-    for arg in LAYER_ARGUMENTS[spec["type"]]:
-        if arg in _ADDED_IN_2 and arg not in spec:
-            continue                # a version 1 file: the default
-        value = spec[arg]
-        if arg == "activation_fn":
-            value = activations.by_name(value)
-        elif isinstance(value, list):
-            value = tuple(value)
-        kwargs[arg] = value
-    if "image_shape" in kwargs:
-        kwargs["image_shape"] = (mini_batch_size,) + kwargs["image_shape"][1:]
-    if cls is not SoftmaxLayer:
-        kwargs["rng"] = 0
-    return cls(**kwargs)
+    """A layer from its JSON description, by its registered type (see
+    ``layers.LAYER_TYPES``; nothing is imported)."""
+    spec = dict(spec)
+    name = spec.pop("type")
+    cls = LAYER_TYPES.get(name)
+    if cls is None:
+        raise ValueError(
+            "it holds a layer of type {0!r}, which is not a known layer type (known: "
+            "{1}); define that Layer subclass before loading".format(
+                name, ", ".join(LAYER_TYPES)))
+    return cls.from_config(spec, mini_batch_size)

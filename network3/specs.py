@@ -13,6 +13,7 @@ one back.
 
 #### Libraries
 # Standard library
+import inspect
 import re
 
 # network3
@@ -70,8 +71,12 @@ def parse_layers(text, mini_batch_size, activation="sigmoid", image_side=28,
     return layers
 
 
-#: What ``name=value`` options a conv layer takes.
-_CONV_OPTIONS = ("pool_stride", "pool_pad", "border_mode", "subsample")
+#: What ``name=value`` options a conv item takes: ConvPoolLayer's keyword-only
+#: arguments in pixels (its pooling mode is a word of its own; init is --init's).
+_CONV_OPTIONS = tuple(
+    name for name, parameter in inspect.signature(ConvPoolLayer).parameters.items()
+    if parameter.kind is parameter.KEYWORD_ONLY
+    and name not in ("pool_mode", "init", "rng"))
 
 #: An fc or softmax item's dropout option, ``d<P>``.
 _DROPOUT = re.compile(r"d(0?\.\d+)")

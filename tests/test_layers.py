@@ -8,10 +8,10 @@ import pytest
 
 import network3
 from network3 import (ConvPoolLayer, FullyConnectedLayer, ReLU, SoftmaxLayer,
-                      linear, sigmoid, tanh)
+                      layers, linear, sigmoid, tanh)
 from network3.layers import conv_pool_output_shape
 
-from conftest import numpy_softmax, reference_conv, reference_pool
+from conftest import BACKENDS, numpy_softmax, reference_conv, reference_pool
 
 
 def numpy_conv_pool(x, layer, activation):
@@ -237,3 +237,98 @@ def test_constructors_reject_bad_arguments(make, error, words):
         make()
     for word in words:
         assert word in str(info.value)
+
+
+#### Layers of a user's own, defined outside network3
+class ScaledReLULayer(network3.Layer):
+    """A user's layer from the base class: ReLU(scale * x.w + b)."""
+
+    def __init__(self, n_in, n_out, scale=1.0, *, rng=None):
+        self.n_in, self.n_out, self.scale = n_in, n_out, scale
+        self.input_size, self.output_size = n_in, n_out
+        rng = network3.seeding.get_rng(rng)
+        self.w = layers.parameter(rng.normal(0, n_in ** -0.5, (n_in, n_out)), "w")
+        self.b = layers.parameter(np.zeros(n_out), "b")
+        self.params = [self.w, self.b]
+
+    def forward(self, inpt, training=False):
+        return network3.ReLU(self.scale * pytensor.tensor.dot(inpt, self.w) + self.b)
+
+
+class LeakyLayer(FullyConnectedLayer):
+    """A user's subclass of ours with a constructor argument more."""
+
+    def __init__(self, n_in, n_out, leak=0.1, p_dropout=0.0, *, init="book", rng=None):
+        self.leak = leak
+        super().__init__(n_in, n_out, activation_fn=network3.linear,
+                         p_dropout=p_dropout, init=init, rng=rng)
+
+    def forward(self, inpt, training=False):
+        z = super().forward(inpt, training)
+        return pytensor.tensor.maximum(z, self.leak * z)
+
+
+def numpy_user_forward(net, images):
+    """The user layers' formulas in NumPy, then the softmax."""
+    a = np.asarray(images, dtype=float)
+    for layer in net.layers:
+        w, b = (p.get_value().astype(float) for p in layer.params)
+        if isinstance(layer, ScaledReLULayer):
+            a = np.maximum(0, layer.scale * a @ w + b)
+        elif isinstance(layer, LeakyLayer):
+            z = (1 - layer.p_dropout) * a @ w + b
+            a = np.maximum(z, layer.leak * z)
+        else:
+            a = numpy_softmax(a @ w + b)
+    return a
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_users_own_layers_train_save_and_load(backend, subset, tmp_path):
+    training_data, validation_data, _ = subset(300, 100, 100)
+    network3.seed(5)
+    net = network3.Network([ScaledReLULayer(784, 30, scale=0.5),
+                            LeakyLayer(30, 20, leak=0.2, p_dropout=0.1),
+                            SoftmaxLayer(20, 10)], 10, backend=backend, device="cpu")
+    assert repr(net.layers[0]) == "ScaledReLULayer(n_in=784, n_out=30, scale=0.5)"
+    assert repr(net.layers[1]) == ("LeakyLayer(n_in=30, n_out=20, leak=0.2, "
+                                   "p_dropout=0.1)")
+    history = net.SGD(training_data, 3, 10, 0.5, validation_data, None, lmbda=0.1,
+                      verbose=False)
+    assert history.best_validation_accuracy > 0.3      # (guessing: 0.1)
+    images = validation_data[0].get_value()[:50]
+    np.testing.assert_array_equal(
+        net.predict(images), numpy_user_forward(net, images).argmax(axis=1))
+    net.save(tmp_path / "mine.npz")
+    loaded = network3.load_network(tmp_path / "mine.npz", backend=backend, device="cpu")
+    assert [type(layer) for layer in loaded.layers] == [ScaledReLULayer, LeakyLayer,
+                                                        SoftmaxLayer]
+    assert loaded.layers[1].leak == 0.2 and loaded.layers[0].scale == 0.5
+    np.testing.assert_array_equal(loaded.predict(images), net.predict(images))
+
+
+def test_the_l2_term_penalises_each_layers_regularized_params():
+    """A layer that regularises nothing adds nothing to the cost: with a
+    large lmbda, its weights move exactly as without L2."""
+    class Unregularized(ScaledReLULayer):
+        def regularized_params(self):
+            return []
+
+    x = np.random.default_rng(0).uniform(size=(8, 6)).astype("float32")
+    y = np.array([0, 1, 2, 0, 1, 2, 0, 1], dtype="int32")
+    moved = []
+    for lmbda in (0.0, 5.0):
+        net = network3.Network([Unregularized(6, 4, rng=1), SoftmaxLayer(4, 3)], 4)
+        start = net.layers[0].w.get_value().copy()
+        net.SGD((x, y), 1, 4, 0.1, None, None, lmbda=lmbda, verbose=False)
+        moved.append(net.layers[0].w.get_value() - start)
+    np.testing.assert_allclose(moved[0], moved[1], rtol=1e-5, atol=1e-7)
+    assert [p.name for p in layers.FullyConnectedLayer(6, 4).regularized_params()] == ["w"]
+
+
+def test_a_layer_type_name_is_registered_once():
+    assert layers.LAYER_TYPES["ScaledReLULayer"] is ScaledReLULayer
+    with pytest.raises(TypeError, match="a layer type called ConvPoolLayer is already "
+                                        "registered"):
+        class ConvPoolLayer(network3.Layer):
+            pass

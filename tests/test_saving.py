@@ -58,7 +58,7 @@ def test_pooling_and_convolution_options_survive_a_round_trip(subset, tmp_path):
     net.save(tmp_path / "net.npz")
     loaded = network3.load_network(tmp_path / "net.npz")
     assert repr(loaded) == repr(net)
-    assert loaded.layers[0].options() == conv.options()
+    assert loaded.layers[0].config() == conv.config()
     images = test_data[0].get_value()
     assert len(set(net.predict(images))) > 1      # it predicts more than one digit
     np.testing.assert_array_equal(loaded.predict(images), net.predict(images))
@@ -208,3 +208,19 @@ def test_sgd_checkpoint_holds_the_best_network(subset, tmp_path):
     # restore_best left the net holding the same parameters
     for a, b in zip(net.params, best.params):
         np.testing.assert_array_equal(a.get_value(), b.get_value())
+
+
+def test_a_layer_type_that_is_not_registered_is_refused(tmp_path, monkeypatch):
+    """A file names layer types; loading builds only registered ones and
+    imports nothing: a type unknown here is a clear ModelFileError."""
+    class Vanishing(FullyConnectedLayer):
+        pass
+
+    net = network3.Network([Vanishing(n_in=784, n_out=5), SoftmaxLayer(n_in=5, n_out=10)],
+                           10)
+    net.save(tmp_path / "net.npz")
+    monkeypatch.delitem(network3.layers.LAYER_TYPES, "Vanishing")
+    with pytest.raises(network3.ModelFileError,
+                       match="holds a layer of type 'Vanishing', which is not a known "
+                             "layer type .* define that Layer subclass before loading"):
+        network3.load_network(tmp_path / "net.npz")
