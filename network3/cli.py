@@ -9,9 +9,11 @@ The ``network3`` command (also ``python -m network3``)::
     network3 experiments  run the chapter's ladder of experiments
     network3 sweep        search hyper-parameters: a grid, or random combinations
 
-``train`` is the default: ``network3 --net fc --epochs 5`` trains.  Exit
-status: 0 on success, 1 on an error (a message says what went wrong), 2 on
-bad arguments (with a usage line), 130 when interrupted by Ctrl-C.
+``train`` is the default: ``network3 --net fc --epochs 5`` trains.  Every
+command's argparse parser is here, its training options made from
+``network3.options``' registry; so are the exit statuses: 0 on success, 1 on
+an error (a message says what went wrong) or failed runs, 2 on bad arguments
+(with a usage line), 130 when interrupted by Ctrl-C.
 
 """
 
@@ -25,13 +27,12 @@ import threading
 import time
 
 # network3
-from network3 import activations, chapter, data, seeding
-from network3.network import Network, load
-from network3.schedules import halve_on_plateau
-# parse_layers and the augmentation specs are network3.specs'; the command
-# line has always offered them here too
-from network3.specs import format_augmentation, parse_augmentation, parse_layers
+from network3 import backends, chapter, data, options, runs, seeding
 from network3.interrupts import Interruption, is_interrupt
+from network3.network import Network, load
+from network3.runs import ladder, search
+from network3.schedules import halve_on_plateau
+from network3.specs import format_augmentation, parse_layers
 
 _COMMANDS = ("train", "evaluate", "expand", "experiments", "sweep")
 
@@ -56,16 +57,76 @@ examples:
 """
 
 
-#### --augment SPEC
-def _augment_argument(text):
-    """``--augment SPEC`` for argparse, which reports a bad one with usage."""
-    try:
-        return parse_augmentation(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error).replace("--augment: ", ""))
+#### Arguments
+def _whole(minimum):
+    """An argparse type: a whole number >= ``minimum``."""
+    def whole(text):
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(
+                "expected a whole number >= {0}, got {1!r}".format(minimum, text))
+        return value
+    return whole
 
 
-#### The parser
+#: The training options ``network3 train`` and ``network3 sweep`` take as flags.
+_TRAINING_OPTIONS = [name for name, option in options.OPTIONS.items() if option.flag]
+
+
+def _net_arguments(p, what):
+    names = ", ".join("{0} ({1})".format(k, r.description)
+                      for k, r in chapter.RECIPES.items())
+    p.add_argument("--net", choices=list(chapter.RECIPES), default="relu",
+                   metavar="NAME", help="which network: " + names + ". Default: relu. "
+                   "The expanded* and dropout nets train on the expanded data "
+                   "(--expanded).")
+    p.add_argument("--layers", metavar="SPEC", help="describe the layers instead" + what)
+
+
+def _data_arguments(p, runs_too=False):
+    """--data (and, for commands that train runs, --expanded, --train-size,
+    --eval-size, --quiet)."""
+    p.add_argument("--data", default="../data/mnist.pkl.gz", metavar="PATH",
+                   help="a data file in the format of mnist.pkl.gz, or a folder of "
+                        "IDX files such as Fashion-MNIST's (default: the bundled "
+                        "MNIST); on Dask, each worker reads it from its own disk")
+    if runs_too is None:
+        return
+    p.add_argument("--expanded", default="../data/mnist_expanded.pkl.gz",
+                   metavar="FILE", help="the expanded training set, for the nets the "
+                   "book trains on it (made from the training data when missing)")
+    p.add_argument("--train-size", type=_whole(1), metavar="N",
+                   help="use the first N training images only")
+    if runs_too:
+        p.add_argument("--eval-size", type=_whole(1), metavar="N",
+                       help="use the first N validation and test images only")
+        p.add_argument("--quiet", dest="verbose", action="store_false",
+                       help="do not print SGD's lines")
+
+
+def _device_arguments(p):
+    p.add_argument("--device", choices=["cpu", "gpu", "cuda"],
+                   help="where to run (default: THEANO_FLAGS' device, else the "
+                        "CPU); a GPU needs a CUDA-enabled JAX")
+    p.add_argument("--backend", choices=list(backends.BACKENDS),
+                   help="default: numba on the CPU, jax on a GPU")
+
+
+def _dask_arguments(p):
+    p.add_argument("--workers", type=_whole(1), nargs="?", const=os.cpu_count() or 1,
+                   metavar="N", help="train N runs at a time on a Dask LocalCluster "
+                   "of N single-threaded worker processes (--workers alone: one per "
+                   "core, {0} here); needs pip install -e '.[cluster]'".format(
+                       os.cpu_count()))
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="send the runs to the Dask cluster whose scheduler is at "
+                        "ADDRESS (tcp://HOST:PORT); its workers read --data from "
+                        "their own disks")
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog="network3",
@@ -75,13 +136,52 @@ def _parser():
         epilog="Run 'network3 COMMAND --help' for a command's options.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     _train_parser(commands)
+    _evaluate_parser(commands)
+    _experiments_parser(commands)
+    _sweep_parser(commands)
+    parser.commands = commands.choices        # each command's parser, by name
+    return parser
 
+
+def _train_parser(commands):
+    train = commands.add_parser(
+        "train", help="train one of the chapter's networks (the default)",
+        description="Train one of the chapter's networks with the book's "
+                    "hyper-parameters and data, unless options say otherwise, "
+                    "printing the book's lines.", epilog=_LAYERS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    _net_arguments(train, " (see below)")
+    options.add_arguments(train, _TRAINING_OPTIONS, {"activation": "sigmoid"})
+    monitor = options.OPTIONS["monitor_training"]
+    train.add_argument("--monitor-training", type=_whole(1), nargs="?", const=True,
+                       default=False, metavar="N", help=monitor.help)
+    augment = options.OPTIONS["augment"]
+    train.add_argument("--augment", nargs="?", const=chapter.AUGMENTATION,
+                       type=augment.argument, metavar="SPEC", help=augment.help +
+                       "; --augment alone: " + format_augmentation(chapter.AUGMENTATION)
+                       + " (also --net augmented's)")
+    train.add_argument("--plot-history", metavar="FILE",
+                       help="draw the accuracies and costs per epoch to FILE (PNG)")
+    _data_arguments(train)
+    train.add_argument("--seed", type=int, help="make the run repeatable")
+    _device_arguments(train)
+    train.add_argument("--checkpoint", metavar="FILE",
+                       help="save the best network so far to FILE after each epoch "
+                            "that improves it (survives Ctrl-C and crashes)")
+    train.add_argument("--save", metavar="FILE",
+                       help="save the trained network to FILE at the end")
+    train.add_argument("--progress", action=argparse.BooleanOptionalAction,
+                       default=None,
+                       help="a progress bar per epoch (default: on a terminal)")
+
+
+def _evaluate_parser(commands):
     evaluate = commands.add_parser(
         "evaluate", help="measure a saved network on a data set",
         description="Load a network saved with --save/--checkpoint (or "
                     "Network.save) and print its accuracy on a data set.")
     evaluate.add_argument("model", metavar="MODEL", help="a saved network (.npz)")
-    _data_arguments(evaluate)
+    _data_arguments(evaluate, runs_too=None)
     evaluate.add_argument("--set", choices=["test", "validation", "training"],
                           default="test", help="which part of the data (default test)")
     evaluate.add_argument("--errors", metavar="PNG",
@@ -100,95 +200,66 @@ def _parser():
     expand.add_argument("--force", action="store_true",
                         help="rebuild the file even if it exists")
 
-    commands.add_parser(
-        "experiments", add_help=False,
-        help="run the chapter's ladder of experiments (see 'network3 experiments "
-             "--help')")
-    commands.add_parser(
-        "sweep", add_help=False,
+
+def _experiments_parser(commands):
+    p = commands.add_parser(
+        "experiments", help="run the chapter's ladder of experiments",
+        description="Run the ladder of experiments of chapter 6, with the book's "
+                    "hyper-parameters unless told otherwise.  Each finished run is "
+                    "appended to OUTPUT/runs.jsonl; running again skips the runs "
+                    "already there, so an interrupted sweep resumes.",
+        epilog="experiments: " + ", ".join(ladder.NAMES))
+    p.add_argument("--only", metavar="NAMES",
+                   help="comma-separated experiments to run (default: all)")
+    p.add_argument("--repeats", type=_whole(1), default=3,
+                   help="runs of each experiment (default: 3, as the book)")
+    p.add_argument("--output", default="experiments", metavar="DIR",
+                   help="where runs.jsonl, table.md and the trained nets go "
+                        "(default: ./experiments)")
+    options.add_arguments(p, ["epochs", "mini_batch_size"])
+    _data_arguments(p, runs_too=True)
+    _device_arguments(p)
+    p.add_argument("--seed", type=int, default=0,
+                   help="run k of an experiment uses seed SEED+k (default 0)")
+    _dask_arguments(p)
+
+
+def _sweep_parser(commands):
+    p = commands.add_parser(
+        "sweep", formatter_class=argparse.RawDescriptionHelpFormatter,
         help="search hyper-parameters: train a grid (or random combinations) of "
-             "values, here or on Dask (see 'network3 sweep --help')")
-    return parser
-
-
-def _train_parser(commands):
-    train = commands.add_parser(
-        "train", help="train one of the chapter's networks (the default)",
-        description="Train one of the chapter's networks with the book's "
-                    "hyper-parameters, unless options say otherwise, printing the "
-                    "book's lines.", epilog=_LAYERS_HELP,
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    names = ", ".join("{0} ({1})".format(k, r.description)
-                      for k, r in chapter.RECIPES.items())
-    train.add_argument("--net", choices=list(chapter.RECIPES), default="relu",
-                       metavar="NAME", help="which network: " + names + ". Default: "
-                       "relu. (The book trains the expanded* and dropout nets on "
-                       "the expanded data: --data ../data/mnist_expanded.pkl.gz)")
-    train.add_argument("--layers", metavar="SPEC",
-                       help="describe the layers instead (see below)")
-    train.add_argument("--activation", default="sigmoid",
-                       choices=[name.lower() for name in activations.ACTIVATIONS],
-                       help="activation of --layers (default sigmoid)")
-    train.add_argument("--epochs", type=int,
-                       help="default: the book's (60; 40 for dropout)")
-    train.add_argument("--eta", type=float, help="learning rate; default: the book's")
-    train.add_argument("--lmbda", type=float,
-                       help="L2 regularization; default: the book's")
-    train.add_argument("--mini-batch-size", type=int, default=10, metavar="N",
-                       help="default: 10")
-    train.add_argument("--momentum", type=float, default=0.0, metavar="MU",
-                       help="momentum-based gradient descent (chapter 3), MU in "
-                            "[0, 1); default 0: plain SGD")
-    train.add_argument("--halve-on-plateau", type=int, metavar="PATIENCE",
-                       help="start at --eta and halve it after PATIENCE epochs without "
-                            "better validation accuracy; stop at eta/128 (chapter 3)")
-    train.add_argument("--early-stopping", type=int, metavar="N",
-                       help="stop after N epochs without better validation accuracy")
-    train.add_argument("--init", choices=["book", "he", "glorot"], default="book",
-                       help="initial weights: the chapter's (default), He's (for "
-                            "ReLUs) or Glorot's")
-    train.add_argument("--monitor-training", type=int, nargs="?", const=True,
-                       default=False, metavar="N",
-                       help="also measure accuracy and cost on (N, default 10,000) "
-                            "training images each epoch, to see overfitting")
-    train.add_argument("--augment", nargs="?", const=chapter.AUGMENTATION,
-                       type=_augment_argument, metavar="SPEC",
-                       help="train every epoch on freshly transformed images: SPEC is "
-                            "comma-separated shift=PIXELS, rotate=DEGREES, "
-                            "shear=DEGREES, scale=FRACTION, elastic=ALPHAxSIGMA "
-                            "(Simard et al.), method=numba|scipy; --augment alone: "
-                            + format_augmentation(chapter.AUGMENTATION) + " (also "
-                            "--net augmented's)")
-    train.add_argument("--plot-history", metavar="FILE",
-                       help="draw the accuracies and costs per epoch to FILE (PNG)")
-    _data_arguments(train)
-    train.add_argument("--train-size", type=int, metavar="N",
-                       help="train on the first N training images only")
-    train.add_argument("--seed", type=int, help="make the run repeatable")
-    _device_arguments(train)
-    train.add_argument("--checkpoint", metavar="FILE",
-                       help="save the best network so far to FILE after each epoch "
-                            "that improves it (survives Ctrl-C and crashes)")
-    train.add_argument("--save", metavar="FILE",
-                       help="save the trained network to FILE at the end")
-    train.add_argument("--progress", action=argparse.BooleanOptionalAction,
-                       default=None,
-                       help="a progress bar per epoch (default: on a terminal)")
-
-
-def _data_arguments(parser):
-    parser.add_argument("--data", default="../data/mnist.pkl.gz", metavar="PATH",
-                        help="a data file in the format of mnist.pkl.gz, or a folder "
-                             "of IDX files such as Fashion-MNIST's (default: the "
-                             "bundled MNIST)")
-
-
-def _device_arguments(parser):
-    parser.add_argument("--device", choices=["cpu", "gpu", "cuda"],
-                        help="where to run (default: THEANO_FLAGS' device, else the "
-                             "CPU); a GPU needs a CUDA-enabled JAX")
-    parser.add_argument("--backend", choices=["numba", "jax"],
-                        help="default: numba on the CPU, jax on a GPU")
+             "values, here or on Dask",
+        description="Train one of the chapter's networks (or --layers) for every "
+                    "combination of the values --vary lists (or --random K of "
+                    "them), --repeats times each, and rank the combinations by "
+                    "validation accuracy.  Finished runs are appended to "
+                    "OUTPUT/runs.jsonl; running again skips them.",
+        epilog="options to --vary: " + "; ".join(
+            "{0} ({1})".format(n, o.expected) for n, o in options.SWEPT.items()) +
+        "\n\nexamples:\n"
+        "  network3 sweep --net relu --vary eta=0.01,0.03,0.1 --vary lmbda=0,0.1,1 "
+        "--epochs 10\n"
+        "  network3 sweep --net relu --vary eta=0.003:0.3 --vary momentum=0:0.9 "
+        "--random 20 --workers\n"
+        "  network3 sweep --layers conv20,fc100,softmax --activation relu "
+        "--vary pool_mode=max,l2,average_exc_pad --repeats 3")
+    p.add_argument("--vary", action="append", required=True, metavar="NAME=VALUES",
+                   help="an option and its values: NAME=V1,V2,... (or NAME=LOW:HIGH "
+                        "with --random); repeat --vary for more options")
+    p.add_argument("--random", type=_whole(1), metavar="K",
+                   help="train K combinations drawn at random (seeded by --seed) "
+                        "instead of every one")
+    _net_arguments(p, " (see 'network3 train --help')")
+    p.add_argument("--repeats", type=_whole(1), default=1,
+                   help="runs of each combination, run k with seed SEED+k (default 1)")
+    p.add_argument("--seed", type=int, default=0)
+    options.add_arguments(p, _TRAINING_OPTIONS, {"activation": "sigmoid"})
+    _data_arguments(p, runs_too=True)
+    _device_arguments(p)
+    p.add_argument("--output", default="sweep", metavar="DIR",
+                   help="where runs.jsonl, table.md, sweep.png and the nets go "
+                        "(default: ./sweep)")
+    _dask_arguments(p)
 
 
 #### Running a command
@@ -204,65 +275,102 @@ def run():
     sys.exit(status)
 
 
-def main(argv=None):
-    """Run the command line; return the exit status."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+def parse_arguments(argv):
+    """The arguments of a command line (``["sweep", "--vary", ...]``; no
+    command is ``train``), as argparse's namespace.  A sweep's runs are
+    planned (``args.todo``), every value and network checked.  Bad
+    arguments print a usage line and raise SystemExit(2)."""
+    argv = list(argv)
     if not argv or argv[0] not in _COMMANDS + ("-h", "--help"):
         argv.insert(0, "train")
-    if argv[0] == "experiments":
-        from network3 import experiments
-        return experiments.main(argv[1:], prog="network3 experiments")
-    if argv[0] == "sweep":
-        from network3 import sweeps
-        return sweeps.main(argv[1:], prog="network3 sweep")
     parser = _parser()
     args = parser.parse_args(argv)
-    for name in ("epochs", "mini_batch_size", "train_size"):
-        value = getattr(args, name, None)
-        if value is not None and value < (0 if name == "epochs" else 1):
-            parser.error("--{0} must be {1}, got {2}".format(
-                name.replace("_", "-"), "non-negative" if name == "epochs"
-                else "positive", value))
+    if args.command == "sweep":
+        try:
+            args.todo = search.plan(args)
+        except ValueError as error:
+            parser.commands["sweep"].error(str(error))
+    return args
+
+
+def main(argv=None):
+    """Run the command line; return the exit status."""
     try:
-        return {"train": _train, "evaluate": _evaluate, "expand": _expand}[
-            args.command](args)
+        args = parse_arguments(sys.argv[1:] if argv is None else argv)
+    except SystemExit as exit:        # --help (0), bad arguments (2, with usage)
+        return exit.code
+    command = {"train": _train, "evaluate": _evaluate, "expand": _expand,
+               "experiments": _experiments, "sweep": _sweep}[args.command]
+    try:
+        return command(args)
     except (OSError, ValueError, TypeError, RuntimeError, SystemError) as error:
         if not is_interrupt(error):
             if isinstance(error, SystemError):
                 raise
             print("network3: error: {0}".format(error), file=sys.stderr)
             return 1
+        return _interrupted(args)
+    except (KeyboardInterrupt, runs.Interrupted):
+        return _interrupted(args)
+
+
+def _interrupted(args):
+    """Say that Ctrl-C stopped the command (and, for a sweep, where its
+    finished runs are); return 130."""
+    if args.command in ("experiments", "sweep"):
+        print("network3 {0}: interrupted; finished runs are in {1}; run again to "
+              "resume".format(args.command, os.path.join(args.output, "runs.jsonl")),
+              file=sys.stderr)
+    else:
         print("network3: interrupted", file=sys.stderr)
-        return 130
-    except KeyboardInterrupt:
-        print("network3: interrupted", file=sys.stderr)
-        return 130
+    return 130
+
+
+def _failed_runs(command, failed):
+    """The exit status of a sweep with ``failed`` runs (saying so)."""
+    if failed:
+        print("network3 {0}: {1} run{2} failed (see above); run again to retry "
+              "{3}".format(command, failed, "" if failed == 1 else "s",
+                           "it" if failed == 1 else "them"), file=sys.stderr)
+        return 1
+    return 0
+
+
+def _experiments(args):
+    return _failed_runs("experiments", ladder.run(args))
+
+
+def _sweep(args):
+    return _failed_runs("sweep", search.run(args, todo=args.todo))
 
 
 def _train(args):
     recipe = chapter.RECIPES[args.net]
-    epochs = recipe.epochs if args.epochs is None else args.epochs
-    eta = recipe.eta if args.eta is None else args.eta
-    lmbda = recipe.lmbda if args.lmbda is None else args.lmbda
+    epochs, eta, lmbda = (getattr(recipe, name) if getattr(args, name) is None
+                          else getattr(args, name) for name in ("epochs", "eta", "lmbda"))
     if args.seed is not None:
         seeding.seed(args.seed)
     training_data, validation_data, test_data = data.load_data(args.data)
     if args.train_size is not None:
         training_data = tuple(part[:args.train_size] for part in training_data)
     side = int(round(training_data[0].shape[1] ** 0.5))
+    mbs = args.mini_batch_size
     if args.layers:
-        layers = parse_layers(args.layers, args.mini_batch_size, args.activation,
-                              image_side=side, init=args.init)
+        layers = parse_layers(args.layers, mbs, args.activation, image_side=side,
+                              init=args.init, pool_mode=args.pool_mode)
         description = "layers " + args.layers
     else:
-        layers = chapter.build_layers(args.net, args.mini_batch_size, args.init)
+        layers = chapter.build_layers(args.net, mbs, args.init, args.pool_mode)
         description = recipe.description
+        if recipe.expanded:       # the book trains it on the expanded set
+            training_data = runs.expanded(runs.DataSpec(
+                args.data, args.train_size, expanded=True,
+                expanded_path=args.expanded), training_data, print)
     training_data, validation_data, test_data = (
         data.shared(part) for part in (training_data, validation_data, test_data))
-    net = Network(layers, args.mini_batch_size, device=args.device,
-                  backend=args.backend)
+    net = Network(layers, mbs, device=args.device, backend=args.backend)
     print("network3: {0}; {1} epochs, mini-batch {2}, eta={3}, lmbda={4}".format(
-        description, epochs, args.mini_batch_size, eta, lmbda))
+        description, epochs, mbs, eta, lmbda))
     if args.halve_on_plateau is not None:
         eta = halve_on_plateau(eta, patience=args.halve_on_plateau)
     augment = args.augment or (None if args.layers else recipe.augment)
@@ -271,11 +379,12 @@ def _train(args):
               format_augmentation(augment))
     start = time.perf_counter()
     with Interruption() as interruption:
-        history = net.SGD(training_data, epochs, args.mini_batch_size, eta,
-                          validation_data, test_data, lmbda=lmbda,
-                          checkpoint=args.checkpoint, progress=args.progress,
-                          early_stopping=args.early_stopping, momentum=args.momentum,
-                          monitor_training=args.monitor_training, augment=augment)
+        history = net.SGD(training_data, epochs, mbs, eta, validation_data, test_data,
+                          lmbda=lmbda, checkpoint=args.checkpoint,
+                          progress=args.progress, early_stopping=args.early_stopping,
+                          momentum=args.momentum, update=None if args.update == "sgd"
+                          else args.update, monitor_training=args.monitor_training,
+                          augment=augment)
         if args.save and history.epochs:
             with interruption.shielded():    # what was trained is kept
                 net.save(args.save)

@@ -71,6 +71,7 @@ class Option:
     sweep: bool = True
     flag: bool = True
     metavar: str = None
+    choices: tuple = None
     to_text: object = None
     from_text: object = None
 
@@ -79,7 +80,8 @@ class Option:
         option, what was expected and what was given."""
         if value is None and self.none:
             return None
-        if not _is_kind(value, self.kind) or not self.accepts(value):
+        if not _is_kind(value, self.kind) or not self.accepts(value) or (
+                self.choices is not None and value not in self.choices):
             raise ValueError("{0}: {1} must be {2}, got {3!r}".format(
                 owner, self.name, self.expected, value))
         return value
@@ -116,8 +118,8 @@ class Option:
         """``--NAME TEXT`` for argparse, which reports a bad one with usage."""
         try:
             return self.parse(text)
-        except ValueError as error:
-            raise argparse.ArgumentTypeError(str(error))
+        except ValueError as error:     # (argparse names the flag itself)
+            raise argparse.ArgumentTypeError(str(error).partition(": ")[2])
 
 
 def _is_kind(value, kind):
@@ -142,6 +144,10 @@ def _from_text(text, kind):
 
 
 #### The options
+def _any(value):
+    return True
+
+
 def _monitored(value):
     return isinstance(value, bool) or (isinstance(value, numbers.Integral)
                                        and value >= 1)
@@ -159,10 +165,9 @@ OPTIONS = {option.name: option for option in (
            "default: the book's (60; 40 for dropout)", kind=int),
     Option("mini_batch_size", "a positive integer", lambda v: v >= 1, 10,
            "default: 10", kind=int, metavar="N"),
-    Option("update", "one of " + ", ".join(updates.RULES), lambda v: v in updates.RULES,
-           "sgd", "how the parameters move: " + ", ".join(updates.RULES) +
+    Option("update", "one of " + ", ".join(updates.RULES), _any, "sgd", "how the parameters move: " + ", ".join(updates.RULES) +
            " (with their default hyper-parameters; --momentum MU is momentum with "
-           "mu=MU); default sgd, the book's", kind=str),
+           "mu=MU); default sgd, the book's", kind=str, choices=tuple(updates.RULES)),
     Option("momentum", "a number in [0, 1)", lambda v: 0 <= v < 1, 0.0,
            "momentum-based gradient descent (chapter 3), MU in [0, 1); default 0: "
            "plain SGD", metavar="MU"),
@@ -177,17 +182,15 @@ OPTIONS = {option.name: option for option in (
            _monitored, False, "also measure accuracy and cost on (N, default "
            "10,000) training images each epoch, to see overfitting", kind=object,
            sweep=False, flag=False),
-    Option("init", "one of " + ", ".join(INITS), lambda v: v in INITS, "book",
+    Option("init", "one of " + ", ".join(INITS), _any, "book",
            "initial weights: the chapter's (default), He's (for ReLUs) or Glorot's",
-           kind=str),
-    Option("pool_mode", "one of " + ", ".join(ops.POOL_MODES),
-           lambda v: v in ops.POOL_MODES, "max",
-           "pooling of the conv layers: " + ", ".join(ops.POOL_MODES) +
-           " (default max, the book's)", kind=str),
-    Option("activation", "one of " + ", ".join(_ACTIVATIONS),
-           lambda v: v in _ACTIVATIONS, None,
-           "activation of --layers (default sigmoid)", kind=str),
-    Option("augment", "a network3.Augmentation", lambda v: True, None,
+           kind=str, choices=INITS),
+    Option("pool_mode", "one of " + ", ".join(ops.POOL_MODES), _any, "max",
+           "pooling of the conv layers (default max, the book's)", kind=str,
+           choices=ops.POOL_MODES),
+    Option("activation", "one of " + ", ".join(_ACTIVATIONS), _any, None,
+           "activation of --layers (default sigmoid)", kind=str, choices=_ACTIVATIONS),
+    Option("augment", "a network3.Augmentation", _any, None,
            "train every epoch on freshly transformed images: SPEC is "
            "comma-separated shift=PIXELS, rotate=DEGREES, shear=DEGREES, "
            "scale=FRACTION, elastic=ALPHAxSIGMA (Simard et al.), "
@@ -219,8 +222,9 @@ def add_arguments(parser, names, defaults=None):
         if name in names:
             parser.add_argument(
                 "--" + name.replace("_", "-"), type=option.argument,
-                default=defaults.get(name, option.default), metavar=option.metavar
-                or name.upper(), help=option.help)
+                default=defaults.get(name, option.default), help=option.help,
+                metavar=option.metavar or ("{" + ",".join(option.choices) + "}"
+                                           if option.choices else name.upper()))
 
 
 #### SGD's arguments

@@ -15,7 +15,7 @@ interrupted sweep resumes where it stopped.  See ``--help``.
 
 import sys
 
-from network3 import experiments
+from network3 import cli
 
 if __name__ == "__main__":
-    sys.exit(experiments.main(sys.argv[1:]))
+    sys.exit(cli.main(["experiments"] + sys.argv[1:]))

@@ -1,7 +1,12 @@
-"""The network3 command, run as a user would: in a subprocess."""
+"""The network3 command, run as a user would: in a subprocess (and its
+exit statuses, in this process)."""
 
 import subprocess
 import sys
+
+import pytest
+
+from network3 import cli, runs
 
 
 def network3(*args):
@@ -122,7 +127,7 @@ def test_bad_layer_descriptions_and_numbers():
     result = network3("--layers", "fc100,conv20,softmax", "--epochs", "1")
     assert result.returncode == 1 and "conv layers must come first" in result.stderr
     result = network3("--epochs", "-1")
-    assert result.returncode == 2 and "--epochs must be non-negative" in result.stderr
+    assert result.returncode == 2 and "--epochs: expected a non-negative integer, got '-1'" in result.stderr
     assert "usage:" in result.stderr and "Traceback" not in result.stderr
 
 
@@ -165,8 +170,11 @@ def test_the_exercises_flags(tmp_path):
     assert "Epoch 0: training accuracy " in result.stdout
     assert figure.stat().st_size > 10000
     result = network3("--net", "fc", "--epochs", "1", "--momentum", "1.5")
-    assert result.returncode == 1
-    assert "momentum must be a number in [0, 1), got 1.5" in result.stderr
+    assert result.returncode == 2 and "usage:" in result.stderr
+    assert "--momentum: expected a number in [0, 1), got '1.5'" in result.stderr
+    result = network3("--net", "fc", "--update", "adamw")
+    assert result.returncode == 2
+    assert "--update: expected one of sgd, momentum, nesterov" in result.stderr
 
 
 def test_the_augment_flag(tmp_path):
@@ -186,7 +194,50 @@ def test_the_augment_flag(tmp_path):
 
 def test_augment_descriptions_read_back():
     from network3 import Augmentation, chapter
-    from network3.cli import format_augmentation, parse_augmentation
+    from network3.specs import format_augmentation, parse_augmentation
     for augment in (chapter.AUGMENTATION, Augmentation(scale=0.1, method="scipy"),
                     Augmentation(shear=7.5, elastic=(8, 2.5))):
         assert parse_augmentation(format_augmentation(augment)) == augment
+
+
+@pytest.mark.parametrize("status, raised", [(0, None), (1, ValueError("bad")),
+                                            (130, KeyboardInterrupt()),
+                                            (130, runs.Interrupted("fc, run 1")),
+                                            (1, 3)])
+def test_exit_statuses_of_a_sweep(status, raised, monkeypatch, capsys, tmp_path):
+    """experiments' outcome (failed runs, or what it raised) as an exit status."""
+    def ladder_run(args, say=print):
+        if isinstance(raised, BaseException):
+            raise raised
+        return raised or 0
+    monkeypatch.setattr(cli.ladder, "run", ladder_run)
+    assert cli.main(["experiments", "--output", str(tmp_path)]) == status
+    err = capsys.readouterr().err
+    if raised == 3:
+        assert "network3 experiments: 3 runs failed (see above); run again" in err
+    elif status == 1:
+        assert "network3: error: bad" in err
+    elif status == 130:
+        assert "interrupted; finished runs are in {0}".format(
+            tmp_path / "runs.jsonl") in err
+
+
+def test_a_recipe_trains_on_its_own_data(monkeypatch, tmp_path, capsys):
+    """``--net expanded`` (and the other rungs the book trains on the
+    expanded set) trains on it, made from the training images in use when
+    the file is missing, as the experiment runner does; ``--net relu`` on
+    the images as given."""
+    import network3
+    sizes = []
+
+    def sgd(net, training_data, *args, **kwargs):
+        sizes.append(len(training_data[0].get_value()))
+        return network3.TrainingHistory()
+    monkeypatch.setattr(network3.Network, "SGD", sgd)
+    common = ["--epochs", "1", "--train-size", "100", "--expanded",
+              str(tmp_path / "missing.pkl.gz")]
+    assert cli.main(["--net", "expanded"] + common) == 0
+    assert "Expanding 100 training images" in capsys.readouterr().out
+    assert cli.main(["--net", "dropout"] + common) == 0
+    assert cli.main(["--net", "relu"] + common) == 0
+    assert sizes == [500, 500, 100]

@@ -18,7 +18,8 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from network3 import cluster, runs, sweeps  # noqa: E402
+from network3 import cli, runs  # noqa: E402
+from network3.runs import on_dask, search  # noqa: E402
 
 from conftest import BACKENDS  # noqa: E402
 
@@ -66,7 +67,7 @@ def serial(tmp_path_factory):
             continue
         out = tmp_path_factory.mktemp("serial-" + backend)
         with threadpool_limits(1):
-            assert sweeps.main(sweep_args(out, backend=backend)) == 0
+            assert cli.main(["sweep"] + sweep_args(out, backend=backend)) == 0
         found[backend] = results(out)
     return found
 
@@ -79,7 +80,7 @@ def cluster_backend_available(name):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_a_local_cluster_gives_the_serial_results(tmp_path, serial, backend, capsys):
     out = tmp_path / "cluster"
-    assert sweeps.main(sweep_args(out, "--workers", "2", backend=backend)) == 0
+    assert cli.main(["sweep"] + sweep_args(out, "--workers", "2", backend=backend)) == 0
     said = capsys.readouterr().out
     assert "network3: Dask: 2 workers of 1 thread in a local cluster at tcp://127.0.0.1:" \
         in said
@@ -88,16 +89,16 @@ def test_a_local_cluster_gives_the_serial_results(tmp_path, serial, backend, cap
     assert_same(results(out), serial[backend])
     assert "| eta | validation accuracy |" in (out / "table.md").read_text()
     # again: everything is done, so no cluster starts and nothing is trained
-    assert sweeps.main(sweep_args(out, "--workers", "2", backend=backend)) == 0
+    assert cli.main(["sweep"] + sweep_args(out, "--workers", "2", backend=backend)) == 0
     assert "Dask" not in capsys.readouterr().out
     assert len(read(out / "runs.jsonl")) == 4
 
 
 def test_a_worker_killed_in_a_run_loses_nothing(tmp_path, serial):
     out = tmp_path / "cluster"
-    todo = sweeps.plan(sweeps.parser().parse_args(sweep_args(out)))
+    todo = search.plan(cli.parse_arguments(["sweep"] + sweep_args(out)))
     said, killed = [], []
-    with cluster.Engine(workers=2, say=said.append) as engine:
+    with on_dask.Engine(workers=2, say=said.append) as engine:
         # every worker process compiles into a directory of its own
         dirs = engine.client.run(lambda: __import__("network3").config.own_compiledir)
         assert len(set(dirs.values())) == 2 and None not in dirs.values()
@@ -158,7 +159,7 @@ def test_ctrl_c_keeps_finished_runs_and_the_next_sweep_trains_the_rest(tmp_path)
     assert 1 <= len(first) < 8
     for r in first:
         assert (out / r["net"]).exists()
-    assert sweeps.main(args) == 0
+    assert cli.main(["sweep"] + args) == 0
     after = read(out / "runs.jsonl")
     assert after[:len(first)] == first                  # kept as they were
     keys = [(r["config"]["eta"], r["config"]["lmbda"], r["repeat"]) for r in after]
@@ -174,8 +175,8 @@ def free_port():
 def test_an_unreachable_scheduler_is_an_error_within_seconds(tmp_path, capsys):
     address = "tcp://127.0.0.1:{0}".format(free_port())
     start = time.perf_counter()
-    assert sweeps.main(sweep_args(tmp_path / "out", "--scheduler", address)) == 1
-    assert time.perf_counter() - start < cluster.CONNECT_TIMEOUT + 20
+    assert cli.main(["sweep"] + sweep_args(tmp_path / "out", "--scheduler", address)) == 1
+    assert time.perf_counter() - start < on_dask.CONNECT_TIMEOUT + 20
     err = capsys.readouterr().err
     assert "--scheduler: no Dask scheduler answered at " + address in err
 
@@ -205,14 +206,14 @@ def test_dask_scheduler_and_dask_worker_processes_take_the_runs(tmp_path, serial
         with Client(address, timeout="30s") as client:
             client.wait_for_workers(2, timeout=120)
         out = tmp_path / "cluster"
-        assert sweeps.main(sweep_args(out, "--scheduler", address)) == 0
+        assert cli.main(["sweep"] + sweep_args(out, "--scheduler", address)) == 0
         said = capsys.readouterr().out
         assert "2 workers of 1 thread in the cluster at " + address in said
         assert_same(results(out), serial["numba"])
         # a data file the workers cannot read: every run reports it, with the
         # worker's address, and the sweep goes on to the end
         missing = str(tmp_path / "nowhere" / "mnist.pkl.gz")
-        status = sweeps.main(sweep_args(tmp_path / "missing", "--scheduler", address,
+        status = cli.main(["sweep"] + sweep_args(tmp_path / "missing", "--scheduler", address,
                                         "--data", missing))
         said = capsys.readouterr()
         assert status == 1
@@ -231,14 +232,13 @@ def test_dask_scheduler_and_dask_worker_processes_take_the_runs(tmp_path, serial
 
 def test_the_ladder_runs_on_a_local_cluster_too(tmp_path):
     """network3 experiments --workers: the records the serial runner writes."""
-    from network3 import experiments
     args = ["--only", "fc", "--repeats", "2", "--epochs", "1", "--train-size", "300",
             "--eval-size", "100", "--quiet"]
     serial, there = tmp_path / "serial", tmp_path / "cluster"
     from threadpoolctl import threadpool_limits
     with threadpool_limits(1):
-        assert experiments.main(args + ["--output", str(serial)]) == 0
-    assert experiments.main(args + ["--output", str(there), "--workers", "2"]) == 0
+        assert cli.main(["experiments"] + args + ["--output", str(serial)]) == 0
+    assert cli.main(["experiments"] + args + ["--output", str(there), "--workers", "2"]) == 0
     keys = ("experiment", "repeat", "seed", "settings", "best_validation_accuracy",
             "test_accuracy", "best_epoch", "net")
     mine = sorted(read(there / "runs.jsonl"), key=lambda r: r["repeat"])

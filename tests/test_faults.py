@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import network3
-from network3 import ReLU, experiments
+from network3 import ReLU, cli
 from network3.layers import FullyConnectedLayer, SoftmaxLayer
 
 from conftest import BACKENDS
@@ -265,7 +265,7 @@ def test_ctrl_c_in_a_sweep_keeps_exactly_the_finished_runs(tmp_path):
     assert [r["repeat"] for r in runs] == [0]
     assert sorted(os.listdir(out / "nets")) == ["fc-0.npz"]
     # running again trains the interrupted run, and only that one
-    assert experiments.main(args) == 0
+    assert cli.main(["experiments"] + args) == 0
     runs = [json.loads(line) for line in open(out / "runs.jsonl")]
     assert [r["repeat"] for r in runs] == [0, 1]
 
@@ -306,12 +306,12 @@ def test_a_diverged_run_is_recorded_as_diverged_and_not_retried(tmp_path,
     out = tmp_path / "sweep"
     args = ["--only", "fc", "--repeats", "1", "--epochs", "2", "--train-size", "300",
             "--eval-size", "100", "--output", str(out), "--quiet"]
-    assert experiments.main(args) == 0
+    assert cli.main(["experiments"] + args) == 0
     runs = [json.loads(line) for line in open(out / "runs.jsonl")]
     assert len(runs) == 1 and runs[0]["diverged"] and runs[0]["diverged_epoch"] == 0
     assert runs[0]["test_accuracy"] is None and "net" not in runs[0]
     assert "| fc | 97.80% | - | 1 (1 diverged) | 2 |" in (out / "table.md").read_text()
-    assert experiments.main(args) == 0              # not tried again
+    assert cli.main(["experiments"] + args) == 0              # not tried again
     assert len(open(out / "runs.jsonl").readlines()) == 1
 
 

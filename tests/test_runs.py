@@ -5,13 +5,13 @@ import io
 import json
 
 import numpy as np
-import pytest
 
-from network3 import data, runs, saving
+from network3 import cli, data, runs, saving
+from network3 import options as network3_options
 
 
 def tiny_run(**changes):
-    options = dict(runs.OPTIONS, eta=0.1, lmbda=0.0, epochs=1, mini_batch_size=10)
+    options = dict(network3_options.RUN_DEFAULTS, eta=0.1, lmbda=0.0, epochs=1, mini_batch_size=10)
     options.update(changes.pop("options", {}))
     fields = dict(experiment="layers", repeat=0, seed=3, settings={"a": 1},
                   options=options, data=runs.DataSpec("../data/mnist.pkl.gz", 100, 50),
@@ -41,7 +41,7 @@ def test_data_sets_are_loaded_once_per_process(monkeypatch, mnist):
         loads.append(path)
         return mnist
     monkeypatch.setattr(data, "load_data", load)
-    monkeypatch.setattr(runs, "_loaded", runs._loaded.__class__())
+    monkeypatch.setattr(runs.run, "_loaded", runs.run._loaded.__class__())
     a, b, c = (runs.DataSpec("x", n, 50) for n in (100, 200, 300))
     first = runs.datasets(a)
     assert runs.datasets(a) is first and loads == ["x"]
@@ -86,38 +86,23 @@ def test_a_diverged_run_is_recorded_without_a_model():
     assert outcome.record["test_accuracy"] is None and "net" not in outcome.record
 
 
-@pytest.mark.parametrize("status, raised", [(0, None), (1, ValueError("bad")),
-                                            (130, KeyboardInterrupt()),
-                                            (130, runs.Interrupted("fc, run 1"))])
-def test_exit_status(status, raised, capsys):
-    def sweep():
-        if raised is not None:
-            raise raised
-        return 0
-    assert runs.exit_status(sweep, "prog", "out") == status
-    if status == 1:
-        assert "prog: error: bad" in capsys.readouterr().err
-    assert runs.exit_status(lambda: 3, "prog", "out") == 1
-    assert "3 runs failed" in capsys.readouterr().err
-
-
 def test_every_run_of_the_ladder_travels_and_resumes(tmp_path):
     """A Dask task is a pickled Run; resuming compares a Run with the JSON of
     its record: both must come back equal (an Augmentation, tuples...)."""
     import pickle
-    from network3 import experiments, sweeps
-    args = experiments.parser().parse_args(["--output", str(tmp_path)])
-    ladder = list(experiments.ladder(args, experiments.LADDER))
-    assert len(ladder) == 3 * len(experiments.LADDER)
+    from network3.runs import ladder as rungs, search
+    args = cli.parse_arguments(["experiments"] + ["--output", str(tmp_path)])
+    ladder = list(rungs.ladder(args, rungs.LADDER))
+    assert len(ladder) == 3 * len(rungs.LADDER)
     for run in ladder:
         assert pickle.loads(pickle.dumps(run)) == run
         record = json.loads(json.dumps({"experiment": run.experiment,
                                         "repeat": run.repeat, "settings": run.settings}))
         assert run.matches(record)
     # a sweep of the net trained on transformed images records its augmentation
-    args = sweeps.parser().parse_args(["--net", "augmented", "--vary", "eta=0.01,0.1",
+    args = cli.parse_arguments(["sweep"] + ["--net", "augmented", "--vary", "eta=0.01,0.1",
                                        "--output", str(tmp_path)])
-    for run in sweeps.plan(args):
+    for run in search.plan(args):
         assert pickle.loads(pickle.dumps(run)) == run
         assert run.options["augment"] is not None
         record = json.loads(json.dumps({"experiment": run.experiment, "repeat": 0,

@@ -8,7 +8,8 @@ import statistics
 
 import pytest
 
-from network3 import sweeps
+from network3 import cli
+from network3.runs import search, tables
 
 
 def read(path):
@@ -24,17 +25,17 @@ def read(path):
     ("epochs=1:4", "epochs", ("range", 1, 4)),
 ])
 def test_vary_reads_lists_and_ranges(text, name, values):
-    assert sweeps.parse_vary(text) == (name, values)
+    assert search.parse_vary(text) == (name, values)
 
 
 @pytest.mark.parametrize("text, words", [
     ("speed=1,2", "unknown option 'speed'"),
-    ("eta=-0.1,0.1", "eta: expected a learning rate > 0, got '-0.1'"),
-    ("eta=nan", "expected a learning rate > 0"),
-    ("lmbda=-1", "lmbda: expected an L2 regularization parameter >= 0"),
-    ("mini_batch_size=0", "expected a whole number >= 1, got '0'"),
+    ("eta=-0.1,0.1", "eta: expected a positive number, got '-0.1'"),
+    ("eta=nan", "expected a positive number"),
+    ("lmbda=-1", "lmbda: expected a non-negative number"),
+    ("mini_batch_size=0", "expected a positive integer, got '0'"),
     ("mini_batch_size=2.5", "got '2.5'"),
-    ("momentum=1", "expected a momentum in [0, 1)"),
+    ("momentum=1", "expected a number in [0, 1)"),
     ("pool_mode=max,median", "expected one of max, l2"),
     ("init=zeros", "expected one of book, he, glorot"),
     ("eta", "expected NAME=V1,V2,... or NAME=LOW:HIGH"),
@@ -45,26 +46,26 @@ def test_vary_reads_lists_and_ranges(text, name, values):
 ])
 def test_vary_refuses_bad_items_naming_them(text, words):
     with pytest.raises(ValueError, match="--vary") as error:
-        sweeps.parse_vary(text)
+        search.parse_vary(text)
     assert words in str(error.value)
 
 
 def test_a_grid_is_every_combination_in_order():
     varied = {"eta": [0.01, 0.1, 1.0], "lmbda": [0.0, 5.0], "pool_mode": ["max", "l2"]}
-    found = sweeps.combinations(varied)
+    found = search.combinations(varied)
     expected = [dict(zip(varied, values)) for values in itertools.product(
         [0.01, 0.1, 1.0], [0.0, 5.0], ["max", "l2"])]
     assert found == expected and len(found) == 12
     with pytest.raises(ValueError, match="a range LOW:HIGH is for --random"):
-        sweeps.combinations({"eta": ("range", 0.01, 1.0)})
+        search.combinations({"eta": ("range", 0.01, 1.0)})
 
 
 def test_random_search_draws_in_the_ranges_on_the_right_scales():
     varied = {"eta": ("range", 0.001, 1.0), "momentum": ("range", 0.0, 0.9),
               "epochs": ("range", 2, 4), "init": ["book", "he"]}
-    found = sweeps.combinations(varied, count=3000, seed=5)
-    assert found == sweeps.combinations(varied, count=3000, seed=5)   # seeded
-    assert found != sweeps.combinations(varied, count=3000, seed=6)
+    found = search.combinations(varied, count=3000, seed=5)
+    assert found == search.combinations(varied, count=3000, seed=5)   # seeded
+    assert found != search.combinations(varied, count=3000, seed=6)
     etas = [c["eta"] for c in found]
     assert 0.001 <= min(etas) and max(etas) <= 1.0
     # log-uniform: half the draws below the geometric mean of the ends (0.0316),
@@ -78,7 +79,7 @@ def test_random_search_draws_in_the_ranges_on_the_right_scales():
     assert all(isinstance(c["epochs"], int) for c in found)
     assert {c["init"] for c in found} == {"book", "he"}
     # a combination drawn twice is trained once
-    assert len(sweeps.combinations({"init": ["book", "he"]}, count=50)) == 2
+    assert len(search.combinations({"init": ["book", "he"]}, count=50)) == 2
 
 
 def test_table_ranks_combinations_by_validation_accuracy():
@@ -89,7 +90,7 @@ def test_table_ranks_combinations_by_validation_accuracy():
     records = [record(0.1, 0, 0.90, 0.89), record(0.1, 1, 0.92, 0.91),
                record(1.0, 0, 0.95, 0.94),
                record(10.0, 0, 0.10, None, diverged=True)]
-    lines = sweeps.table(records, ["eta"]).splitlines()
+    lines = tables.sweep_table(records, ["eta"]).splitlines()
     assert lines[0] == ("| eta | validation accuracy | test accuracy | runs | epochs "
                         "| s per run |")
     sd = statistics.stdev([90.0, 92.0])
@@ -111,7 +112,7 @@ def test_bad_sweeps_are_refused_before_any_run(tmp_path, capsys):
         (["--vary", "colour=red"], "unknown option 'colour'"),
         (["--vary", "eta=0.01:0.1"], "a range LOW:HIGH is for --random"),
         (["--vary", "eta=0.1", "--random", "0"], "--random: expected a whole number"),
-        (["--vary", "eta=0.1", "--momentum", "1.5"], "--momentum: expected a momentum"),
+        (["--vary", "eta=0.1", "--momentum", "1.5"], "--momentum: expected a number in [0, 1), got '1.5'"),
         (["--vary", "eta=0.1", "--workers", "0"], "--workers: expected a whole number"),
         (["--vary", "eta=0.1", "--scheduler", "localhost"],
          "--scheduler: expected a Dask scheduler's address"),
@@ -119,18 +120,18 @@ def test_bad_sweeps_are_refused_before_any_run(tmp_path, capsys):
          "give one, not both"),
     ]
     for more, words in cases:
-        assert sweeps.main(sweep_args(tmp_path, *more)) == 2, more
+        assert cli.main(["sweep"] + sweep_args(tmp_path, *more)) == 2, more
         err = capsys.readouterr().err
         assert "usage:" in err and words in err, (more, err)
     # a chapter net's activation is its own
     args = ["--net", "fc", "--vary", "activation=relu,sigmoid", "--train-size", "200",
             "--output", str(tmp_path / "sweep")]
-    assert sweeps.main(args) == 2
+    assert cli.main(["sweep"] + args) == 2
     assert "vary it with --layers" in capsys.readouterr().err
     # a layer that cannot be built (a 5x5 filter on a 1x1 map) is found up front
     args = ["--layers", "conv4,conv4,conv4,softmax", "--vary", "eta=0.1,1",
             "--output", str(tmp_path / "sweep")]
-    assert sweeps.main(args) == 2
+    assert cli.main(["sweep"] + args) == 2
     assert "--layers: item 2" in capsys.readouterr().err
     assert not (tmp_path / "sweep" / "runs.jsonl").exists()
 
@@ -139,7 +140,7 @@ def test_a_serial_sweep_trains_each_combination_and_resumes(tmp_path):
     out = tmp_path / "sweep"
     args = sweep_args(tmp_path, "--vary", "eta=0.03,0.3", "--vary",
                       "pool_mode=max,average_exc_pad")
-    assert sweeps.main(args) == 0
+    assert cli.main(["sweep"] + args) == 0
     runs = read(out / "runs.jsonl")
     assert [(r["config"]["eta"], r["config"]["pool_mode"]) for r in runs] == [
         (0.03, "max"), (0.03, "average_exc_pad"), (0.3, "max"), (0.3, "average_exc_pad")]
@@ -157,7 +158,7 @@ def test_a_serial_sweep_trains_each_combination_and_resumes(tmp_path):
     assert table[0].startswith("| eta | pool_mode | validation accuracy |")
     assert len(table) == 6 and (out / "sweep.png").stat().st_size > 1000
     # a second repeat: only the new runs are trained; the old are kept as they were
-    assert sweeps.main(args + ["--repeats", "2"]) == 0
+    assert cli.main(["sweep"] + args + ["--repeats", "2"]) == 0
     again = read(out / "runs.jsonl")
     assert again[:4] == runs and len(again) == 8
     assert sorted(r["repeat"] for r in again[4:]) == [1, 1, 1, 1]

@@ -1,5 +1,5 @@
-"""cluster.py
-~~~~~~~~~~~~~
+"""runs/on_dask.py
+~~~~~~~~~~~~~~~~~~
 
 Sweeps on Dask distributed: the same runs on this machine's cores or on a
 cluster.
@@ -18,8 +18,8 @@ hyper-parameters is many more runs.  They are independent, so an
   Kubernetes): a scheduler that does not answer is an error within
   :data:`CONNECT_TIMEOUT` seconds, not a hang.
 
-A worker trains each run with :func:`network3.runs.train`, loading the data
-from its own disk once (``runs.datasets``; a missing file is reported with
+A worker trains each run with :func:`network3.runs.run.train`, loading the data
+from its own disk once (``run.datasets``; a missing file is reported with
 the worker's address), compiling into a PyTensor compile directory of its
 own (``network3.config`` gives every Dask worker process one), and sends
 back the record and the model file's bytes for the client to keep.  When a
@@ -45,7 +45,8 @@ import threading
 import uuid
 
 # network3
-from network3 import data, runs
+from network3 import data
+from network3.runs.run import datasets, train
 
 #: Seconds to wait for a ``--scheduler`` to answer.
 CONNECT_TIMEOUT = 10
@@ -190,32 +191,6 @@ class Engine(object):
         return False
 
 
-def add_arguments(p):
-    """Add ``--workers`` and ``--scheduler`` to ``p``, a command that runs
-    sweeps (``network3 experiments``, ``network3 sweep``)."""
-    p.add_argument("--workers", type=int, nargs="?", const=os.cpu_count() or 1,
-                   metavar="N", help="train N runs at a time on a Dask LocalCluster "
-                   "of N single-threaded worker processes (--workers alone: one per "
-                   "core, {0} here); needs pip install -e '.[cluster]'".format(
-                       os.cpu_count()))
-    p.add_argument("--scheduler", metavar="ADDRESS",
-                   help="send the runs to the Dask cluster whose scheduler is at "
-                        "ADDRESS (tcp://HOST:PORT); its workers read --data from "
-                        "their own disks")
-
-
-def carry_out(todo, output, say=print, workers=None, scheduler=None):
-    """:func:`network3.runs.carry_out` the runs ``todo``: here, or on Dask
-    when ``workers`` or ``scheduler`` says so (an :class:`Engine` is started
-    only if some run is not in ``output/runs.jsonl`` yet).  Returns the
-    number of runs that failed."""
-    pending = runs.pending(todo, output)
-    if (workers is None and scheduler is None) or not pending:
-        return runs.carry_out(pending, output, say)
-    with Engine(workers, scheduler, say) as engine:
-        return runs.carry_out(pending, output, say, engine)
-
-
 #### On a worker
 # A worker process trains one run at a time: runs seed network3's generator
 # and compile, which are this process's, not a thread's.
@@ -233,12 +208,12 @@ def _train_on_worker(run):
             from threadpoolctl import threadpool_limits
             _prepared.append(threadpool_limits(limits=1))
         try:
-            runs.datasets(run.data)
+            datasets(run.data)
         except (OSError, data.DataError) as error:
             from distributed import get_worker
             raise DataUnavailable("on worker {0}: {1}".format(
                 get_worker().address, error)) from None
-        return runs.train(run)
+        return train(run)
 
 
 def _keep_freed_memory():

@@ -1,0 +1,98 @@
+"""runs/carry.py
+~~~~~~~~~~~~~~~~~
+
+Where runs train: :func:`carry_out` trains the runs that ``runs.jsonl`` does
+not hold yet, one after another in this process (printing SGD's lines, as
+the book does) or, when asked, on a Dask cluster (``runs.on_dask``); as each
+run finishes it is kept (``log.keep``: its network, then its record), even
+if Ctrl-C comes then.  Only finished runs are recorded, so an interrupted
+sweep resumes with what is missing.
+
+"""
+
+#### Libraries
+# Standard library
+import os
+import time
+
+# network3
+from network3.interrupts import Interruption
+from network3.runs.log import finished_line, keep, pending
+from network3.runs.run import Interrupted, train
+
+
+def carry_out(todo, output, say=print, workers=None, scheduler=None, engine=None):
+    """Carry out the runs ``todo`` that ``output/runs.jsonl`` does not hold
+    yet; return the number of runs that failed.
+
+    Here, one after another, unless ``workers`` or ``scheduler`` ask for Dask
+    (a :class:`network3.runs.on_dask.Engine` is started only if some run is
+    pending) or an ``engine`` is given.  Here an exception a run raises ends
+    the sweep; on Dask a progress bar counts finished runs on a terminal, and
+    a run that raises is reported with its error while the others go on.
+    Ctrl-C raises :class:`Interrupted` (pending runs are cancelled).
+    """
+    os.makedirs(os.path.join(output, "nets"), exist_ok=True)
+    todo = pending(todo, output)
+    if engine is not None:
+        return _train_there(todo, output, say, engine)
+    if (workers is None and scheduler is None) or not todo:
+        for run in todo:
+            _train_here(run, output, say)
+        return 0
+    from network3.runs.on_dask import Engine
+    with Engine(workers, scheduler, say) as engine:
+        return _train_there(todo, output, say, engine)
+
+
+def _train_here(run, output, say):
+    say("== {0}, seed {1}".format(run.description, run.seed))
+    with Interruption() as interruption:
+        outcome = train(run, say)
+        with interruption.shielded():      # a finished run is kept whole
+            keep(output, outcome)
+    say(finished_line(run.experiment if run.config is None else run.label(),
+                      outcome.record))
+    if interruption.requested:
+        raise Interrupted(run.label())
+
+
+def _train_there(todo, output, say, engine):
+    from tqdm.auto import tqdm
+    failed = finished = 0
+    started = time.perf_counter()
+    # a bar on a terminal; in a log, each run's line says how far the sweep is
+    with tqdm(total=len(todo), unit="run", desc="runs", dynamic_ncols=True,
+              disable=None) as bar, Interruption() as interruption:
+        results = engine.results(todo)
+        while True:
+            with interruption.immediately():
+                item = next(results, None)
+            if item is None:
+                break
+            run, outcome, error = item
+            if error is None:
+                with interruption.shielded():
+                    keep(output, outcome)
+                line = finished_line(run.label(), outcome.record)
+            else:
+                failed += 1
+                line = "== {0}: failed: {1}".format(run.label(), error)
+            finished += 1
+            bar.update()
+            if bar.disable:         # (and then bar.n stays 0)
+                say(line + _progress(finished, len(todo), time.perf_counter() - started))
+            else:
+                bar.write(line)
+            if interruption.requested:
+                raise Interrupted(run.label())
+    return failed
+
+
+def _progress(done, total, seconds):
+    """`` (3 of 8 runs done, about 2 min left)``."""
+    left = seconds / done * (total - done)
+    return " ({0} of {1} runs done{2})".format(done, total, "" if done == total else
+                                              ", about {0:.0f} min left".format(
+                                                  left / 60) if left >= 90 else
+                                              ", about {0:.0f} s left".format(left))

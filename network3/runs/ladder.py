@@ -1,0 +1,123 @@
+"""runs/ladder.py
+~~~~~~~~~~~~~~~~~~
+
+The chapter's ladder of experiments, runnable as one sweep.
+
+Chapter 6 climbs from a fully connected baseline (97.80%) through
+convolutional layers, ReLUs, an expanded training set (or, a rung the
+book does not have, training images transformed afresh each epoch), more
+and wider fully connected layers and dropout (99.60%) to an ensemble of
+dropout nets (99.67%).  Each rung is one of ``network3.chapter``'s recipes,
+with the book's hyper-parameters, data and accuracy; :func:`ladder` turns
+the chosen rungs into runs (a few of each, seeded), and :func:`run` carries
+them out (``runs.carry``: here or on Dask), lets the dropout nets vote, and
+writes the table (``runs.tables.ladder_table``).
+
+Only finished runs are recorded.  Ctrl-C ends the whole sweep at once and
+records nothing of the runs it cut short, which the next sweep trains
+again; a run whose cost diverged is recorded as diverged, with its epoch,
+so that resuming does not try it again.
+
+"""
+
+#### Libraries
+# Standard library
+import dataclasses
+import os
+import time
+
+# network3
+from network3 import chapter, data, options
+from network3.ensemble import ensemble
+from network3.network import load
+from network3.runs.carry import carry_out
+from network3.runs.log import append, read_runs
+from network3.runs.on_dask import check_engine_arguments
+from network3.runs.run import DataSpec, Run
+from network3.runs.tables import ENSEMBLE, NAMES, ladder_table
+
+#: The rungs that train, in the book's order: the chapter's networks.
+LADDER = list(chapter.RECIPES)
+
+
+def _settings(args, recipe):
+    """What makes two runs of an experiment comparable (resuming skips a
+    run only if these match)."""
+    return {"epochs": recipe.epochs if args.epochs is None else args.epochs,
+            "train_size": args.train_size, "eval_size": args.eval_size,
+            "mini_batch_size": args.mini_batch_size}
+
+
+def ladder(args, names):
+    """The runs of the rungs ``names`` (those of LADDER), ``args.repeats``
+    each, as :class:`network3.runs.Run` s: run k of an experiment has seed
+    ``args.seed + k``."""
+    plain = DataSpec(args.data, args.train_size, args.eval_size,
+                          expanded_path=args.expanded, expand_seed=args.seed)
+    for name in LADDER:
+        if name not in names:
+            continue
+        recipe = chapter.RECIPES[name]
+        settings = _settings(args, recipe)
+        values = dict(options.RUN_DEFAULTS, eta=recipe.eta, lmbda=recipe.lmbda,
+                      epochs=settings["epochs"], mini_batch_size=args.mini_batch_size,
+                      augment=recipe.augment)
+        for repeat in range(args.repeats):
+            yield Run(
+                experiment=name, repeat=repeat, seed=args.seed + repeat,
+                settings=settings, options=values, net=name,
+                data=dataclasses.replace(plain, expanded=recipe.expanded),
+                description="{0} ({1}), run {2} of {3}".format(
+                    name, recipe.description, repeat + 1, args.repeats),
+                device=args.device, backend=args.backend, verbose=args.verbose,
+                file="{0}-{1}.npz".format(name, repeat))
+
+
+def run(args, say=print):
+    """Run the experiments ``args`` selects (see :func:`parser`), here or on
+    Dask (``args.workers``, ``args.scheduler``); return the number of runs
+    that failed (only on Dask: here an error ends the sweep).
+
+    Raises :class:`network3.runs.run.Interrupted` when Ctrl-C stops the sweep.
+    """
+    names = NAMES if not args.only else args.only.split(",")
+    unknown = [n for n in names if n not in NAMES]
+    if unknown:
+        raise ValueError("--only: unknown experiment(s) {0}; choose from {1}".format(
+            ", ".join(unknown), ", ".join(NAMES)))
+    check_engine_arguments(args.workers, args.scheduler)
+    todo = list(ladder(args, names))
+    failed = carry_out(todo, args.output, say, args.workers, args.scheduler)
+    path = os.path.join(args.output, "runs.jsonl")
+    if ENSEMBLE in names:
+        _run_ensemble(args, path, say)
+    text = ladder_table(read_runs(path))
+    with open(os.path.join(args.output, "table.md"), "w") as f:
+        f.write(text)
+    say(text)
+    return failed
+
+
+def _run_ensemble(args, path, say):
+    """Let the nets of the dropout runs vote; record it as one more run."""
+    settings = _settings(args, chapter.RECIPES["dropout"])
+    voters = [r for r in read_runs(path) if r["experiment"] == "dropout"
+              and r["settings"] == settings and "net" in r]
+    if not voters:
+        say("== ensemble: no dropout runs to vote with; run 'dropout' first")
+        return
+    test = data.load_data(args.data)[2]
+    if args.eval_size:
+        test = tuple(part[:args.eval_size] for part in test)
+    nets = [load(os.path.join(args.output, r["net"]), device=args.device,
+                 backend=args.backend) for r in sorted(voters, key=lambda r: r["repeat"])]
+    start = time.perf_counter()
+    result = ensemble(nets, test)
+    record = {"experiment": ENSEMBLE, "repeat": 0, "seed": None,
+              "settings": dict(settings, nets=len(nets)),
+              "test_accuracy": result.accuracy, "errors": len(result.errors),
+              "seconds": time.perf_counter() - start,
+              "finished": time.strftime("%Y-%m-%d %H:%M:%S")}
+    append(path, record)
+    say("== ensemble of {0} dropout nets: test accuracy {1:.2%} ({2} errors)".format(
+        len(nets), result.accuracy, len(result.errors)))
