@@ -14,7 +14,7 @@ import sys
 import time
 
 import network3
-from network3 import chapter
+from network3 import backends, chapter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -30,7 +30,9 @@ def main():
              "validation accuracy |", "|---|---|---|---|---|"]
     for name in names:
         recipe = chapter.RECIPES[name]
-        for backend in ("numba", "jax"):
+        for backend in backends.BACKENDS:      # every back end that runs on the CPU
+            if "cpu" not in backends.BACKENDS[backend].devices:
+                continue
             network3.seed(0)
             net = network3.Network(chapter.build_layers(name, 10), 10,
                                    device="cpu", backend=backend)

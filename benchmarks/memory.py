@@ -18,7 +18,7 @@ import threading
 import time
 
 import network3
-from network3 import chapter
+from network3 import backends, chapter
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -33,7 +33,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--net", default="fc", choices=list(chapter.RECIPES))
     parser.add_argument("--epochs", type=int, default=60)
-    parser.add_argument("--backend", choices=["numba", "jax"])
+    parser.add_argument("--backend", choices=list(backends.BACKENDS))
     parser.add_argument("--output", default=os.path.join(HERE, "results", "memory.md"))
     args = parser.parse_args()
     training_data, validation_data, test_data = network3.load_data_shared()

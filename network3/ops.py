@@ -504,3 +504,8 @@ def rng_updates(outputs):
             if isinstance(rng, SharedVariable):
                 updates[rng] = node.outputs[0]
     return list(updates.items())
+
+
+#: The Ops network3 adds to PyTensor: every back end must have a kernel for
+#: each (``Backend.provides``; tests/test_backends.py checks them all).
+OPS = (Im2Col, Col2Im, Pool, PoolGrad, LogLikelihood, LogLikelihoodGrad)

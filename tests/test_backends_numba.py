@@ -1,4 +1,4 @@
-"""backends/numba.py's kernels for PyTensor's own Ops (sums, shape checks),
+"""backends/numba/: the kernels for PyTensor's own Ops (sums, shape checks),
 against NumPy, on contiguous arrays and on views; and the BLAS threads it
 gives up while another thread computes."""
 
@@ -8,7 +8,7 @@ import pytensor.tensor as T
 import pytest
 
 from network3 import config
-from network3.backends import numba as numba_backend
+from network3.backends.numba import blas, kernels, runtime
 
 
 def views(array):
@@ -38,7 +38,7 @@ def test_the_sums_of_the_gradients_use_our_kernels():
     x = T.matrix()
     f = pytensor.function([x], [x.sum(axis=0), (x ** 2).sum()], mode=config.mode)
     f(np.ones((3, 2), config.floatX))
-    ours = {key[0].co_name for key in numba_backend._jitted}
+    ours = {key[0].co_name for key in kernels._jitted}
     assert {"_sum_rows", "_sum_all"} <= ours
 
 
@@ -52,9 +52,9 @@ def test_specify_shape_checks_the_sizes_it_was_given():
 
 def test_nodes_with_equal_ops_share_one_kernel():
     from network3.ops import Im2Col
-    first = numba_backend._numba_im2col(Im2Col(5, 5))
-    assert numba_backend._numba_im2col(Im2Col(5, 5)) is first
-    assert numba_backend._numba_im2col(Im2Col(3, 5)) is not first
+    first = kernels._numba_im2col(Im2Col(5, 5))
+    assert kernels._numba_im2col(Im2Col(5, 5)) is first
+    assert kernels._numba_im2col(Im2Col(3, 5)) is not first
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
@@ -93,7 +93,7 @@ def test_weight_updates_become_one_gemm_that_matches_numpy():
     x, delta = T.matrix(), T.matrix()
     eta, l2 = np.float32(0.3), np.float32(0.1)
     step = pytensor.function([x, delta], [], updates=[
-        (w, w - eta * (T.dot(x.T, delta) + l2 * w))], mode=numba_backend.mode(True))
+        (w, w - eta * (T.dot(x.T, delta) + l2 * w))], mode=blas.mode(True))
     assert any(isinstance(node.op, Gemm) for node in step.maker.fgraph.toposort())
     xs = rng.normal(size=(5, 6)).astype("float32")
     ds = rng.normal(size=(5, 4)).astype("float32")
@@ -124,14 +124,14 @@ def test_gemm_kernel_in_every_layout_matches_numpy(z_layout):
     for op in ((gemm_no_inplace,) if z_layout == "broadcast"
                else (gemm_no_inplace, gemm_inplace)):
         f = pytensor.function([zs, xs, ys], op(zs, a, xs, ys, b),
-                              mode=numba_backend.mode(True), accept_inplace=True)
+                              mode=blas.mode(True), accept_inplace=True)
         np.testing.assert_allclose(f(z.copy(order="K") if z_layout != "strided" else z,
                                      x, y), want, rtol=1e-5, atol=1e-5)
 
 
 def test_make_room_leaves_a_core_to_another_thread_and_gives_it_back():
     from threadpoolctl import threadpool_info
-    engine = numba_backend.NumbaBackend()
+    engine = runtime.NumbaBackend()
     before = [info["num_threads"] for info in threadpool_info()
               if info["user_api"] == "blas"]
     engine.make_room(True)

@@ -1,18 +1,19 @@
 """backends
 ~~~~~~~~~~~
 
-Where a network's graphs are compiled and run.  One module per back end,
-each owning its kernels for network3's Ops and its way of compiling and
-running, behind the small interface of :class:`~network3.backends.base.Backend`:
+Where a network's graphs are compiled and run.  Each back end owns its
+kernels for network3's Ops (``ops.OPS``) and its way of compiling and
+running, behind the small interface of :class:`~network3.backends.base.Backend`,
+and is registered here by name (:data:`BACKENDS`, in order of preference):
 
-* ``numba.py``: the CPU, through PyTensor's Numba linker (the default);
+* ``numba/``: the CPU, through PyTensor's Numba linker (the default);
 * ``jax.py``: a GPU through JAX (``THEANO_FLAGS=device=gpu``), or on request
   JAX's CPU back end.
 
 :func:`select` decides, in this one place, which back end runs a network on
-which device; :func:`create` makes it.  Adding a back end touches only this
-package: its module, its name in :data:`BACKENDS`, and its choice in
-:func:`select` and :func:`create`.
+which device, from what each registered one says of itself (``devices``,
+``available``); :func:`create` makes it.  Adding a back end is its module
+(or package) and one :func:`register` call below.
 
 """
 
@@ -23,10 +24,20 @@ from network3 import config
 # every PyTensor function compiled in the default mode uses them.
 from network3.backends.numba import NumbaBackend
 # (the JAX back end's module imports JAX only when one is created)
-from network3.backends.jax import JaxBackend, find_jax
+from network3.backends.jax import JaxBackend, find_jax  # noqa: F401 (find_jax: for callers)
 
-#: The back ends a Network can run on.
-BACKENDS = ("numba", "jax")
+#: The back ends a Network can run on, by name, the preferred first.
+BACKENDS = {}
+
+
+def register(cls):
+    """Add the Backend subclass ``cls`` to :data:`BACKENDS` (as ``cls.name``)."""
+    BACKENDS[cls.name] = cls
+    return cls
+
+
+register(NumbaBackend)
+register(JaxBackend)
 
 _DEVICES = {"cpu": "cpu", "gpu": "gpu", "cuda": "gpu"}
 _said = set()
@@ -41,8 +52,9 @@ def select(device=None, backend=None):
         Asked for by a keyword; ``None`` falls back on ``THEANO_FLAGS``'s
         ``device``, then on the ``network3.GPU`` flag.
     backend : {None, "numba", "jax"}
-        ``None`` picks Numba on the CPU and JAX on a GPU.  ``"jax"`` with
-        ``device="cpu"`` runs the GPU code path on JAX's CPU back end.
+        ``None`` picks the first registered back end that runs on the device
+        (Numba on the CPU, JAX on a GPU).  ``"jax"`` with ``device="cpu"``
+        runs the GPU code path on JAX's CPU back end.
 
     When a GPU is asked for but cannot be used (no JAX, or a JAX without
     CUDA), one line says so and why, and the network runs on the CPU.
@@ -57,31 +69,32 @@ def select(device=None, backend=None):
     if device is None:
         device = config.device or ("gpu" if config.GPU else "cpu")
     device = _DEVICES[device.split(":")[0]]
+    if backend is not None and device not in BACKENDS[backend].devices:
+        _say_once("network3: the {0} back end runs on the {1} only; running on the "
+                  "CPU.".format(BACKENDS[backend].label, " and ".join(
+                      d.upper() for d in BACKENDS[backend].devices)))
+        device = "cpu"
+    why = None
+    for name in [backend] if backend is not None else BACKENDS:
+        if device in BACKENDS[name].devices:
+            usable, why = BACKENDS[name].available(device)
+            if usable:
+                if device == "gpu":
+                    _say_once("network3: running on the GPU through {0}.".format(
+                        BACKENDS[name].label))
+                return name, device
     if device == "cpu":
-        if backend == "jax":
-            usable, why = find_jax("cpu")
-            if not usable:
-                raise RuntimeError("backend='jax' needs JAX: " + why)
-        return backend or "numba", "cpu"
-    if backend == "numba":
-        _say_once("network3: the Numba back end runs on the CPU only; running on "
-                  "the CPU.")
-        return "numba", "cpu"
-    usable, why = find_jax("gpu")
-    if not usable:
-        _say_once("network3: device=gpu was asked for, but {0}; running on the "
-                  "CPU.".format(why))
-        return "numba", "cpu"
-    _say_once("network3: running on the GPU through JAX.")
-    return "jax", "gpu"
+        raise RuntimeError("backend={0!r} needs {1}: {2}".format(
+            backend, BACKENDS[backend].label, why))
+    _say_once("network3: device=gpu was asked for, but {0}; running on the "
+              "CPU.".format(why))
+    return select("cpu")
 
 
 def create(backend, device):
     """A new :class:`~network3.backends.base.Backend` for one network:
     ``backend`` and ``device`` as :func:`select` returns them."""
-    if backend == "jax":
-        return JaxBackend(device)
-    return NumbaBackend(device)
+    return BACKENDS[backend](device)
 
 
 def _say_once(line):

@@ -12,13 +12,18 @@ back.  It must do four things:
 * :meth:`Backend.training_run`: compile a training graph for a training
   set, returning a function ``run(first, count, stop=None)`` that trains on
   mini-batches ``first .. first+count-1`` and returns their costs;
-* :meth:`Backend.predict`: run the prediction graph on a batch of images;
-* :meth:`Backend.evaluate`: count right answers and sum costs on a data set;
+* :meth:`Backend.predictor` and :meth:`Backend.evaluator`: the prediction
+  graph compiled for a set of images, as a function of a batch's bounds
+  (:meth:`Backend.predict` and :meth:`Backend.evaluate`, here, go through a
+  data set in batches of ``graph.batch_size`` with them);
 * :meth:`Backend.sync`: bring the shared variables (``layer.w``, ``layer.b``)
   up to date with what the back end holds, if it keeps its own copy;
+* a kernel for each of network3's Ops (``ops.OPS``), which
+  :meth:`Backend.provides` says it has;
 
-and may do a fifth, :meth:`Backend.make_room`: leave a core to another
-thread while it computes.
+and may do one more, :meth:`Backend.make_room`: leave a core to another
+thread while it computes.  ``devices`` and :meth:`Backend.available` say
+where it can run; ``network3.backends`` registers it by ``name``.
 
 A back end that keeps copies (on a GPU, say) must notice by itself when a
 shared variable is given a new value (``set_value`` stores a new array) and
@@ -29,6 +34,10 @@ mini-batches, and the training run must train on them without compiling
 again, mini-batch ``first`` being counted from the page's start.
 
 """
+
+#### Libraries
+# Third-party libraries
+import numpy as np
 
 
 class Backend(object):
@@ -43,6 +52,8 @@ class Backend(object):
     ----------
     name : str
         The back end's name, as ``Network(backend=...)`` spells it.
+    devices : tuple of str
+        Where it can run: ``"cpu"``, ``"gpu"``.
     chunk : int
         How many mini-batches the SGD loop asks a training run for at a time
         (the progress bar and the divergence check move on after each).
@@ -52,7 +63,22 @@ class Backend(object):
     """
 
     name = None
+    #: its name in messages ("Numba")
+    label = None
+    #: the devices it can run on ("cpu", "gpu")
+    devices = ()
     chunk = 100
+
+    @classmethod
+    def available(cls, device):
+        """``(usable, why_not)``: whether it can run on ``device`` here (and,
+        if not, why in a few words)."""
+        return True, ""
+
+    @classmethod
+    def provides(cls, op_type):
+        """Whether it has a kernel for the Op class ``op_type``."""
+        raise NotImplementedError
 
     def __init__(self, device):
         self.device = device
@@ -85,18 +111,35 @@ class Backend(object):
         """
         raise NotImplementedError
 
-    def predict(self, graph, images):
-        """Predicted classes of ``images`` (a C-contiguous floatX array of
-        shape (n, pixels), n of any size, evaluated in batches of
-        ``graph.batch_size``) with the parameters as they are now."""
+    def predictor(self, graph, images):
+        """A function ``(start, stop)`` giving the predicted classes of
+        ``images[start:stop]`` with the parameters as they are now
+        (``images``: a C-contiguous floatX array of shape (n, pixels))."""
         raise NotImplementedError
 
-    def evaluate(self, graph, images, labels):
-        """``(correct, cost)`` for ``images`` (as for :meth:`predict`) and
-        their int32 ``labels``: how many the network classifies right and
-        the sum of their log-likelihood costs (``graph.correct`` and
-        ``graph.cost``, summed over batches)."""
+    def evaluator(self, graph, images, labels):
+        """A function ``(start, stop)`` giving how many of
+        ``images[start:stop]`` the network classifies right and the sum of
+        their log-likelihood costs (``graph.correct`` and ``graph.cost``),
+        for ``images`` as for :meth:`predictor` and their int32 ``labels``."""
         raise NotImplementedError
+
+    def predict(self, graph, images):
+        """Predicted classes of ``images`` (any number of them), evaluated in
+        batches of ``graph.batch_size``."""
+        batch, size = self.predictor(graph, images), graph.batch_size
+        parts = [np.asarray(batch(k, k + size)) for k in range(0, len(images), size)]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+    def evaluate(self, graph, images, labels):
+        """``(correct, cost)`` for ``images`` and their ``labels``, summed
+        over batches of ``graph.batch_size``."""
+        batch, size, correct, cost = self.evaluator(graph, images, labels), \
+            graph.batch_size, 0, 0.0
+        for k in range(0, len(images), size):
+            right, total = batch(k, k + size)
+            correct, cost = correct + int(right), cost + float(total)
+        return correct, cost
 
     def sync(self):
         """Copy the back end's parameters into the network's shared

@@ -134,9 +134,20 @@ class JaxBackend(Backend):
         ``"gpu"`` or ``"cpu"``.
     """
 
-    name = "jax"
+    name, label = "jax", "JAX"
+    devices = ("cpu", "gpu")
     # a run of mini-batches is one call: as many as the book prints lines for
     chunk = 1000
+
+    @classmethod
+    def available(cls, device):
+        return find_jax(device)
+
+    @classmethod
+    def provides(cls, op_type):
+        mode()                    # (registers the kernels; imports JAX)
+        from pytensor.link.jax.dispatch import jax_funcify
+        return jax_funcify.dispatch(op_type) is not jax_funcify.dispatch(object)
 
     def __init__(self, device):
         import jax
@@ -273,29 +284,19 @@ class JaxBackend(Backend):
             cache[graph] = _quietly(_to_jax(inputs + values, outputs)), shared
         return cache[graph]
 
-    def predict(self, graph, images):
-        jnp = self.jax.numpy
+    def predictor(self, graph, images):
         fn, shared = self._function(self._predict, graph, [graph.x], [graph.y_out])
         device_images = self._to_device(images)
         values = [self._value(var) for var in shared]
-        size = graph.batch_size
-        predictions = [fn(device_images[k:k + size], *values)[0]
-                       for k in range(0, len(images), size)]
-        if not predictions:
-            return np.zeros(0, dtype=np.int64)
-        return np.asarray(jnp.concatenate(predictions))
+        return lambda start, stop: fn(device_images[start:stop], *values)[0]
 
-    def evaluate(self, graph, images, labels):
+    def evaluator(self, graph, images, labels):
         fn, shared = self._function(self._evaluate, graph, [graph.x, graph.y],
                                     [graph.correct, graph.cost])
         device_images, device_labels = self._to_device(images), self._to_device(labels)
         values = [self._value(var) for var in shared]
-        size, correct, cost = graph.batch_size, 0, 0.0
-        for k in range(0, len(images), size):
-            right, total = fn(device_images[k:k + size], device_labels[k:k + size],
-                              *values)
-            correct, cost = correct + int(right), cost + float(total)
-        return correct, cost
+        return lambda start, stop: fn(device_images[start:stop],
+                                      device_labels[start:stop], *values)
 
 
 #### Kernels for network3's Ops
