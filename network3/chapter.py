@@ -85,7 +85,7 @@ RECIPES = {
 
 def build_layers(name, mini_batch_size, init="book", pool_mode="max"):
     """Return the layers of the chapter's network ``name`` (a key of RECIPES),
-    their weights drawn as ``init`` says (see ``layers.initial_parameters``),
+    their weights drawn as ``init`` says (see ``params.initial``),
     its conv layers pooling with ``pool_mode`` (the book's: max; see
     ``ops.POOL_MODES``)."""
     if name not in RECIPES:

@@ -14,85 +14,32 @@ was given, before anything is compiled.
 #### Libraries
 # Standard library
 import inspect
-import numbers
 
 # Third-party libraries
 import numpy as np
-import pytensor
 import pytensor.tensor as T
 from pytensor.tensor.special import softmax
 
 # network3
-from network3 import activations, config, ops, seeding
+from network3 import activations, checks, config, ops, params, seeding
+from network3.shapes import conv_output_shape, conv_pool_output_shape  # noqa: F401
 from network3.activations import sigmoid
 
 
-#### Argument checks shared by the layers
-def _positive_int(owner, name, value):
-    """Return ``value`` as an int, or raise naming ``owner`` and ``name``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError("{0}: {1} must be a positive integer, got {2!r}".format(
-            owner, name, value))
-    if value <= 0:
-        raise ValueError("{0}: {1} must be a positive integer, got {2!r}".format(
-            owner, name, value))
-    return int(value)
-
-
-def _int_tuple(owner, name, value, length, minimum=1):
-    """Return ``value`` as a tuple of ``length`` ints, each at least
-    ``minimum`` (1 or 0), or raise."""
-    kind = "positive" if minimum == 1 else "non-negative"
-    if not isinstance(value, (tuple, list)) or len(value) != length:
-        raise TypeError(
-            "{0}: {1} must be a tuple of {2} {3} integers, got {4!r}".format(
-                owner, name, length, kind, value))
-    if minimum == 1:
-        return tuple(_positive_int(owner, "{0}[{1}]".format(name, j), v)
-                     for j, v in enumerate(value))
-    if not all(_is_natural(v) for v in value):
-        raise ValueError("{0}: {1} must be a tuple of {2} non-negative integers, "
-                         "got {3!r}".format(owner, name, length, value))
-    return tuple(int(v) for v in value)
-
-
-def _is_natural(value):
-    """Whether ``value`` is an int (not a bool) >= 0."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0
-
-
-def _choice(owner, name, value, choices):
-    """Return ``value`` if it is one of ``choices``, or raise."""
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError("{0}: {1} must be one of {2}, got {3!r}".format(
-            owner, name, ", ".join(repr(c) for c in choices), value))
-    return value
-
-
+#### Argument checks of the layers' own
 def _border_mode(owner, value):
     """Return a convolution's ``border_mode`` as one of ops.BORDER_MODES or
     a pair of paddings, or raise."""
     if isinstance(value, str) and value in ops.BORDER_MODES:
         return value
-    if _is_natural(value):
+    if checks.is_natural(value):
         return (int(value), int(value))
     if (isinstance(value, (tuple, list)) and len(value) == 2
-            and all(_is_natural(v) for v in value)):
+            and all(checks.is_natural(v) for v in value)):
         return tuple(int(v) for v in value)
     raise ValueError(
         "{0}: border_mode must be 'valid', 'full', 'half', a non-negative "
         "integer or a pair of them, got {1!r}".format(owner, value))
-
-
-def _probability(owner, name, value):
-    """Return ``value`` as a float in [0, 1), or raise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError("{0}: {1} must be a number in [0, 1), got {2!r}".format(
-            owner, name, value))
-    if not 0.0 <= value < 1.0:
-        raise ValueError("{0}: {1} must be in [0, 1), got {2!r}".format(
-            owner, name, value))
-    return float(value)
 
 
 def _activation(owner, fn):
@@ -102,65 +49,6 @@ def _activation(owner, fn):
             "{0}: activation_fn must be a function such as sigmoid, tanh, "
             "ReLU or linear, got {1!r}".format(owner, fn))
     return fn
-
-
-#: How a layer's initial weights are drawn (see :func:`initial_parameters`).
-INITS = ("book", "he", "glorot")
-
-
-def initial_parameters(init, rng, shape, fan_in, fan_out, book_n_out):
-    """A layer's initial weights (of ``shape``) and biases (one per
-    ``shape[0]`` for a conv layer's filters, else ``shape[-1]``), drawn from
-    ``rng``:
-
-    * ``"book"``: the chapter's, weights N(0, 1/``book_n_out``) and biases
-      N(0, 1);
-    * ``"he"``: He et al. (2015) for ReLUs, weights N(0, 2/fan_in), biases 0;
-    * ``"glorot"``: Glorot and Bengio (2010), weights N(0, 2/(fan_in +
-      fan_out)), biases 0.
-    """
-    scale = {"book": 1.0 / book_n_out, "he": 2.0 / fan_in,
-             "glorot": 2.0 / (fan_in + fan_out)}[init]
-    w = rng.normal(loc=0.0, scale=np.sqrt(scale), size=shape)
-    n_biases = shape[0] if len(shape) == 4 else shape[-1]
-    b = (rng.normal(loc=0.0, scale=1.0, size=(n_biases,)) if init == "book"
-         else np.zeros(n_biases))
-    return w, b
-
-
-def parameter(value, name):
-    """Make a trainable parameter: a floatX shared variable called ``name``
-    (``Network`` prefixes it with the layer's class and index, e.g.
-    ``"ConvPoolLayer0.w"``)."""
-    return pytensor.shared(np.asarray(value, dtype=config.floatX),
-                           name=name, borrow=True)
-
-
-#### Shape arithmetic
-def conv_pool_output_shape(image_shape, filter_shape, poolsize, *, pool_stride=None,
-                           pool_pad=(0, 0), border_mode="valid", subsample=(1, 1)):
-    """Shape of a ConvPoolLayer's output: ``(batch, n_filters, height, width)``.
-
-    With the defaults, the chapter's arithmetic: a 'valid' convolution
-    shrinks each side by ``kernel - 1``, and pooling with
-    ``ignore_border=True`` then divides it, rounding down.  In general each
-    side has :func:`network3.ops.window_positions` of the filter over the
-    image (padded as ``border_mode`` says, ``subsample`` apart), then of the
-    pooling window over that (padded by ``pool_pad``, ``pool_stride`` apart).
-    """
-    batch = image_shape[0]
-    conv = conv_output_shape(image_shape, filter_shape, border_mode, subsample)
-    stride = poolsize if pool_stride is None else pool_stride
-    return (batch, filter_shape[0]) + tuple(
-        ops.window_positions(conv[k], poolsize[k], stride[k], pool_pad[k])
-        for k in (0, 1))
-
-
-def conv_output_shape(image_shape, filter_shape, border_mode="valid", subsample=(1, 1)):
-    """``(height, width)`` of the convolution's output, before pooling."""
-    pad = ops.conv_padding(border_mode, filter_shape[2:])
-    return tuple(ops.window_positions(image_shape[2 + k], filter_shape[2 + k],
-                                      subsample[k], pad[k]) for k in (0, 1))
 
 
 #### The layer contract
@@ -360,7 +248,7 @@ class ConvPoolLayer(Layer):
     subsample : tuple of 2 ints, optional
         The convolution's stride.
     init : {"book", "he", "glorot"}, optional
-        How the initial weights are drawn (see :func:`initial_parameters`);
+        How the initial weights are drawn (see :func:`network3.params.initial`);
         ``"book"`` is the chapter's, ``"he"`` suits ReLUs.
     rng : numpy.random.Generator or int, optional
         Where the initial weights come from (default: see ``network3.seed``).
@@ -377,17 +265,17 @@ class ConvPoolLayer(Layer):
                  pool_pad=(0, 0), border_mode="valid", subsample=(1, 1), init="book",
                  rng=None):
         me = type(self).__name__
-        self.filter_shape = _int_tuple(me, "filter_shape", filter_shape, 4)
-        self.image_shape = _int_tuple(me, "image_shape", image_shape, 4)
-        self.poolsize = _int_tuple(me, "poolsize", poolsize, 2)
+        self.filter_shape = checks.int_tuple(me, "filter_shape", filter_shape, 4)
+        self.image_shape = checks.int_tuple(me, "image_shape", image_shape, 4)
+        self.poolsize = checks.int_tuple(me, "poolsize", poolsize, 2)
         self.activation_fn = _activation(me, activation_fn)
-        self.pool_mode = _choice(me, "pool_mode", pool_mode, ops.POOL_MODES)
+        self.pool_mode = checks.choice(me, "pool_mode", pool_mode, ops.POOL_MODES)
         self.pool_stride = (self.poolsize if pool_stride is None
-                            else _int_tuple(me, "pool_stride", pool_stride, 2))
-        self.pool_pad = _int_tuple(me, "pool_pad", pool_pad, 2, minimum=0)
+                            else checks.int_tuple(me, "pool_stride", pool_stride, 2))
+        self.pool_pad = checks.int_tuple(me, "pool_pad", pool_pad, 2, minimum=0)
         self.border_mode = _border_mode(me, border_mode)
-        self.subsample = _int_tuple(me, "subsample", subsample, 2)
-        self.init = _choice(me, "init", init, INITS)
+        self.subsample = checks.int_tuple(me, "subsample", subsample, 2)
+        self.init = checks.choice(me, "init", init, params.INITS)
         if self.filter_shape[1] != self.image_shape[1]:
             raise ValueError(
                 "{0}: filter_shape[1]={1} (input feature maps per filter) must "
@@ -427,9 +315,9 @@ class ConvPoolLayer(Layer):
         # initialize weights and biases
         n_filters, channels, fh, fw = self.filter_shape
         n_out = n_filters * fh * fw / np.prod(self.poolsize)    # the book's
-        w, b = initial_parameters(self.init, seeding.get_rng(rng), self.filter_shape,
+        w, b = params.initial(self.init, seeding.get_rng(rng), self.filter_shape,
                                   channels * fh * fw, n_filters * fh * fw, n_out)
-        self.w, self.b = parameter(w, "w"), parameter(b, "b")
+        self.w, self.b = params.parameter(w, "w"), params.parameter(b, "b")
         self.params = [self.w, self.b]
 
     def set_inpt(self, inpt, inpt_dropout, mini_batch_size):
@@ -469,7 +357,7 @@ class FullyConnectedLayer(Layer):
         Probability of dropping each *input* while training; at evaluation
         the weighted input is scaled by ``1 - p_dropout`` instead.
     init : {"book", "he", "glorot"}, optional
-        How the initial weights are drawn (see :func:`initial_parameters`).
+        How the initial weights are drawn (see :func:`network3.params.initial`).
     rng : numpy.random.Generator or int, optional
         Where the initial weights come from (default: see ``network3.seed``).
     """
@@ -477,17 +365,17 @@ class FullyConnectedLayer(Layer):
     def __init__(self, n_in, n_out, activation_fn=sigmoid, p_dropout=0.0, *,
                  init="book", rng=None):
         me = type(self).__name__
-        self.n_in = _positive_int(me, "n_in", n_in)
-        self.n_out = _positive_int(me, "n_out", n_out)
+        self.n_in = checks.positive_int(me, "n_in", n_in)
+        self.n_out = checks.positive_int(me, "n_out", n_out)
         self.activation_fn = _activation(me, activation_fn)
-        self.p_dropout = _probability(me, "p_dropout", p_dropout)
-        self.init = _choice(me, "init", init, INITS)
+        self.p_dropout = checks.probability(me, "p_dropout", p_dropout)
+        self.init = checks.choice(me, "init", init, params.INITS)
         self.input_size, self.output_size = self.n_in, self.n_out
         # Initialize weights and biases
-        w, b = initial_parameters(self.init, seeding.get_rng(rng),
+        w, b = params.initial(self.init, seeding.get_rng(rng),
                                   (self.n_in, self.n_out), self.n_in, self.n_out,
                                   self.n_out)
-        self.w, self.b = parameter(w, "w"), parameter(b, "b")
+        self.w, self.b = params.parameter(w, "w"), params.parameter(b, "b")
         self.params = [self.w, self.b]
 
     def forward(self, inpt, training=False):
@@ -509,13 +397,13 @@ class SoftmaxLayer(Layer):
 
     def __init__(self, n_in, n_out, p_dropout=0.0):
         me = type(self).__name__
-        self.n_in = _positive_int(me, "n_in", n_in)
-        self.n_out = _positive_int(me, "n_out", n_out)
-        self.p_dropout = _probability(me, "p_dropout", p_dropout)
+        self.n_in = checks.positive_int(me, "n_in", n_in)
+        self.n_out = checks.positive_int(me, "n_out", n_out)
+        self.p_dropout = checks.probability(me, "p_dropout", p_dropout)
         self.input_size, self.output_size = self.n_in, self.n_out
         # Initialize weights and biases
-        self.w = parameter(np.zeros((self.n_in, self.n_out)), "w")
-        self.b = parameter(np.zeros((self.n_out,)), "b")
+        self.w = params.parameter(np.zeros((self.n_in, self.n_out)), "w")
+        self.b = params.parameter(np.zeros((self.n_out,)), "b")
         self.params = [self.w, self.b]
 
     def forward(self, inpt, training=False):
@@ -567,7 +455,7 @@ def check_layers(layers, mini_batch_size):
     Each layer's input size must equal the previous layer's output size, and
     a ``ConvPoolLayer``'s ``image_shape[0]`` must equal ``mini_batch_size``.
     """
-    mini_batch_size = _positive_int("Network", "mini_batch_size", mini_batch_size)
+    mini_batch_size = checks.positive_int("Network", "mini_batch_size", mini_batch_size)
     if not isinstance(layers, (list, tuple)) or not layers:
         raise TypeError(
             "Network: layers must be a non-empty list of layers, got {0!r}".format(

@@ -47,27 +47,21 @@ class Network(object):
     mini_batch_size : int
         Images per mini-batch while training.  A ``ConvPoolLayer``'s
         ``image_shape[0]`` must equal it.
-    device : {None, "cpu", "gpu", "cuda"}, optional
-        Where to train and predict.  ``None`` (default) follows
-        ``THEANO_FLAGS=device=...`` and then ``network3.GPU``.  A GPU is
-        reached through JAX; without a CUDA-enabled JAX one line says so and
-        the network runs on the CPU.
-    backend : {None, "numba", "jax"}, optional
-        ``None`` picks Numba on the CPU and JAX on a GPU; ``"jax"`` with
-        ``device="cpu"`` runs the GPU code path on JAX's CPU back end.
+    device, backend : str, optional
+        Where to train and predict, and with what (see
+        ``network3.backends.select``): by default ``THEANO_FLAGS``'s device
+        (then ``network3.GPU``), Numba on the CPU and JAX on a GPU.
 
     Attributes
     ----------
     layers, params, x, y, mini_batch_size, output, output_dropout
         As in ``network3.py``.
-    backend, device : str
-        Where the network runs (e.g. ``"numba"``, ``"cpu"``).
-    engine : network3.backends.base.Backend
-        The back end that compiles and runs the network's graphs.
+    backend, device, engine
+        Where the network runs (``"numba"``, ``"cpu"``), and the back end
+        (``network3.backends.base.Backend``) compiling and running its graphs.
     augmented_data : pair of shared variables, or None
-        Where ``SGD(augment=...)`` puts each page of transformed training
-        images and their labels (empty between SGD calls); made by the
-        first such call.
+        Where ``SGD(augment=...)`` puts each page of transformed images and
+        their labels (made by the first such call).
     """
 
     def __init__(self, layers, mini_batch_size, *, device=None, backend=None):
@@ -141,81 +135,48 @@ class Network(object):
             how many); evaluation always uses every image.
         eta : float or callable
             Learning rate; or a schedule, a function of the epoch number
-            (0, 1, ...) returning that epoch's learning rate, such as
-            ``lambda epoch: 0.1 * 0.9**epoch`` or
-            ``network3.schedules.halve_on_plateau(0.1)`` (see
-            ``network3.schedules``).  It is recorded per epoch in the
-            history's ``eta``.
+            returning its learning rate (see ``network3.schedules``).
         lmbda : float, optional
             L2 regularization parameter: the cost gains
             ``0.5*lmbda*sum(w**2)/num_training_batches``.
         restore_best : bool, optional
-            Leave the network holding the parameters of the epoch with the
-            best validation accuracy (default).  ``False`` keeps the last
-            epoch's parameters, as the 2015 network3 did.
+            End holding the parameters of the epoch with the best validation
+            accuracy (default); ``False`` keeps the last epoch's, as in 2015.
         verbose : bool, optional
-            Print the book's progress lines (default).
+            Print the book's lines (default).
         checkpoint : str or path, optional
-            Save the network to this file (see :meth:`save`) whenever
-            validation accuracy reaches a new best, so the best net so far
-            survives a crash.
+            Save the network here (:meth:`save`) at each new best epoch.
         progress : bool, optional
-            Show a progress bar for each epoch (mini-batches done, images/s,
-            running cost, time left).  Default: when ``verbose`` and the
-            output is a terminal or a notebook; never in logs.
+            A progress bar per epoch; default: when ``verbose`` and the
+            output is a terminal or a notebook.
         early_stopping : int, optional
-            End training after this many epochs in a row without a strictly
-            higher validation accuracy than the best so far (one line says
-            so; ``history.stopped == "early_stopping"``).  Default: never.
+            End after this many epochs without a strictly higher validation
+            accuracy than the best so far.
         momentum : float in [0, 1), optional
-            Chapter 3's momentum-based gradient descent: each parameter has a
-            velocity ``v <- momentum*v - eta*grad`` (zero when SGD starts) and
-            moves by it, ``w <- w + v``.  0 (the default) is plain SGD, with
-            the book's numbers exactly.  Short for
-            ``update=network3.updates.momentum(momentum)``.
+            Chapter 3's momentum: short for ``update=updates.momentum(mu)``.
         update : network3.updates.UpdateRule or str, optional
-            How the parameters move given their gradients:
-            ``network3.updates.sgd()`` (the book's, the default),
-            ``momentum(mu)``, ``nesterov(mu)``, ``adagrad()``, ``rmsprop()``,
-            ``adam()`` or a rule of your own (a name gives that rule with its
-            defaults).  Its state (velocities, averages) starts at zero in
-            every SGD call; a learning-rate schedule sets its eta.
+            How the parameters move: ``updates.sgd()`` (the book's, the
+            default), ``momentum``, ``nesterov``, ``adagrad``, ``rmsprop``,
+            ``adam`` or your own (see ``network3.updates``).
         monitor_training : bool or int, optional
-            After each epoch, measure the accuracy and cost (with the L2
-            term) on the first 10,000 training images (or this many), as
-            evaluation does: dropout replaced by scaling.  They go in the
-            history's ``training_accuracy`` and ``training_cost``, and one
-            more line is printed per epoch.  Next to validation accuracy,
-            they show how much the network overfits.
+            Also measure accuracy and cost on the first 10,000 (or this many)
+            training images each epoch, to see overfitting.
         augment : network3.Augmentation, optional
-            Train every epoch on a fresh, randomly transformed copy of the
-            training images (shifts, rotations, shears, zooms, elastic
-            distortions: see ``network3.augmentation``), made in a
-            background thread a page of 10,000 images at a time while the
-            page before trains, so at most two pages exist at a time (not
-            the expanded set, nor even one copy).  ``training_data`` itself
-            is never changed, and validation, test and ``monitor_training``
-            images are never transformed.  The random amounts come from network3's
-            generator (``network3.seed`` makes them repeatable).  Default
-            None: the images as given, as in the book.
+            Train each epoch on freshly transformed training images, made in
+            the background a page at a time (see ``network3.augmentation``).
         callbacks : list of network3.callbacks.Callback, optional
-            Your own hooks into the loop (see ``network3.callbacks``); they
-            run after the ones the keywords above add, in the order given.
-            A hook of ``on_epoch_end`` that returns a string ends training.
+            Your own hooks into the loop, run after those the keywords above
+            add (see ``network3.callbacks``).
+
+        Each keyword's default keeps the book's behaviour and numbers.
 
         Returns
         -------
         TrainingHistory
-            Validation accuracy, test accuracy, mean cost and seconds per
-            epoch, and the best epoch's numbers.  ``stopped`` says whether
-            training ended early: ``"interrupted"`` (Ctrl-C: training stops
-            after the current mini-batch; a second Ctrl-C stops at once) or
-            ``"diverged"`` (the cost became NaN, infinite, or so large that
-            the right answers' probabilities underflowed), ``"early_stopping"``,
-            ``"schedule"`` (a schedule such as ``halve_on_plateau``
-            finished) or what a callback returned.  The network is left
-            holding the best parameters so far, as at a normal end (the last
-            ones with ``restore_best=False``, except after a divergence).
+            Per epoch: validation and test accuracy, mean cost, seconds, eta;
+            the best epoch's numbers; and ``stopped``: why training ended
+            early, if it did (``"interrupted"`` by Ctrl-C, ``"diverged"``,
+            ``"early_stopping"``, ``"schedule"`` or a callback's string).
         """
         history = training.sgd(
             self, training_data, epochs, mini_batch_size, eta, validation_data,
@@ -230,16 +191,10 @@ class Network(object):
         return history
 
     def compile_training(self, training_data, eta, lmbda=0.0):
-        """SGD's training step, compiled for ``training_data``, to run by hand.
-
-        Returns ``train(first, count)``, which trains on ``count``
-        mini-batches from number ``first`` on (with learning rate ``eta``
-        and L2 parameter ``lmbda``, as ``SGD`` would) and returns their
-        costs.  For benchmarks and experiments with the loop itself; ``SGD``
-        uses the same compiled step.  A back end that keeps its own copy of
-        the parameters (JAX) shows them in the shared variables after
-        ``net.engine.sync()``.
-        """
+        """SGD's training step, compiled for ``training_data``, to run by
+        hand (benchmarks do): ``train(first, count)`` trains on ``count``
+        mini-batches from number ``first`` on, as ``SGD`` would, and returns
+        their costs (``net.engine.sync()`` shows JAX's parameters)."""
         arrays = options.check_sgd_arguments(self, training_data, 0,
                                              self.mini_batch_size, eta, None, None,
                                              lmbda)[0]
@@ -249,9 +204,8 @@ class Network(object):
     def save(self, filename):
         """Write the network's architecture and parameters to ``filename``.
 
-        The file (an ``.npz`` archive) holds only data, never code, and is
-        written atomically; :meth:`load` rebuilds the network from it.
-        """
+        The file (an ``.npz`` archive) holds data, never code, and is
+        written atomically; :meth:`load` rebuilds the network from it."""
         self.engine.sync()
         saving.save(self, filename)
 
@@ -262,17 +216,9 @@ class Network(object):
 
     #### Evaluation and prediction
     def predict(self, images):
-        """Return the predicted class of each image.
-
-        Parameters
-        ----------
-        images : array_like, shape (n, pixels)
-            Any number of images, one per row.
-
-        Returns
-        -------
-        ndarray of int, shape (n,)
-        """
+        """The predicted class of each image: ``images`` is array-like of
+        shape (n, pixels), any number of images, one per row; returns an int
+        array of shape (n,)."""
         images = np.ascontiguousarray(images, dtype=config.floatX)
         expected = self.layers[0].input_size
         if images.ndim != 2 or images.shape[1] != expected:

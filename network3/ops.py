@@ -40,55 +40,9 @@ from pytensor.tensor.basic import infer_static_shape
 from pytensor.tensor.random.op import RandomVariable
 
 # network3
+from network3.shapes import (BORDER_MODES, POOL_MODES, _pair,  # noqa: F401 (ops' names)
+                             conv_padding, window_positions)
 from network3 import config
-
-
-#### Shape arithmetic
-#: Theano's names for a convolution's zero padding, besides a number of pixels.
-BORDER_MODES = ("valid", "full", "half")
-
-#: Theano's pooling modes, and L2 pooling (the seed article's alternative).
-POOL_MODES = ("max", "l2", "sum", "average_inc_pad", "average_exc_pad")
-
-
-def conv_padding(border_mode, kernel):
-    """Zero padding ``(rows, columns)`` on each side of a convolution's input.
-
-    ``border_mode`` as in Theano's ``conv2d``: ``"valid"`` (none), ``"full"``
-    (``kernel - 1``: every partial overlap), ``"half"`` (``kernel // 2``: the
-    output is as large as the input for odd kernels), an int (the same
-    padding on both axes) or a pair of ints.  ``kernel`` is ``(kh, kw)``.
-    """
-    if isinstance(border_mode, str):
-        if border_mode not in BORDER_MODES:
-            raise ValueError("border_mode must be one of {0}, an int or a pair of "
-                             "ints, got {1!r}".format(BORDER_MODES, border_mode))
-        return {"valid": (0, 0), "full": (kernel[0] - 1, kernel[1] - 1),
-                "half": (kernel[0] // 2, kernel[1] // 2)}[border_mode]
-    if isinstance(border_mode, (tuple, list)):
-        return _pair(border_mode, "border_mode", minimum=0)
-    return _pair((border_mode, border_mode), "border_mode", minimum=0)
-
-
-def window_positions(size, window, stride, pad):
-    """How many windows of ``window`` pixels fit along an axis of ``size``
-    pixels zero-padded by ``pad`` on each side, ``stride`` apart (Theano's
-    ``(size + 2*pad - window) // stride + 1``; 0 where none fits)."""
-    return max(0, (size + 2 * pad - window) // stride + 1)
-
-
-def _pair(value, name, minimum=1):
-    """``value`` as a tuple of two ints, each at least ``minimum``."""
-    try:
-        a, b = value
-    except (TypeError, ValueError):
-        raise TypeError("{0} must be a pair of integers, got {1!r}".format(
-            name, value)) from None
-    for v in (a, b):
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < minimum:
-            raise ValueError("{0} must be a pair of integers >= {1}, got {2!r}".format(
-                name, minimum, value))
-    return int(a), int(b)
 
 
 class _WindowOp(Op):

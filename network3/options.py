@@ -23,7 +23,7 @@ import os
 from network3 import activations, augmentation, data, ops, updates
 from network3.augmentation import Augmentation
 from network3.callbacks import Callback
-from network3.layers import INITS
+from network3.params import INITS
 from network3.specs import format_augmentation, parse_augmentation
 
 

@@ -88,3 +88,40 @@ def test_only_the_package_imports_the_package():
     for module, edges in graph.items():
         if module != "network3":
             assert "network3" not in edges, module
+
+
+#### Sizes a newcomer can read
+def oversized(root=PACKAGE):
+    """Modules over 500 lines, classes over 200, and functions whose code
+    (their docstring aside) is over 60 lines, as ``(path, name, lines)``."""
+    found = []
+    for folder, _, files in os.walk(root):
+        for filename in (f for f in files if f.endswith(".py")):
+            path = os.path.join(folder, filename)
+            text = open(path).read()
+            if len(text.splitlines()) > 500:
+                found.append((path, "module", len(text.splitlines())))
+            for node in ast.walk(ast.parse(text, path)):
+                if isinstance(node, ast.ClassDef):
+                    lines = node.end_lineno - node.lineno + 1
+                    if lines > 200:
+                        found.append((path, node.name, lines))
+                elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                    first = node.body[0]
+                    documented = isinstance(first, ast.Expr) and isinstance(
+                        getattr(first, "value", None), ast.Constant) and isinstance(
+                        first.value.value, str)
+                    start = first.end_lineno + 1 if documented else node.lineno
+                    if node.end_lineno - start + 1 > 60:
+                        found.append((path, node.name, node.end_lineno - start + 1))
+    return found
+
+
+def test_no_module_class_or_function_is_too_long(tmp_path):
+    assert oversized() == []
+    # the measure can fail: a module of 501 lines, a class of 201, a function of 61
+    (tmp_path / "big.py").write_text("\n".join(
+        ["class Big(object):"] + ["    x{0} = {0}".format(k) for k in range(200)] +
+        ["def f():", '    """Doc."""'] + ["    y = 1"] * 61 + ["z = 0"] * 237))
+    names = sorted(name for _, name, _ in oversized(str(tmp_path)))
+    assert names == ["Big", "f", "module"]

@@ -247,8 +247,8 @@ class ScaledReLULayer(network3.Layer):
         self.n_in, self.n_out, self.scale = n_in, n_out, scale
         self.input_size, self.output_size = n_in, n_out
         rng = network3.seeding.get_rng(rng)
-        self.w = layers.parameter(rng.normal(0, n_in ** -0.5, (n_in, n_out)), "w")
-        self.b = layers.parameter(np.zeros(n_out), "b")
+        self.w = network3.params.parameter(rng.normal(0, n_in ** -0.5, (n_in, n_out)), "w")
+        self.b = network3.params.parameter(np.zeros(n_out), "b")
         self.params = [self.w, self.b]
 
     def forward(self, inpt, training=False):
