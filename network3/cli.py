@@ -72,10 +72,6 @@ def _whole(minimum):
     return whole
 
 
-#: The training options ``network3 train`` and ``network3 sweep`` take as flags.
-_TRAINING_OPTIONS = [name for name, option in options.OPTIONS.items() if option.flag]
-
-
 def _net_arguments(p, what):
     names = ", ".join("{0} ({1})".format(k, r.description)
                       for k, r in chapter.RECIPES.items())
@@ -151,7 +147,7 @@ def _train_parser(commands):
                     "printing the book's lines.", epilog=_LAYERS_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _net_arguments(train, " (see below)")
-    options.add_arguments(train, _TRAINING_OPTIONS, {"activation": "sigmoid"})
+    options.add_arguments(train, options.flags(), {"activation": "sigmoid"})
     monitor = options.OPTIONS["monitor_training"]
     train.add_argument("--monitor-training", type=_whole(1), nargs="?", const=True,
                        default=False, metavar="N", help=monitor.help)
@@ -235,7 +231,7 @@ def _sweep_parser(commands):
                     "validation accuracy.  Finished runs are appended to "
                     "OUTPUT/runs.jsonl; running again skips them.",
         epilog="options to --vary: " + "; ".join(
-            "{0} ({1})".format(n, o.expected) for n, o in options.SWEPT.items()) +
+            "{0} ({1})".format(n, o.expected) for n, o in options.swept().items()) +
         "\n\nexamples:\n"
         "  network3 sweep --net relu --vary eta=0.01,0.03,0.1 --vary lmbda=0,0.1,1 "
         "--epochs 10\n"
@@ -253,7 +249,7 @@ def _sweep_parser(commands):
     p.add_argument("--repeats", type=_whole(1), default=1,
                    help="runs of each combination, run k with seed SEED+k (default 1)")
     p.add_argument("--seed", type=int, default=0)
-    options.add_arguments(p, _TRAINING_OPTIONS, {"activation": "sigmoid"})
+    options.add_arguments(p, options.flags(), {"activation": "sigmoid"})
     _data_arguments(p, runs_too=True)
     _device_arguments(p)
     p.add_argument("--output", default="sweep", metavar="DIR",

@@ -214,10 +214,11 @@ def _to_json(name, value):
 
 #### Main layer types
 class ConvPoolLayer(Layer):
-    """Used to create a combination of a convolutional and a max-pooling
-    layer.  A more sophisticated implementation would separate the two, but
-    for our purposes we'll always use them together, and it simplifies the
-    code, so it makes sense to combine them.
+    """Used to create a combination of a convolutional and a pooling layer
+    (max-pooling, as in the chapter, unless ``pool_mode`` says otherwise).  A
+    more sophisticated implementation would separate the two, but for our
+    purposes we'll always use them together, and it simplifies the code, so
+    it makes sense to combine them.
 
     Parameters
     ----------
@@ -228,7 +229,7 @@ class ConvPoolLayer(Layer):
         ``(mini-batch size, number of input feature maps, image height, image
         width)``.
     poolsize : tuple of 2 ints, optional
-        The y and x sizes of the max-pooling window.
+        The y and x sizes of the pooling window.
     activation_fn : callable, optional
         Applied after pooling and adding the bias.
     pool_mode : str, optional

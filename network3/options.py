@@ -199,13 +199,21 @@ OPTIONS = {option.name: option for option in (
            from_text=parse_augmentation),
 )}
 
-#: The options a sweep can vary.
-SWEPT = {name: option for name, option in OPTIONS.items() if option.sweep}
+def swept():
+    """The options a sweep can vary, by name."""
+    return {name: option for name, option in OPTIONS.items() if option.sweep}
 
-#: The options a training run takes (``network3.runs.Run.options``), with
-#: their defaults.
-RUN_DEFAULTS = {name: option.default for name, option in OPTIONS.items()
-                if name != "monitor_training"}
+
+def flags():
+    """The names of the options ``network3 train`` and ``sweep`` take as flags."""
+    return [name for name, option in OPTIONS.items() if option.flag]
+
+
+def run_defaults():
+    """The options a training run takes (``network3.runs.Run.options``),
+    with their defaults."""
+    return {name: option.default for name, option in OPTIONS.items()
+            if name != "monitor_training"}
 
 
 def check(name, value, owner="SGD"):

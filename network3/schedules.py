@@ -21,16 +21,9 @@ so changing it every epoch recompiles nothing.
 #### Libraries
 # Standard library
 import math
-import numbers
 
-
-def _positive(owner, name, value):
-    """``value`` as a float, if it is a positive finite number; else raise."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not math.isfinite(value) or value <= 0:
-        raise ValueError("{0}: {1} must be a positive number, got {2!r}".format(
-            owner, name, value))
-    return float(value)
+# network3
+from network3 import checks
 
 
 class Plateau(object):
@@ -40,11 +33,7 @@ class Plateau(object):
     :class:`halve_on_plateau` both watch for one."""
 
     def __init__(self, patience):
-        if isinstance(patience, bool) or not isinstance(patience, numbers.Integral) \
-                or patience < 1:
-            raise ValueError("patience must be a positive integer, got {0!r}".format(
-                patience))
-        self.patience = int(patience)
+        self.patience = checks.positive_int("Plateau", "patience", patience)
         self.reset()
 
     def reset(self):
@@ -90,14 +79,11 @@ class halve_on_plateau(object):
 
     def __init__(self, eta, patience=10, stop_below=None):
         me = "halve_on_plateau"
-        self.initial_eta = _positive(me, "eta", eta)
-        try:
-            self.plateau = Plateau(patience)
-        except ValueError as error:
-            raise ValueError("{0}: {1}".format(me, error)) from None
-        self.patience = self.plateau.patience
+        self.initial_eta = checks.positive_number(me, "eta", eta)
+        self.patience = checks.positive_int(me, "patience", patience)
+        self.plateau = Plateau(self.patience)
         self.stop_below = (self.initial_eta / 128 if stop_below is None
-                           else _positive(me, "stop_below", stop_below))
+                           else checks.positive_number(me, "stop_below", stop_below))
         self.reset()
 
     def reset(self):

@@ -81,7 +81,6 @@ class TrainingHistory:
         return len(self.cost)
 
 
-
 #### Divergence
 class DivergenceGuard(object):
     """Spots a training run that has gone wrong.
@@ -121,7 +120,6 @@ def _caller_level():
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(here):
         frame, level = frame.f_back, level + 1
     return level
-
 
 
 #### The loop
@@ -249,11 +247,11 @@ class Loop(object):
         with self.interruption, self.pages.feeding(epochs):
             if not self._compile():
                 return history
+            ending = None
             try:
                 # Do the actual training
                 for epoch in range(epochs):
                     self._hooks("on_epoch_begin", epoch, history)
-                    history.eta.append(self.eta)
                     self._train_epoch(epoch)
                     history.stopped = self._end_epoch(epoch)
                     if history.stopped is not None:
@@ -261,8 +259,10 @@ class Loop(object):
                 if self.interruption.requested:    # during the last evaluation
                     raise _Stop("interrupted")
             except BaseException as error:
-                self._stop(error)
-            with self.interruption.shielded():
+                ending = error
+            with self.interruption.shielded():     # (a second Ctrl-C waits)
+                if ending is not None:
+                    self._stop(ending)
                 self._hooks("on_train_end", history)
         if self.error is not None:
             raise self.error
@@ -322,14 +322,18 @@ class Loop(object):
         return self.interruption.requested
 
     def _end_epoch(self, epoch):
-        """The book's end of an epoch: evaluate, then the hooks; return why
-        to stop (a hook's string) or None."""
+        """The book's end of an epoch: evaluate, record the epoch (only once
+        it is evaluated, so that every list of the history has it), then the
+        hooks; return why to stop (a hook's string) or None."""
         history = self.history
         self.engine.sync()
-        history.cost.append(float(np.mean(self.costs)) if self.costs else float("nan"))
-        self.guard.check_epoch(epoch, history.cost[-1])
-        if self.validation is not None:
-            history.validation_accuracy.append(self.accuracy(self.validation))
+        cost = float(np.mean(self.costs)) if self.costs else float("nan")
+        validation = None if self.validation is None else self.accuracy(self.validation)
+        history.eta.append(self.eta)
+        history.cost.append(cost)
+        self.guard.check_epoch(epoch, cost)
+        if validation is not None:
+            history.validation_accuracy.append(validation)
         history.test_accuracy.append(None)     # (KeepBest measures it at a best)
         reason = self._hooks("on_epoch_end", epoch, history)
         history.seconds.append(time.perf_counter() - self.start)
@@ -337,38 +341,37 @@ class Loop(object):
 
     #### Ending early
     def _stop(self, error):
-        """End training early; an error that is not a reason to (Ctrl-C,
-        divergence) is kept in ``self.error``, raised after the hooks."""
+        """End training early (shielded from Ctrl-C); an error that is not a
+        reason to (Ctrl-C, divergence) is kept in ``self.error``, raised after
+        the hooks."""
         if isinstance(error, _Stop):
             reason = error.args[0]
         elif is_interrupt(error):
             reason = "interrupted"
         else:
             self.error = error
-            with self.interruption.shielded():
-                self._sync()
+            self._sync()
             return
         self.history.stopped = reason
-        with self.interruption.shielded():
-            self._sync()
-            where = "epoch {0}, mini-batch {1}".format(self.epoch, self.minibatch_index)
-            if reason == "interrupted":
-                message = "SGD interrupted at {0} of {1}".format(
-                    where, self.num_training_batches)
-            else:
-                message = ("SGD stopped: the cost became {0:.4g} at {1}; training "
-                           "diverged. The learning rate eta={2} is probably too "
-                           "large: try a smaller one (e.g. eta={3:g})").format(
-                               error.args[1], where, self.eta, self.eta / 10)
-            keeper = next(c for c in self.callbacks if isinstance(c, cb.KeepBest))
-            self.printer.problem(self._summary(message, keeper.restore_at_end
-                                               or reason == "diverged"))
-            if reason == "diverged" and keeper.params is None:
-                # nothing good to go back to but the start
-                for param, value in zip(self.net.params, self.initial_params):
-                    param.set_value(value)
-                self.printer.problem("The network holds its parameters from before "
-                                     "this SGD call.")
+        self._sync()
+        where = "epoch {0}, mini-batch {1}".format(self.epoch, self.minibatch_index)
+        if reason == "interrupted":
+            message = "SGD interrupted at {0} of {1}".format(
+                where, self.num_training_batches)
+        else:
+            message = ("SGD stopped: the cost became {0:.4g} at {1}; training "
+                       "diverged. The learning rate eta={2} is probably too "
+                       "large: try a smaller one (e.g. eta={3:g})").format(
+                           error.args[1], where, self.eta, self.eta / 10)
+        keeper = next(c for c in self.callbacks if isinstance(c, cb.KeepBest))
+        self.printer.problem(_summary(self.history, message, keeper.restore_at_end
+                                      or reason == "diverged"))
+        if reason == "diverged" and keeper.params is None:
+            # nothing good to go back to but the start
+            for param, value in zip(self.net.params, self.initial_params):
+                param.set_value(value)
+            self.printer.problem("The network holds its parameters from before "
+                                 "this SGD call.")
 
     def _sync(self):
         """Bring the back end's parameters home, if it still has them."""
@@ -377,16 +380,16 @@ class Loop(object):
         except Exception:    # the device's copy is gone; the last epoch's stays
             pass
 
-    def _summary(self, message, holds_best):
-        history = self.history
-        done = "{0} epoch{1} done".format(history.epochs,
-                                          "" if history.epochs == 1 else "s")
-        if history.best_epoch is not None:
-            done += "; best validation accuracy {0:.2%} at epoch {1}".format(
-                history.best_validation_accuracy, history.best_epoch)
-            if holds_best:
-                done += ", whose parameters the network holds"
-        return "{0}. {1}.".format(message, done)
+
+def _summary(history, message, holds_best):
+    """``message``, then how many epochs were done and the best one."""
+    done = "{0} epoch{1} done".format(history.epochs, "" if history.epochs == 1 else "s")
+    if history.best_epoch is not None:
+        done += "; best validation accuracy {0:.2%} at epoch {1}".format(
+            history.best_validation_accuracy, history.best_epoch)
+        if holds_best:
+            done += ", whose parameters the network holds"
+    return "{0}. {1}.".format(message, done)
 
 
 #### Augmented images, a page at a time

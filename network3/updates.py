@@ -36,7 +36,7 @@ import pytensor
 import pytensor.tensor as T
 
 # network3
-from network3 import config
+from network3 import checks, config
 
 
 class UpdateRule(object):
@@ -105,22 +105,6 @@ def _zeros_like(param, what):
                            name="{0}.{1}".format(param.name, what))
 
 
-def _in_unit_interval(owner, name, value, closed=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-            0 <= value <= 1 if closed else 0 <= value < 1):
-        raise ValueError("{0}: {1} must be a number in [0, 1{2}, got {3!r}".format(
-            owner, name, "]" if closed else ")", value))
-    return value
-
-
-def _positive(owner, name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not math.isfinite(value) or value <= 0:
-        raise ValueError("{0}: {1} must be a positive number, got {2!r}".format(
-            owner, name, value))
-    return value
-
-
 #### The rules
 class sgd(UpdateRule):
     """The book's gradient descent: ``w <- w - eta*grad``."""
@@ -147,7 +131,7 @@ class momentum(UpdateRule):
     name = "momentum"
 
     def __init__(self, mu=0.9):
-        super().__init__(mu=_in_unit_interval(self.name, "mu", mu))
+        super().__init__(mu=checks.fraction(self.name, "mu", mu))
 
     def step(self, params, grads, eta, hyper):
         velocities = [_zeros_like(param, "velocity") for param in params]
@@ -170,7 +154,7 @@ class nesterov(UpdateRule):
     name = "nesterov"
 
     def __init__(self, mu=0.9):
-        super().__init__(mu=_in_unit_interval(self.name, "mu", mu))
+        super().__init__(mu=checks.fraction(self.name, "mu", mu))
 
     def step(self, params, grads, eta, hyper):
         mu = hyper["mu"]
@@ -195,7 +179,7 @@ class adagrad(UpdateRule):
     name = "adagrad"
 
     def __init__(self, epsilon=1e-6):
-        super().__init__(epsilon=_positive(self.name, "epsilon", epsilon))
+        super().__init__(epsilon=checks.positive_number(self.name, "epsilon", epsilon))
 
     def step(self, params, grads, eta, hyper):
         sums = [_zeros_like(param, "squared_gradients") for param in params]
@@ -220,8 +204,8 @@ class rmsprop(UpdateRule):
     name = "rmsprop"
 
     def __init__(self, rho=0.9, epsilon=1e-6):
-        super().__init__(rho=_in_unit_interval(self.name, "rho", rho),
-                         epsilon=_positive(self.name, "epsilon", epsilon))
+        super().__init__(rho=checks.fraction(self.name, "rho", rho),
+                         epsilon=checks.positive_number(self.name, "epsilon", epsilon))
 
     def step(self, params, grads, eta, hyper):
         rho = hyper["rho"]
@@ -248,9 +232,9 @@ class adam(UpdateRule):
     name = "adam"
 
     def __init__(self, beta1=0.9, beta2=0.999, epsilon=1e-8):
-        super().__init__(beta1=_in_unit_interval(self.name, "beta1", beta1),
-                         beta2=_in_unit_interval(self.name, "beta2", beta2),
-                         epsilon=_positive(self.name, "epsilon", epsilon))
+        super().__init__(beta1=checks.fraction(self.name, "beta1", beta1),
+                         beta2=checks.fraction(self.name, "beta2", beta2),
+                         epsilon=checks.positive_number(self.name, "epsilon", epsilon))
 
     def step(self, params, grads, eta, hyper):
         beta1, beta2, epsilon = hyper["beta1"], hyper["beta2"], hyper["epsilon"]

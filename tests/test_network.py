@@ -14,7 +14,6 @@ from network3 import (ConvPoolLayer, FullyConnectedLayer, Network, ReLU,
 from conftest import BACKENDS, numpy_softmax, reference_conv, reference_pool
 
 
-
 def tiny_data(n, n_in, n_classes, seed):
     rng = np.random.default_rng(seed)
     return (rng.uniform(size=(n, n_in)).astype("float32"),

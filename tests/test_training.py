@@ -5,7 +5,6 @@ after a best epoch, and the Ctrl-C handler -- on both back ends where they
 differ.  (Real signals at random moments: test_faults.py.)"""
 
 import os
-import signal
 import warnings
 
 import numpy as np
@@ -13,13 +12,12 @@ import pytest
 
 import network3
 from network3 import (Augmentation, FullyConnectedLayer, Network, SoftmaxLayer,
-                      augmentation, callbacks, interrupts, linear, seeding, training)
+                      augmentation, callbacks, linear, seeding, training)
 from network3.augmentation import EpochFeed
 
 from conftest import BACKENDS, numpy_forward
 
 from test_network import numpy_sgd_step, tiny_data
-
 
 
 def on(backend):
@@ -225,57 +223,6 @@ def test_a_slow_first_mini_batch_is_explained(small, capsys, monkeypatch, after,
     assert callbacks.COMPILE_NOTICE not in out
 
 
-#### The Ctrl-C handler
-def test_interruption_records_the_first_ctrl_c_and_aborts_on_the_second(python_sigint):
-    before = signal.getsignal(signal.SIGINT)
-    with interrupts.Interruption() as interruption:
-        assert signal.getsignal(signal.SIGINT) != before
-        os.kill(os.getpid(), signal.SIGINT)
-        assert interruption.requested
-        with pytest.raises(KeyboardInterrupt):
-            os.kill(os.getpid(), signal.SIGINT)
-        with interruption.shielded():
-            os.kill(os.getpid(), signal.SIGINT)        # only recorded
-    assert signal.getsignal(signal.SIGINT) is before
-    with interrupts.Interruption() as interruption, interruption.immediately():
-        with pytest.raises(KeyboardInterrupt):
-            os.kill(os.getpid(), signal.SIGINT)
-    # around compiled calls the second Ctrl-C waits for the block's end:
-    # raised inside a call, it can land while Numba boxes the results
-    with interrupts.Interruption() as interruption:
-        with pytest.raises(KeyboardInterrupt):
-            with interruption.deferred():
-                os.kill(os.getpid(), signal.SIGINT)
-                os.kill(os.getpid(), signal.SIGINT)
-                sum(range(1000))                       # no exception in here
-                reached_the_end = True
-        assert reached_the_end and interruption.requested
-        with interruption.deferred():                  # later blocks go on
-            pass
-
-
-def test_interruption_leaves_an_ignored_sigint_alone():
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        with interrupts.Interruption():
-            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-def test_an_interrupt_wrapped_by_numba_is_recognised():
-    try:
-        try:
-            raise KeyboardInterrupt
-        except KeyboardInterrupt as error:
-            raise SystemError("CPUDispatcher(...) returned a result with an "
-                              "exception set") from error
-    except SystemError as wrapped:
-        assert interrupts.is_interrupt(wrapped)
-    assert not interrupts.is_interrupt(SystemError("something else"))
-    assert not interrupts.is_interrupt(ValueError("bad"))
-
-
 #### The chapter's exercises: momentum, schedules, early stopping
 def numpy_momentum_run(params, x, y, etas, lmbda, mu, mbs):
     """Chapter 3's momentum-based SGD on FC(sigmoid) + softmax, in NumPy:
@@ -435,7 +382,7 @@ def test_monitored_training_accuracy_and_cost_match_numpy(small, backend, capsys
         history.training_accuracy[-1], history.training_cost[-1]) in out
 
 
-def test_plot_history_draws_the_gap(small, tmp_path):
+def test_plot_history_draws_the_gap(small, tmp_path, monkeypatch):
     from network3 import plots
     training_data, validation_data = small
     network3.seed(7)
@@ -443,8 +390,23 @@ def test_plot_history_draws_the_gap(small, tmp_path):
     history = quietly(net, training_data, 2, 10, 0.5, validation_data, None,
                       monitor_training=True)
     assert len(history.training_accuracy) == 2    # all 1,000 images: fewer than 10,000
+    drawn, write = [], plots._write
+    monkeypatch.setattr(plots, "_write", lambda figure, filename: (
+        drawn.append(figure), write(figure, filename))[1])
     plots.plot_history(history, tmp_path / "history.png")
     assert (tmp_path / "history.png").stat().st_size > 10000
+    top, bottom = drawn[0].axes
+    curves = {line.get_label(): line.get_ydata() for line in top.lines}
+    np.testing.assert_allclose(curves["training"], 100 * np.asarray(
+        history.training_accuracy))
+    np.testing.assert_allclose(curves["validation"], 100 * np.asarray(
+        history.validation_accuracy))
+    gap = 100 * (history.training_accuracy[-1] - history.validation_accuracy[-1])
+    assert "gap: {0:.1f} points at the end".format(gap) in [
+        text.get_text() for text in top.get_legend().get_texts()]
+    costs = [line.get_ydata() for line in bottom.lines]
+    np.testing.assert_allclose(costs[0], history.cost)
+    np.testing.assert_allclose(costs[1], history.training_cost)
 
 
 def test_gradient_norms_are_each_layers_mean_gradient():

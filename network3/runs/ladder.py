@@ -59,7 +59,7 @@ def ladder(args, names):
             continue
         recipe = chapter.RECIPES[name]
         settings = _settings(args, recipe)
-        values = dict(options.RUN_DEFAULTS, eta=recipe.eta, lmbda=recipe.lmbda,
+        values = dict(options.run_defaults(), eta=recipe.eta, lmbda=recipe.lmbda,
                       epochs=settings["epochs"], mini_batch_size=args.mini_batch_size,
                       augment=recipe.augment)
         for repeat in range(args.repeats):

@@ -59,7 +59,7 @@ class Run:
     The network is the chapter's ``net`` (a key of ``chapter.RECIPES``) or
     the layers ``layers`` describes (``network3.specs.parse_layers``);
     ``options`` holds a value for every option of
-    ``network3.options.RUN_DEFAULTS``; ``seed`` seeds the
+    ``network3.options.run_defaults()``; ``seed`` seeds the
     weights and the dropout masks; ``nets`` names its model file under the
     output folder.
     """

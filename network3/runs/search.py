@@ -5,7 +5,7 @@ Hyper-parameter search: chapter 3's hunt for a good learning rate,
 regularization and mini-batch size, over one of the chapter's networks or
 layers described in a line of text.
 
-A search varies the options ``network3.options.SWEPT`` lists (SGD's, the
+A search varies the options ``network3.options.swept()`` lists (SGD's, the
 update rule, and the layers' pool_mode, init and activation).  Every value
 of a grid is trained (:func:`combinations`), or ``count`` combinations drawn
 at random, where an option may also be given a range ``LOW:HIGH`` (drawn on
@@ -47,10 +47,11 @@ def parse_vary(text):
     if not equals or not values.strip():
         raise ValueError("--vary: expected NAME=V1,V2,... or NAME=LOW:HIGH, got "
                          "{0!r}".format(text))
-    if name not in options.SWEPT:
+    swept = options.swept()
+    if name not in swept:
         raise ValueError("--vary: unknown option {0!r}; a sweep varies {1}".format(
-            name, ", ".join(options.SWEPT)))
-    option, owner = options.SWEPT[name], "--vary " + name
+            name, ", ".join(swept)))
+    option, owner = swept[name], "--vary " + name
     if ":" in values:
         low, _, high = values.partition(":")
         if option.kind is str:
@@ -89,7 +90,7 @@ def combinations(varied, count=None, seed=0):
     rng = np.random.default_rng(seed)
     drawn = []
     for _ in range(count):
-        combination = {n: _draw(options.SWEPT[n], varied[n], rng) for n in names}
+        combination = {n: _draw(options.OPTIONS[n], varied[n], rng) for n in names}
         if combination not in drawn:
             drawn.append(combination)
     return drawn
@@ -114,7 +115,7 @@ def base_options(args):
     (eta, lmbda, epochs, augment) where the arguments leave them out."""
     recipe = chapter.RECIPES[args.net]
     base = {name: getattr(args, name, default)
-            for name, default in options.RUN_DEFAULTS.items()}
+            for name, default in options.run_defaults().items()}
     for name in ("eta", "lmbda", "epochs"):
         if base[name] is None:
             base[name] = getattr(recipe, name)

@@ -1,5 +1,5 @@
-"""Hyper-parameter sweeps: what --vary accepts and refuses, the grid and the
-random draws, the table and a whole (serial) sweep that resumes."""
+"""runs/search.py: what --vary accepts and refuses, the grid and the random
+draws, and a whole (serial) sweep that resumes."""
 
 import itertools
 import json
@@ -9,7 +9,7 @@ import statistics
 import pytest
 
 from network3 import cli
-from network3.runs import search, tables
+from network3.runs import search
 
 
 def read(path):
@@ -80,24 +80,6 @@ def test_random_search_draws_in_the_ranges_on_the_right_scales():
     assert {c["init"] for c in found} == {"book", "he"}
     # a combination drawn twice is trained once
     assert len(search.combinations({"init": ["book", "he"]}, count=50)) == 2
-
-
-def test_table_ranks_combinations_by_validation_accuracy():
-    def record(eta, repeat, validation, test, **more):
-        return dict({"config": {"eta": eta}, "repeat": repeat,
-                     "best_validation_accuracy": validation, "test_accuracy": test,
-                     "best_epoch": 1, "epochs": 2, "seconds": 4.0}, **more)
-    records = [record(0.1, 0, 0.90, 0.89), record(0.1, 1, 0.92, 0.91),
-               record(1.0, 0, 0.95, 0.94),
-               record(10.0, 0, 0.10, None, diverged=True)]
-    lines = tables.sweep_table(records, ["eta"]).splitlines()
-    assert lines[0] == ("| eta | validation accuracy | test accuracy | runs | epochs "
-                        "| s per run |")
-    sd = statistics.stdev([90.0, 92.0])
-    assert lines[2:] == [
-        "| 1 | 95.00% | 94.00% | 1 | 2 | 4 |",
-        "| 0.1 | 91.00% ± {0:.2f} | 90.00% ± {0:.2f} | 2 | 2 | 4 |".format(sd),
-        "| 10 | - | - | 1 (1 diverged) | 2 | 4 |"]
 
 
 def sweep_args(tmp_path, *more):

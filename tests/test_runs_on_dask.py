@@ -1,4 +1,4 @@
-"""Sweeps on Dask: a real LocalCluster of two worker processes on the
+"""runs/on_dask.py, sweeps on Dask: a real LocalCluster of two worker processes on the
 loopback address gives the serial runner's results; a worker killed in the
 middle of a run loses nothing; Ctrl-C keeps the finished runs and the next
 sweep trains only the rest; ``dask scheduler`` and ``dask worker`` processes

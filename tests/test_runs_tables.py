@@ -1,0 +1,32 @@
+"""runs/tables.py: the ladder's table next to the book's accuracies and a
+search's ranking, mean ± standard deviation computed here independently."""
+
+import statistics
+
+from network3.runs import tables
+
+
+def test_table_reports_mean_and_spread():
+    runs = [{"experiment": "fc", "repeat": k, "settings": {"epochs": 60},
+             "test_accuracy": a, "seconds": 10.0}
+            for k, a in enumerate([0.9780, 0.9790, 0.9800])]
+    row = tables.ladder_table(runs).splitlines()[2]
+    assert row == "| fc | 97.80% | 97.90% ± 0.10 | 3 | 60 | 10 |"
+
+
+def test_table_ranks_combinations_by_validation_accuracy():
+    def record(eta, repeat, validation, test, **more):
+        return dict({"config": {"eta": eta}, "repeat": repeat,
+                     "best_validation_accuracy": validation, "test_accuracy": test,
+                     "best_epoch": 1, "epochs": 2, "seconds": 4.0}, **more)
+    records = [record(0.1, 0, 0.90, 0.89), record(0.1, 1, 0.92, 0.91),
+               record(1.0, 0, 0.95, 0.94),
+               record(10.0, 0, 0.10, None, diverged=True)]
+    lines = tables.sweep_table(records, ["eta"]).splitlines()
+    assert lines[0] == ("| eta | validation accuracy | test accuracy | runs | epochs "
+                        "| s per run |")
+    sd = statistics.stdev([90.0, 92.0])
+    assert lines[2:] == [
+        "| 1 | 95.00% | 94.00% | 1 | 2 | 4 |",
+        "| 0.1 | 91.00% ± {0:.2f} | 90.00% ± {0:.2f} | 2 | 2 | 4 |".format(sd),
+        "| 10 | - | - | 1 (1 diverged) | 2 | 4 |"]
