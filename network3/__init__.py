@@ -32,6 +32,7 @@ from network3 import schedules
 from network3.schedules import halve_on_plateau
 from network3 import augmentation
 from network3.augmentation import Augmentation
+from network3 import callbacks, updates
 
 __all__ = [
     "GPU", "floatX",
@@ -45,6 +46,7 @@ __all__ = [
     "EnsembleResult", "ensemble",
     "schedules", "halve_on_plateau",
     "augmentation", "Augmentation",
+    "callbacks", "updates",
 ]
 
 

@@ -302,7 +302,8 @@ class EarlyStopping(Callback):
         if not self.plateau.observe(history.validation_accuracy[-1]):
             return None
         self.loop.say("Early stopping: no better validation accuracy in the last {0} "
-                      "epoch{1}.".format(self.patience, "" if self.patience == 1 else "s"))
+                      "epoch{1}.".format(self.patience,
+                                         "" if self.patience == 1 else "s"))
         return "early_stopping"
 
 

@@ -44,7 +44,8 @@ def int_tuple(owner, name, value, length, minimum=1):
 
 def is_natural(value):
     """Whether ``value`` is an int (not a bool) >= 0."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0
+    return (isinstance(value, numbers.Integral) and not isinstance(value, bool)
+            and value >= 0)
 
 
 def choice(owner, name, value, choices):

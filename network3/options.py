@@ -55,6 +55,10 @@ class Option:
         Whether ``network3 sweep --vary`` can vary it.
     flag : bool
         Whether ``network3 train`` and ``sweep`` take it as ``--NAME``.
+    metavar : str or None
+        How ``--help`` names its value.
+    choices : tuple or None
+        The values allowed, for an option that is one of a few words.
     to_text, from_text : callable or None
         How a value that is not plain JSON is written to runs.jsonl and to
         the command line, and read back (an :class:`Augmentation`).
@@ -165,7 +169,8 @@ OPTIONS = {option.name: option for option in (
            "default: the book's (60; 40 for dropout)", kind=int),
     Option("mini_batch_size", "a positive integer", lambda v: v >= 1, 10,
            "default: 10", kind=int, metavar="N"),
-    Option("update", "one of " + ", ".join(updates.RULES), _any, "sgd", "how the parameters move: " + ", ".join(updates.RULES) +
+    Option("update", "one of " + ", ".join(updates.RULES), _any, "sgd",
+           "how the parameters move: " + ", ".join(updates.RULES) +
            " (with their default hyper-parameters; --momentum MU is momentum with "
            "mu=MU); default sgd, the book's", kind=str, choices=tuple(updates.RULES)),
     Option("momentum", "a number in [0, 1)", lambda v: 0 <= v < 1, 0.0,
@@ -198,6 +203,7 @@ OPTIONS = {option.name: option for option in (
            flag=False, metavar="SPEC", to_text=format_augmentation,
            from_text=parse_augmentation),
 )}
+
 
 def swept():
     """The options a sweep can vary, by name."""
@@ -237,11 +243,12 @@ def add_arguments(parser, names, defaults=None):
 
 #### SGD's arguments
 def check_sgd_arguments(net, training_data, epochs, mini_batch_size, eta,
-                    validation_data, test_data, lmbda=0.0, *, checkpoint=None,
-                    progress=None, early_stopping=None, momentum=0.0, update=None,
-                    monitor_training=False, augment=None, callbacks=()):
+                        validation_data, test_data, lmbda=0.0, *, checkpoint=None,
+                        progress=None, early_stopping=None, momentum=0.0, update=None,
+                        monitor_training=False, augment=None, callbacks=()):
     """Check ``Network.SGD``'s arguments (the options as :data:`OPTIONS`
-    says, the data against the network's layers); return the training, validation and test sets as checked arrays (the
+    says, the data against the network's layers) before anything compiles;
+    return the training, validation and test sets as checked arrays (the
     last two may be None)."""
     check("epochs", epochs)
     if mini_batch_size != net.mini_batch_size:

@@ -142,3 +142,16 @@ def test_make_room_leaves_a_core_to_another_thread_and_gives_it_back():
              if info["user_api"] == "blas"]
     assert during == [max(1, max(before) - 1)] * len(before)
     assert after == before
+
+
+def test_a_kernel_moved_to_another_module_gets_another_cache_salt():
+    """Compiled code calls its helpers by module: the same source in another
+    module must not reuse what was compiled where it was (moving kernels
+    between modules once made an older network3 load entries it could not
+    import)."""
+    import types
+    moved = types.FunctionType(kernels._pad.py_func.__code__,
+                               kernels._pad.py_func.__globals__, "_pad")
+    moved.__module__ = "network3.backends.elsewhere"
+    assert kernels._source(kernels._pad) != kernels._source(moved)
+    assert kernels._source(kernels._pad).startswith("network3.backends.numba.kernels\n")

@@ -43,7 +43,9 @@ _jitted = {}
 
 def compiled(kernel, *params, calls=()):
     """``kernel`` jitted for PyTensor, with a cache salt from its source and
-    the source of the functions it ``calls``.
+    the source of the functions it ``calls``, each with the module it lives
+    in: compiled code refers to the functions it calls by module, so moving
+    one to another module must not find the code compiled where it was.
 
     ``params`` are the values ``kernel`` closes over.  Nodes whose kernels
     have the same code and ``params`` share one jitted function, so that
@@ -59,9 +61,9 @@ def compiled(kernel, *params, calls=()):
 
 
 def _source(function):
-    """The source of a Python function, a jitted one or an intrinsic."""
+    """The module and source of a Python function, a jitted one or an intrinsic."""
     python = getattr(function, "py_func", None) or getattr(function, "_defn", function)
-    return inspect.getsource(python)
+    return python.__module__ + "\n" + inspect.getsource(python)
 
 
 @register_funcify_default_op_cache_key(Im2Col)
