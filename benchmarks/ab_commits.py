@@ -29,9 +29,12 @@ sys.path.insert(0, HERE)
 import bench_cpu  # noqa: E402  (the weights and the worker come from there)
 
 
-def step_us(tree, net, batch, weights):
-    """µs per training step of ``net`` at ``batch``, with the code in ``tree``."""
-    env = dict(os.environ, PYTHONPATH=tree)
+def step_us(tree, net, batch, weights, compiledir):
+    """µs per training step of ``net`` at ``batch``, with the code in ``tree``
+    compiling into ``compiledir`` (each version its own: compiled kernels
+    name the modules they call, which one version may lack)."""
+    env = dict(os.environ, PYTHONPATH=tree,
+               PYTENSOR_FLAGS="base_compiledir=" + compiledir)
     out = subprocess.run(
         [sys.executable, os.path.join(tree, "benchmarks", "bench_cpu.py"), "--worker",
          "network3", "--net", net, "--batch", str(batch),
@@ -65,7 +68,8 @@ def main():
             for r in range(args.rounds):
                 for c in cases:
                     for t in (("before", "after") if r % 2 == 0 else ("after", "before")):
-                        times[c, t].append(step_us(trees[t], c[0], c[1], weights[c]))
+                        times[c, t].append(step_us(trees[t], c[0], c[1], weights[c],
+                                                   os.path.join(folder, "cache-" + t)))
                     print("round {0}: {1} batch {2}: before {3:.0f} µs, after {4:.0f} "
                           "µs".format(r + 1, c[0], c[1], times[c, "before"][-1],
                                       times[c, "after"][-1]), flush=True)
