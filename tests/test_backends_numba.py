@@ -59,7 +59,7 @@ def test_nodes_with_equal_ops_share_one_kernel():
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_matrix_products_in_every_layout_match_numpy(dtype):
-    # backends/numba.py calls BLAS itself, reading each operand's strides
+    # backends/numba/blas.py calls BLAS itself, reading each operand's strides
     rng = np.random.default_rng(1)
     x, y = T.matrix(dtype=dtype), T.matrix(dtype=dtype)
     product = pytensor.function([x, y], T.dot(x, y), mode=config.mode)
