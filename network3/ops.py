@@ -51,6 +51,8 @@ class _WindowOp(Op):
     ``pad`` pixels on each side."""
 
     __props__ = ("window", "stride", "pad")
+    #: whether windows that do not fit whole are dropped (see Pool)
+    ignore_border = True
 
     def __init__(self, window, stride, pad):
         self.window = _pair(window, "window")
@@ -60,7 +62,8 @@ class _WindowOp(Op):
     def output_size(self, height, width):
         """``(rows, columns)`` of window positions over a ``height`` x
         ``width`` image (None where a size is not known)."""
-        return tuple(None if size is None else window_positions(size, *args)
+        return tuple(None if size is None
+                     else window_positions(size, *args, self.ignore_border)
                      for size, args in zip((height, width),
                                            zip(self.window, self.stride, self.pad)))
 
@@ -203,36 +206,58 @@ class Col2Im(_WindowOp):
 
 
 #### Pooling
-def pool_2d(inpt, ws, stride=None, pad=(0, 0), mode="max"):
-    """Pooling with Theano's ``pool_2d(..., ignore_border=True)`` semantics.
+def pool_2d(inpt, ws, stride=None, pad=(0, 0), mode="max", ignore_border=True):
+    """Pooling with Theano's ``pool_2d`` semantics.
 
     Windows of ``ws = (wh, ww)`` pixels, ``stride`` apart (default: ``ws``,
-    windows that do not overlap), over the input zero-padded by ``pad``
-    pixels on each side (each smaller than the window); windows that do not
-    fit whole are dropped.  Window ``(i, j)`` covers the padded rows ``i*sh
-    ... i*sh + wh - 1`` (columns likewise); ``mode`` says what it gives:
+    windows that do not overlap), over the last two axes of the input
+    zero-padded by ``pad`` pixels on each side (each smaller than the
+    window).  With ``ignore_border=True`` (the chapter's) windows that do
+    not fit whole are dropped; with ``False`` (Theano's default, without
+    padding) partial windows at the bottom and right edges are kept.
+    Window ``(i, j)`` covers the padded rows ``i*sh ... i*sh + wh - 1``
+    (columns likewise); ``mode`` says what it gives:
 
     * ``"max"``: the largest of its real (unpadded) pixels.  Where several
       share the maximum, each receives the gradient, as in Theano.
     * ``"l2"``: the square root of the sum of the squares of its pixels.
       Where they are all 0 the gradient is 0 (not NaN).
     * ``"sum"``: the sum of its pixels.
-    * ``"average_inc_pad"``: that sum divided by ``wh*ww``, padding included.
+    * ``"average_inc_pad"``: that sum divided by the number of its pixels
+      inside the padded image (``wh*ww`` for a whole window).
     * ``"average_exc_pad"``: that sum divided by the number of real pixels
       in the window.
 
+    Where the window is larger than the padded image and ``ignore_border``
+    is True, no window fits: the output is empty, as in Theano.
+
     Parameters
     ----------
-    inpt : tensor4, shape (batch, channels, height, width)
+    inpt : tensor of 2 or more dimensions, shape (..., height, width)
+        Usually (batch, channels, height, width); any leading axes are
+        pooled image by image.
     ws, stride, pad : pairs of ints
     mode : str, one of :data:`POOL_MODES`
+    ignore_border : bool
 
     Returns
     -------
-    tensor4, shape (batch, channels, oh, ow)
-        ``oh = (height + 2*pad[0] - wh) // stride[0] + 1``, and ``ow`` likewise.
+    tensor of the input's rank, shape (..., oh, ow)
+        ``oh`` is :func:`window_positions` of ``(height, wh, sh, pad[0],
+        ignore_border)``, and ``ow`` likewise.
     """
-    return Pool(ws, stride, pad, mode)(inpt)
+    op = Pool(ws, stride, pad, mode, ignore_border)
+    inpt = T.as_tensor_variable(inpt)
+    if inpt.ndim == 4:
+        return op(inpt)
+    if inpt.ndim < 2:
+        raise TypeError("pool_2d: the input must have 2 or more dimensions (it "
+                        "pools the last two), got {0}-D".format(inpt.ndim))
+    # as a batch of one-channel images, and back
+    images = inpt.reshape((-1, 1) + tuple(inpt.shape[-2:]), ndim=4)
+    pooled = op(images)
+    return pooled.reshape(tuple(inpt.shape[:-2]) + tuple(pooled.shape[2:]),
+                          ndim=inpt.ndim)
 
 
 def max_pool_2d(inpt, poolsize):
@@ -246,11 +271,11 @@ def max_pool_2d(inpt, poolsize):
 
 
 class Pool(_WindowOp):
-    """:func:`pool_2d` as an Op.  Gradient: :class:`PoolGrad`."""
+    """:func:`pool_2d` on 4-D tensors, as an Op.  Gradient: :class:`PoolGrad`."""
 
-    __props__ = _WindowOp.__props__ + ("mode",)
+    __props__ = _WindowOp.__props__ + ("mode", "ignore_border")
 
-    def __init__(self, window, stride=None, pad=(0, 0), mode="max"):
+    def __init__(self, window, stride=None, pad=(0, 0), mode="max", ignore_border=True):
         super().__init__(window, window if stride is None else stride, pad)
         if mode not in POOL_MODES:
             raise ValueError("pool mode must be one of {0}, got {1!r}".format(
@@ -258,29 +283,38 @@ class Pool(_WindowOp):
         if self.pad[0] >= self.window[0] or self.pad[1] >= self.window[1]:
             raise ValueError("pool pad={0} must be smaller than the window {1} on "
                              "each axis".format(self.pad, self.window))
+        if not isinstance(ignore_border, (bool, np.bool_)):
+            raise TypeError("ignore_border must be True or False, got {0!r}".format(
+                ignore_border))
+        if not ignore_border and self.pad != (0, 0):
+            raise ValueError("pool pad={0} needs ignore_border=True (as in Theano, "
+                             "padding works only with it)".format(self.pad))
         self.mode = mode
+        self.ignore_border = bool(ignore_border)
 
     @property
     def chapter_max(self):
-        """Whether this is the chapter's pooling: max over windows that
+        """Whether this is the chapter's pooling: max over whole windows that
         neither overlap nor reach into padding (back ends have kernels of
         their own for it)."""
-        return self.mode == "max" and self.stride == self.window and self.pad == (0, 0)
+        return (self.mode == "max" and self.stride == self.window
+                and self.pad == (0, 0) and self.ignore_border)
 
     def windows(self, height, width):
-        """Each window's ``(i, j, rows, columns)``: its output position and
-        the slices of the real (unpadded) pixels it covers."""
-        spans = [[(k, slice(max(k * s - p, 0), min(k * s - p + w, size)))
-                  for k in range(window_positions(size, w, s, p))]
+        """Each window's ``(i, j, rows, columns, divisor)``: its output
+        position, the slices of the real (unpadded) pixels it covers, and
+        what its sum is divided by (1 where the mode does not average)."""
+        spans = [[(k, slice(max(k * s - p, 0), min(k * s - p + w, size)),
+                   min(k * s + w, size + 2 * p) - k * s)
+                  for k in range(window_positions(size, w, s, p, self.ignore_border))]
                  for size, w, s, p in zip((height, width), self.window,
                                           self.stride, self.pad)]
-        return [(i, j, rows, cols) for i, rows in spans[0] for j, cols in spans[1]]
+        return [(i, j, rows, cols, self._divisor(rows, cols, inside_r * inside_c))
+                for i, rows, inside_r in spans[0] for j, cols, inside_c in spans[1]]
 
-    def divisor(self, rows, cols):
-        """What a window's sum is divided by, for a window on ``rows`` x ``cols``
-        real pixels (1 where the mode does not average)."""
+    def _divisor(self, rows, cols, inside):
         if self.mode == "average_inc_pad":
-            return self.window[0] * self.window[1]
+            return inside          # the window's pixels inside the padded image
         if self.mode == "average_exc_pad":
             return (rows.stop - rows.start) * (cols.stop - cols.start)
         return 1
@@ -295,19 +329,19 @@ class Pool(_WindowOp):
         (x,) = inputs
         n, c, height, width = x.shape
         out = np.empty((n, c) + self.output_size(height, width), dtype=x.dtype)
-        for i, j, rows, cols in self.windows(height, width):
+        for i, j, rows, cols, divisor in self.windows(height, width):
             region = x[:, :, rows, cols]
             if self.mode == "max":
                 out[:, :, i, j] = region.max(axis=(2, 3))
             elif self.mode == "l2":
                 out[:, :, i, j] = np.sqrt((region * region).sum(axis=(2, 3)))
             else:
-                out[:, :, i, j] = region.sum(axis=(2, 3)) / self.divisor(rows, cols)
+                out[:, :, i, j] = region.sum(axis=(2, 3)) / divisor
         outputs[0][0] = out
 
     def pullback(self, inputs, outputs, cotangents):
-        return [PoolGrad(self.window, self.stride, self.pad, self.mode)(
-            inputs[0], outputs[0], cotangents[0])]
+        return [PoolGrad(self.window, self.stride, self.pad, self.mode,
+                         self.ignore_border)(inputs[0], outputs[0], cotangents[0])]
 
 
 class PoolGrad(Pool):
@@ -322,7 +356,7 @@ class PoolGrad(Pool):
     def perform(self, node, inputs, outputs):
         x, out, gout = inputs
         gx = np.zeros_like(x)
-        for i, j, rows, cols in self.windows(*x.shape[2:]):
+        for i, j, rows, cols, divisor in self.windows(*x.shape[2:]):
             region = x[:, :, rows, cols]
             g = gout[:, :, i, j, None, None]
             best = out[:, :, i, j, None, None]
@@ -332,7 +366,7 @@ class PoolGrad(Pool):
                 # d sqrt(sum x^2) / dx = x / sqrt(sum x^2), and 0 for a window of 0s
                 share = np.where(best > 0, g / np.where(best > 0, best, 1), 0) * region
             else:
-                share = np.broadcast_to(g / self.divisor(rows, cols), region.shape)
+                share = np.broadcast_to(g / divisor, region.shape)
             gx[:, :, rows, cols] += share.astype(x.dtype)
         outputs[0][0] = gx
 

@@ -41,11 +41,23 @@ def conv_padding(border_mode, kernel):
     return _pair((border_mode, border_mode), "border_mode", minimum=0)
 
 
-def window_positions(size, window, stride, pad):
-    """How many windows of ``window`` pixels fit along an axis of ``size``
-    pixels zero-padded by ``pad`` on each side, ``stride`` apart (Theano's
-    ``(size + 2*pad - window) // stride + 1``; 0 where none fits)."""
-    return max(0, (size + 2 * pad - window) // stride + 1)
+def window_positions(size, window, stride, pad, ignore_border=True):
+    """How many windows of ``window`` pixels, ``stride`` apart, go along an
+    axis of ``size`` pixels zero-padded by ``pad`` on each side.
+
+    With ``ignore_border=True`` only windows that fit whole count: Theano's
+    ``(size + 2*pad - window) // stride + 1``, and 0 where none fits.  With
+    ``ignore_border=False`` (Theano's pooling without it) a last, partial
+    window also covers the pixels whole windows leave over at the end:
+    ``ceil(size / stride)`` windows where they do not overlap, and at least
+    one.  (Plain arithmetic on ints, which Numba compiles too.)
+    """
+    padded = size + 2 * pad
+    if ignore_border:
+        return max(0, (padded - window) // stride + 1)
+    if stride >= window:
+        return (padded - 1) // stride + 1
+    return max(0, (padded - 1 - window + stride) // stride) + 1
 
 
 def _pair(value, name, minimum=1):

@@ -89,19 +89,37 @@ def reference_conv(x, w, border_mode="valid", subsample=(1, 1)):
     return out[:, :, ::subsample[0], ::subsample[1]]
 
 
-def reference_pool(x, ws, stride=None, pad=(0, 0), mode="max"):
-    """Theano's pool_2d(ignore_border=True) in float64 NumPy, written as
-    pooling over padded images: max pads with -inf (so only real pixels can
-    win), the sums with 0; average_exc_pad divides by the same pooling of a
-    padded image of ones (its real pixels per window)."""
+def reference_pool(x, ws, stride=None, pad=(0, 0), mode="max", ignore_border=True):
+    """Theano's pool_2d in float64 NumPy, written as pooling over padded
+    images: max pads with -inf (so only real pixels can win), the sums with
+    0; average_exc_pad divides by the same pooling of a padded image of ones
+    (its real pixels per window), average_inc_pad by that of ones over the
+    padded image.  With ignore_border=False the windows are counted as
+    Theano's Pool.out_shape counts them, and the images are padded at the
+    bottom and right as far as the last window reaches (with what no max
+    picks and no divisor counts)."""
     stride = ws if stride is None else stride
     x = np.asarray(x, dtype=float)
+    padded = [x.shape[2 + k] + 2 * pad[k] for k in (0, 1)]
+    if ignore_border:
+        counts = [max(0, (padded[k] - ws[k]) // stride[k] + 1) for k in (0, 1)]
+    else:       # Theano's Pool.out_shape
+        counts = [(padded[k] - 1) // stride[k] + 1 if stride[k] >= ws[k]
+                  else max(0, (padded[k] - 1 - ws[k]) // stride[k] + 1) + 1
+                  for k in (0, 1)]
+    if 0 in counts:
+        return np.zeros(x.shape[:2] + tuple(counts))
+    after = [max(0, (counts[k] - 1) * stride[k] + ws[k] - padded[k]) for k in (0, 1)]
 
-    def windows(a, fill):
+    def windows(a, fill, fill_pad=None):
+        """(n, c, oh, ow, wh, ww): the windows over ``a`` padded by ``pad``
+        with ``fill_pad`` (default ``fill``), then by ``after`` with ``fill``."""
         a = np.pad(a, ((0, 0), (0, 0), (pad[0],) * 2, (pad[1],) * 2),
+                   constant_values=fill if fill_pad is None else fill_pad)
+        a = np.pad(a, ((0, 0), (0, 0), (0, after[0]), (0, after[1])),
                    constant_values=fill)
         return np.lib.stride_tricks.sliding_window_view(a, ws, axis=(2, 3))[
-            :, :, ::stride[0], ::stride[1]]           # (n, c, oh, ow, wh, ww)
+            :, :, ::stride[0], ::stride[1]][:, :, :counts[0], :counts[1]]
 
     if mode == "max":
         return windows(x, -np.inf).max(axis=(4, 5))
@@ -110,9 +128,9 @@ def reference_pool(x, ws, stride=None, pad=(0, 0), mode="max"):
     total = windows(x, 0).sum(axis=(4, 5))
     if mode == "sum":
         return total
-    if mode == "average_inc_pad":
-        return total / (ws[0] * ws[1])
-    return total / windows(np.ones_like(x), 0).sum(axis=(4, 5))
+    ones = np.ones_like(x)
+    inc_pad = mode == "average_inc_pad"
+    return total / windows(ones, 0, fill_pad=1 if inc_pad else 0).sum(axis=(4, 5))
 
 
 def numeric_gradient(f, x, eps=1e-6):

@@ -15,8 +15,8 @@ from network3.backends import jax as jax_backend  # noqa: E402
 from network3.layers import (ConvPoolLayer, FullyConnectedLayer,  # noqa: E402
                              SoftmaxLayer)
 from conftest import numpy_forward, reference_conv, reference_pool  # noqa: E402
-from test_ops import (CONV_CASES, POOL_CASES, check_outputs, conv_case,  # noqa: E402
-                      pool_case)
+from test_ops import (CONV_CASES, POOL_CASES, RANK_CASES, check_outputs,  # noqa: E402
+                      conv_case, pool_case, rank_case)
 
 
 def jax_function(inputs, outputs):
@@ -85,6 +85,15 @@ def test_pooling_modes_on_jax(case, mode):
     (inputs, outputs), values, expected = pool_case(case, mode)
     with jax.enable_x64(True):
         check_outputs(jax_function(inputs, outputs)(*values), expected)
+
+
+@pytest.mark.parametrize("ignore_border", [True, False])
+@pytest.mark.parametrize("case", RANK_CASES, ids=str)
+def test_pooling_inputs_of_any_rank_on_jax(case, ignore_border):
+    for mode in ("max", "average_inc_pad"):
+        (inputs, outputs), values, expected = rank_case(case, mode, ignore_border)
+        with jax.enable_x64(True):
+            check_outputs(jax_function(inputs, outputs)(*values), expected)
 
 
 def test_pooling_ties_padding_and_zero_windows_on_jax():

@@ -94,12 +94,20 @@ CONV_CASES = [
     ((2, 1, 5, 5), (2, 1, 5, 5), 2, (3, 2)),
 ]
 
-#: (image shape, pool size, stride, pad): overlapping windows with uneven
-#: strides and padding; windows side by side with padding on one axis more
-#: than the other
+#: (image shape, pool size, stride, pad, ignore_border): overlapping windows
+#: with uneven strides and padding; windows side by side with padding on one
+#: axis more than the other; Theano's partial windows at the border
+#: (ignore_border=False) overlapping, side by side and gapped; windows larger
+#: than the (padded) image, which give no output with ignore_border=True and
+#: one partial window without it
 POOL_CASES = [
-    ((2, 3, 7, 6), (3, 2), (2, 1), (1, 1)),
-    ((1, 2, 5, 7), (2, 3), None, (1, 2)),
+    ((2, 3, 7, 6), (3, 2), (2, 1), (1, 1), True),
+    ((1, 2, 5, 7), (2, 3), None, (1, 2), True),
+    ((2, 3, 7, 6), (3, 2), (2, 1), (0, 0), False),
+    ((1, 2, 5, 7), (2, 3), None, (0, 0), False),
+    ((1, 2, 5, 5), (2, 2), (3, 3), (0, 0), False),
+    ((1, 2, 3, 4), (5, 2), (1, 1), (1, 1), True),
+    ((1, 2, 3, 4), (5, 5), None, (0, 0), False),
 ]
 
 
@@ -126,14 +134,14 @@ def conv_case(case):
 def pool_case(case, mode):
     """As conv_case, for pooling: the pooled output and the gradient of
     ``sum(out * r)`` with respect to the input."""
-    shape, ws, stride, pad = case
+    shape, ws, stride, pad, ignore_border = case
     xs = T.tensor(dtype="float64", shape=shape)
     rs = T.tensor4(dtype="float64")
-    out = ops.pool_2d(xs, ws, stride, pad, mode)
+    out = ops.pool_2d(xs, ws, stride, pad, mode, ignore_border)
     graph = [xs, rs], [out, T.grad((out * rs).sum(), xs)]
     rng = np.random.default_rng(sum(shape))
     x = rng.normal(size=shape)
-    pool = lambda x: reference_pool(x, ws, stride, pad, mode)
+    pool = lambda x: reference_pool(x, ws, stride, pad, mode, ignore_border)
     r = rng.normal(size=pool(x).shape)
     return graph, (x, r), [pool(x), numeric_gradient(lambda x: (pool(x) * r).sum(), x)]
 
@@ -157,6 +165,48 @@ def test_pooling_modes_match_numpy_and_finite_differences(case, mode):
     (inputs, outputs), values, expected = pool_case(case, mode)
     for linker in (None, PY_MODE):
         check_outputs(pytensor.function(inputs, outputs, mode=linker)(*values), expected)
+
+
+#: (input shape, pool size, stride): pooling over the last two axes of a
+#: matrix, of a 3-D tensor, and of a 5-D one (Theano's pool_2d takes any rank
+#: from 2 up)
+RANK_CASES = [((5, 7), (2, 3), None), ((3, 5, 7), (2, 2), (1, 2)),
+              ((2, 1, 2, 5, 7), (3, 2), (2, 2))]
+
+
+def rank_case(case, mode, ignore_border):
+    """As pool_case, for an input of any rank: the reference pools it as a
+    batch of one-channel images."""
+    shape, ws, stride = case
+    xs = T.tensor(dtype="float64", shape=(None,) * len(shape))
+    out = ops.pool_2d(xs, ws, stride, (0, 0), mode, ignore_border)
+    rng = np.random.default_rng(len(shape))
+    x = rng.normal(size=shape)
+
+    def pool(x):
+        images = reference_pool(x.reshape((-1, 1) + shape[-2:]), ws, stride,
+                                (0, 0), mode, ignore_border)
+        return images.reshape(shape[:-2] + images.shape[2:])
+
+    r = rng.normal(size=pool(x).shape)
+    rs = T.tensor(dtype="float64", shape=(None,) * len(shape))
+    graph = [xs, rs], [out, T.grad((out * rs).sum(), xs)]
+    return graph, (x, r), [pool(x), numeric_gradient(lambda x: (pool(x) * r).sum(), x)]
+
+
+@pytest.mark.parametrize("ignore_border", [True, False])
+@pytest.mark.parametrize("case", RANK_CASES, ids=str)
+def test_pooling_inputs_of_any_rank(case, ignore_border):
+    for mode in ("max", "average_inc_pad"):
+        (inputs, outputs), values, expected = rank_case(case, mode, ignore_border)
+        for linker in (None, PY_MODE):
+            check_outputs(pytensor.function(inputs, outputs, mode=linker)(*values),
+                          expected)
+
+
+def test_pool_2d_refuses_a_vector():
+    with pytest.raises(TypeError, match="2 or more dimensions .* got 1-D"):
+        ops.pool_2d(T.vector(), (2, 2))
 
 
 def pool_and_gradient(x, ws, stride, pad, mode, linker=None):
@@ -199,6 +249,10 @@ def test_bad_pooling_and_convolution_arguments():
         ops.Pool((2, 2), pad=(2, 0))
     with pytest.raises(ValueError, match="stride must be a pair of integers >= 1"):
         ops.Pool((2, 2), stride=(0, 1))
+    with pytest.raises(ValueError, match=r"pad=\(1, 0\) needs ignore_border=True"):
+        ops.Pool((2, 2), pad=(1, 0), ignore_border=False)
+    with pytest.raises(TypeError, match="ignore_border must be True or False, got None"):
+        ops.Pool((2, 2), ignore_border=None)
     with pytest.raises(ValueError, match="border_mode must be one of .* got 'same'"):
         ops.conv_padding("same", (3, 3))
     assert ops.conv_padding("full", (3, 4)) == (2, 3)

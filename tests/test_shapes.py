@@ -34,6 +34,18 @@ def test_padding_and_its_errors():
     assert shapes.conv_padding("half", (5, 3)) == (2, 1)
     assert shapes.conv_padding(2, (5, 5)) == (2, 2)
     assert shapes.window_positions(4, 5, 1, 0) == 0
+
+
+def test_windows_counted_as_theano_counts_them_without_ignore_border():
+    # the sizes of Theano's pool_2d docstring: a 5x5 image, 2x2 windows
+    assert shapes.window_positions(5, 2, 2, 0, ignore_border=True) == 2
+    assert shapes.window_positions(5, 2, 2, 0, ignore_border=False) == 3
+    # overlapping windows: a last partial one covers the 6th pixel
+    assert shapes.window_positions(6, 3, 2, 0, ignore_border=False) == 3
+    # gapped windows: those that start inside the image
+    assert shapes.window_positions(5, 2, 3, 0, ignore_border=False) == 2
+    # a window larger than the image: one, partial
+    assert shapes.window_positions(3, 5, 5, 0, ignore_border=False) == 1
     with pytest.raises(ValueError, match="border_mode must be one of"):
         shapes.conv_padding("same", (3, 3))
     with pytest.raises(ValueError, match="border_mode must be a pair of integers >= 0"):

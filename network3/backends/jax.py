@@ -331,13 +331,14 @@ def _taps(window, stride, positions):
             for a in range(kh) for b in range(kw)]
 
 
-def _padded(x, pad, value=0):
-    """``x`` (n, c, h, w) with ``pad = (rows, columns)`` of ``value`` on each side."""
+def _padded(x, pad, value=0, after=(0, 0)):
+    """``x`` (n, c, h, w) with ``pad = (rows, columns)`` of ``value`` on each
+    side, and ``after`` more at the bottom and the right."""
     import jax.numpy as jnp
-    if pad == (0, 0):
+    if pad == (0, 0) and tuple(after) == (0, 0):
         return x
-    return jnp.pad(x, ((0, 0), (0, 0), (pad[0],) * 2, (pad[1],) * 2),
-                   constant_values=value)
+    return jnp.pad(x, ((0, 0), (0, 0), (pad[0], pad[0] + after[0]),
+                       (pad[1], pad[1] + after[1])), constant_values=value)
 
 
 def _jax_im2col(op, node=None, **kwargs):
@@ -386,13 +387,15 @@ def _jax_pool(op, node=None, **kwargs):
     def pool(x):
         height, width = x.shape[2:]
         positions = op.output_size(height, width)
+        if 0 in positions:                  # no window fits: an empty output
+            return jnp.zeros(x.shape[:2] + positions, dtype=x.dtype)
         if op.mode == "max":
             # padding that never wins: the maximum of the real pixels
-            x = _padded(x, op.pad, -jnp.inf)
+            x = _pool_input(x, op, positions, -jnp.inf)
             return functools.reduce(jnp.maximum, [
                 x[index] for index in _taps(op.window, op.stride, positions)])
         squares = op.mode == "l2"
-        x = _padded(x * x if squares else x, op.pad)
+        x = _pool_input(x * x if squares else x, op, positions)
         total = sum(x[index] for index in _taps(op.window, op.stride, positions))
         if squares:
             return jnp.sqrt(total)
@@ -401,12 +404,22 @@ def _jax_pool(op, node=None, **kwargs):
     return chapter_max_pool if op.chapter_max else pool
 
 
+def _pool_input(x, op, positions, value=0):
+    """``x`` (n, c, h, w) padded as the Pool ``op`` says, with ``value``,
+    and at the bottom and right as far as its last (partial, with
+    ``ignore_border=False``) windows reach beyond that."""
+    height, width = x.shape[2:]
+    after = [max(0, (k - 1) * s + w - (size + 2 * p)) for k, s, w, size, p in
+             zip(positions, op.stride, op.window, (height, width), op.pad)]
+    return _padded(x, op.pad, value, after)
+
+
 def _divisors(op, height, width):
-    """Each window's divisor (see ``Pool.divisor``) over a ``height`` x
+    """Each window's divisor (see ``Pool.windows``) over a ``height`` x
     ``width`` image, an (oh, ow) array."""
     divisors = np.ones(op.output_size(height, width))
-    for i, j, rows, cols in op.windows(height, width):
-        divisors[i, j] = op.divisor(rows, cols)
+    for i, j, _, _, divisor in op.windows(height, width):
+        divisors[i, j] = divisor
     return divisors
 
 
@@ -424,15 +437,18 @@ def _jax_pool_grad(op, node=None, **kwargs):
 
     def pool_grad(x, out, gout):
         height, width = x.shape[2:]
+        positions = out.shape[2:]
         zero = jnp.zeros((), x.dtype)
-        x = _padded(x, op.pad, -jnp.inf if op.mode == "max" else 0)
+        if 0 in positions:                  # no window: no gradient
+            return jnp.zeros_like(x)
+        x = _pool_input(x, op, positions, -jnp.inf if op.mode == "max" else 0)
         if op.mode == "l2":
             # d sqrt(sum x^2) / dx = x / sqrt(sum x^2), and 0 for a window of 0s
             scale = jnp.where(out > 0, gout / jnp.where(out > 0, out, 1), zero)
         elif op.mode != "max":
             share = gout / _divisors(op, height, width)
         gx = jnp.zeros(x.shape, dtype=x.dtype)
-        for index in _taps(op.window, op.stride, out.shape[2:]):
+        for index in _taps(op.window, op.stride, positions):
             if op.mode == "max":
                 gx = gx.at[index].add(jnp.where(x[index] == out, gout, zero))
             elif op.mode == "l2":

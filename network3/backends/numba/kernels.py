@@ -26,6 +26,7 @@ from pytensor.link.numba.dispatch.basic import (
 # network3
 from network3.ops import (POOL_MODES, Col2Im, Im2Col, LogLikelihood,
                           LogLikelihoodGrad, Pool, PoolGrad)
+from network3.shapes import window_positions
 
 
 #### Jitting, with a salt from the source
@@ -157,6 +158,9 @@ def _crop(x, ph, pw):
     return out
 
 
+# How many windows fit along an axis, as ops.Pool counts them.
+_window_positions = numba_njit(window_positions)
+
 # The pooling modes as the numbers the general pooling kernels branch on
 # (each kernel is compiled for one mode, so the branches fold away).
 _POOL_CODES = {mode: code for code, mode in enumerate(POOL_MODES)}
@@ -167,7 +171,7 @@ _MAX, _L2, _SUM, _AVERAGE_INC_PAD, _AVERAGE_EXC_PAD = (
 @register_funcify_default_op_cache_key(Pool)
 def _numba_pool(op, **kwargs):
     (ph, pw), (sh, sw), (pt, pl) = op.window, op.stride, op.pad
-    mode = _POOL_CODES[op.mode]
+    mode, whole = _POOL_CODES[op.mode], op.ignore_border
 
     def chapter_max_pool(x):
         n, c, height, width = x.shape
@@ -192,8 +196,8 @@ def _numba_pool(op, **kwargs):
 
     def pool(x):
         n, c, height, width = x.shape
-        oh = (height + 2 * pt - ph) // sh + 1
-        ow = (width + 2 * pl - pw) // sw + 1
+        oh = _window_positions(height, ph, sh, pt, whole)
+        ow = _window_positions(width, pw, sw, pl, whole)
         out = np.empty((n, c, oh, ow), dtype=x.dtype)
         for m in range(n):
             for ch in range(c):
@@ -216,7 +220,9 @@ def _numba_pool(op, **kwargs):
                             if mode == _L2:
                                 acc = np.sqrt(acc)
                             elif mode == _AVERAGE_INC_PAD:
-                                acc /= ph * pw
+                                # the window's pixels inside the padded image
+                                acc /= ((min(i * sh + ph, height + 2 * pt) - i * sh)
+                                        * (min(j * sw + pw, width + 2 * pl) - j * sw))
                             elif mode == _AVERAGE_EXC_PAD:
                                 acc /= (r1 - r0) * (c1 - c0)
                         out[m, ch, i, j] = acc
@@ -276,7 +282,8 @@ def _numba_pool_grad(op, **kwargs):
                                         gx[m, ch, r, q] += scale * x[m, ch, r, q]
                         else:
                             if mode == _AVERAGE_INC_PAD:
-                                g = g / (ph * pw)
+                                g = g / ((min(i * sh + ph, height + 2 * pt) - i * sh)
+                                         * (min(j * sw + pw, width + 2 * pl) - j * sw))
                             elif mode == _AVERAGE_EXC_PAD:
                                 g = g / ((r1 - r0) * (c1 - c0))
                             for r in range(r0, r1):
@@ -290,10 +297,11 @@ def _numba_pool_grad(op, **kwargs):
 def _pool_kernel(op, chapter, general):
     """The compiled kernel for a Pool or PoolGrad node ``op``: ``chapter``
     (closing over the window) for the chapter's pooling, else ``general``
-    (closing over window, stride, padding and mode)."""
+    (closing over window, stride, padding, mode and ignore_border)."""
     if op.chapter_max:
         return compiled(chapter, *op.window)
-    return compiled(general, *op.window, *op.stride, *op.pad, _POOL_CODES[op.mode])
+    return compiled(general, *op.window, *op.stride, *op.pad, _POOL_CODES[op.mode],
+                    op.ignore_border, calls=(window_positions,))
 
 
 @register_funcify_default_op_cache_key(LogLikelihood)
