@@ -8,6 +8,7 @@ The ``network3`` command (also ``python -m network3``)::
     network3 expand       make the expanded training set (scripts/expand_mnist.py)
     network3 experiments  run the chapter's ladder of experiments
     network3 sweep        search hyper-parameters: a grid, or random combinations
+    network3 run          run a script written for Theano (``import theano`` served)
 
 ``train`` is the default: ``network3 --net fc --epochs 5`` trains.  Every
 command's argparse parser is here, its training options made from
@@ -34,7 +35,7 @@ from network3.runs import ladder, search
 from network3.schedules import halve_on_plateau
 from network3.specs import format_augmentation, parse_layers
 
-_COMMANDS = ("train", "evaluate", "expand", "experiments", "sweep")
+_COMMANDS = ("train", "evaluate", "expand", "experiments", "sweep", "run")
 
 _LAYERS_HELP = """\
 --layers SPEC describes a network instead of --net: comma-separated layers,
@@ -135,6 +136,7 @@ def _parser():
     _evaluate_parser(commands)
     _experiments_parser(commands)
     _sweep_parser(commands)
+    _run_parser(commands)
     parser.commands = commands.choices        # each command's parser, by name
     return parser
 
@@ -258,6 +260,26 @@ def _sweep_parser(commands):
     _dask_arguments(p)
 
 
+def _run_parser(commands):
+    # (for --help and usage: main hands `run` its arguments untouched, as
+    # python hands a script its own)
+    p = commands.add_parser(
+        "run", help="run a Python script written for Theano, `import theano` served "
+                    "by PyTensor and network3",
+        usage="network3 run SCRIPT [ARGS ...]  |  network3 run -c CODE [ARGS ...]",
+        description="Run SCRIPT (or CODE) as python would, with `import theano` "
+                    "served by network3's compatibility layer (network3.compat."
+                    "theano): Theano-era code, such as a Python 3 fork of the "
+                    "chapter's network3.py and its test.py, runs unchanged.  A "
+                    "network3.py in the script's folder is what the script imports "
+                    "as network3.  THEANO_FLAGS are read as Theano read them.",
+        epilog="example:\n  THEANO_FLAGS=floatX=float32 network3 run test.py",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("script", metavar="SCRIPT", help="the Python file to run")
+    p.add_argument("args", nargs="*", metavar="ARGS", help="its arguments (sys.argv[1:])")
+    p.add_argument("-c", metavar="CODE", help="run CODE instead of a file")
+
+
 #### Running a command
 def run():
     """The ``network3`` program: run :func:`main` and exit with its status.
@@ -291,8 +313,11 @@ def parse_arguments(argv):
 
 def main(argv=None):
     """Run the command line; return the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["run"]:
+        return _run(argv[1:])
     try:
-        args = parse_arguments(sys.argv[1:] if argv is None else argv)
+        args = parse_arguments(argv)
     except SystemExit as exit:        # --help (0), bad arguments (2, with usage)
         return exit.code
     command = {"train": _train, "evaluate": _evaluate, "expand": _expand,
@@ -329,6 +354,30 @@ def _failed_runs(command, failed):
               "{3}".format(command, failed, "" if failed == 1 else "s",
                            "it" if failed == 1 else "them"), file=sys.stderr)
         return 1
+    return 0
+
+
+def _run(argv):
+    """``network3 run SCRIPT [ARGS...]`` or ``network3 run -c CODE [ARGS...]``:
+    the script's own exceptions and exit status are its own, as under
+    python."""
+    from network3.compat import importer
+    parser = _parser().commands["run"]
+    if not argv or argv[0] in ("-h", "--help"):
+        parser.print_help() if argv else parser.print_usage(sys.stderr)
+        return 0 if argv else 2
+    if argv[0] == "-c":
+        if len(argv) < 2:
+            parser.print_usage(sys.stderr)
+            print("network3 run: error: argument -c: expected CODE", file=sys.stderr)
+            return 2
+        importer.run_code(argv[1], argv[2:])
+        return 0
+    if not os.path.isfile(argv[0]):
+        print("network3 run: can't open file {0!r}: no such file".format(argv[0]),
+              file=sys.stderr)
+        return 2
+    importer.run_script(argv[0], argv[1:])
     return 0
 
 

@@ -29,7 +29,7 @@ import warnings
 #### The Theano flags we understand
 # Theano modes and the PyTensor mode each becomes.  ``None`` keeps PyTensor's
 # default, which compiles with Numba: the fastest linker on a CPU today.
-_MODES = {
+MODES = {
     "FAST_RUN": None,
     "Mode": None,
     "FAST_COMPILE": "FAST_COMPILE",
@@ -115,12 +115,12 @@ def translate_flags(flags):
                     "floatX={0!r} is not supported (use float32 or float64); "
                     "using float32".format(value))
         elif name == "mode":
-            if value in _MODES:
-                settings["mode"] = _MODES[value]
+            if value in MODES:
+                settings["mode"] = MODES[value]
             else:
                 problems.append(
                     "mode={0!r} is not a mode network3 knows ({1}); using "
-                    "FAST_RUN".format(value, ", ".join(sorted(_MODES))))
+                    "FAST_RUN".format(value, ", ".join(sorted(MODES))))
         elif name in _PASSED_THROUGH:
             settings[name] = value
         elif name not in _THEANO_ONLY:

@@ -32,11 +32,10 @@ import numpy as np
 import pytensor
 import pytensor.tensor as T
 from pytensor.compile.sharedvalue import SharedVariable
-from pytensor.gradient import disconnected_type, grad_undefined
+from pytensor.gradient import disconnected_type
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
 from pytensor.graph.traversal import ancestors
-from pytensor.tensor.basic import infer_static_shape
 from pytensor.tensor.random.op import RandomVariable
 
 # network3
@@ -77,7 +76,7 @@ class _WindowOp(Op):
 
 #### Convolution
 def conv2d(inpt, filters, filter_shape, image_shape, *, border_mode="valid",
-           subsample=(1, 1)):
+           subsample=(1, 1), filter_flip=True):
     """2-D convolution with Theano's ``conv2d`` semantics.
 
     As in Theano (and in mathematics) the kernel is *flipped*: this is a true
@@ -99,12 +98,18 @@ def conv2d(inpt, filters, filter_shape, image_shape, *, border_mode="valid",
         The batch may be any size; the other three must match ``image_shape``.
     filters : tensor4, shape (n_filters, channels, kh, kw)
     filter_shape : tuple of 4 ints
-        ``(n_filters, channels, kh, kw)``.
+        ``(n_filters, channels, kh, kw)``; ``kh`` and ``kw`` must be known,
+        the others may be None (taken from ``filters`` as the graph runs).
     image_shape : tuple of 4 ints
-        ``(batch, channels, height, width)``; the batch entry is not used.
+        ``(batch, channels, height, width)``; the batch entry is not used,
+        and the others may be None (taken from ``inpt`` as the graph runs).
     border_mode : {"valid", "full", "half"}, int or pair of ints, optional
     subsample : pair of ints, optional
         The stride ``(sh, sw)``.
+    filter_flip : bool, optional
+        False computes the cross-correlation (``filters[f, c, a, b]`` in
+        place of ``filters[f, c, kh-1-a, kw-1-b]``), as Theano's
+        ``filter_flip=False``.
 
     Returns
     -------
@@ -115,12 +120,21 @@ def conv2d(inpt, filters, filter_shape, image_shape, *, border_mode="valid",
     im2col = Im2Col(kh, kw, pad=conv_padding(border_mode, (kh, kw)),
                     stride=subsample)
     oh, ow = im2col.output_size(image_shape[2], image_shape[3])
+    if oh is None or ow is None:        # sizes the graph computes as it runs
+        (ph, pw), (sh, sw) = im2col.pad, im2col.stride
+        oh = (inpt.shape[2] + 2 * ph - kh) // sh + 1 if oh is None else oh
+        ow = (inpt.shape[3] + 2 * pw - kw) // sw + 1 if ow is None else ow
+    if n_filters is None:
+        n_filters = filters.shape[0]
+    taps = -1 if channels is None else channels * kh * kw
     # im2col turns the whole convolution into one matrix product: a row per
     # output pixel, a column per filter tap.
     cols = im2col(inpt)                      # (batch*oh*ow, channels*kh*kw)
     # Flipping the kernel turns that cross-correlation into Theano's
     # convolution.
-    w = filters[:, :, ::-1, ::-1].reshape((n_filters, channels * kh * kw))
+    if filter_flip:
+        filters = filters[:, :, ::-1, ::-1]
+    w = filters.reshape((n_filters, taps))
     # Multiplying in this order leaves each output map's pixels contiguous
     # (pooling then reads memory in order) and cols.T goes to BLAS uncopied.
     out = T.dot(w, cols.T)                   # (n_filters, batch*oh*ow)
@@ -166,30 +180,33 @@ class Im2Col(_WindowOp):
     def pullback(self, inputs, outputs, cotangents):
         (x,) = inputs
         return [Col2Im(*self.window, pad=self.pad, stride=self.stride)(
-            cotangents[0], x.shape)]
+            cotangents[0], x)]
 
 
 class Col2Im(_WindowOp):
     """The adjoint of :class:`Im2Col`: add each row's entries back onto the
     image pixels they came from (entries that came from the padding are
-    dropped).  Inputs: the rows and the image shape ``(batch, channels,
-    height, width)``."""
+    dropped).  Inputs: the rows, and the images they came from, whose
+    shape ``(batch, channels, height, width)`` is the output's (their
+    values are not read).  Passing the images rather than their shape lets
+    every back end know the shape when it compiles, JAX included, even where
+    the graph does not say it."""
 
     def __init__(self, kh, kw, pad=(0, 0), stride=(1, 1)):
         super().__init__((kh, kw), stride, pad)
 
-    def make_node(self, cols, shape):
+    def make_node(self, cols, like):
         cols = T.as_tensor_variable(cols)
-        shape = T.as_tensor_variable(shape, ndim=1).astype("int64")
-        # The image shape is usually known when the graph is built; PyTensor's
-        # JAX back end needs it then.
-        _, static_shape = infer_static_shape(shape)
-        return Apply(self, [cols, shape],
-                     [T.tensor(dtype=cols.dtype, shape=tuple(static_shape))])
+        like = self._check_4d(like)
+        return Apply(self, [cols, like],
+                     [T.tensor(dtype=cols.dtype, shape=like.type.shape)])
+
+    def connection_pattern(self, node):
+        return [[True], [False]]
 
     def perform(self, node, inputs, outputs):
-        cols, shape = inputs
-        n, c, height, width = (int(v) for v in shape)
+        cols, like = inputs
+        n, c, height, width = like.shape
         (kh, kw), (ph, pw), (sh, sw) = self.window, self.pad, self.stride
         oh, ow = self.output_size(height, width)
         patches = cols.reshape(n, oh, ow, c, kh, kw)
@@ -202,7 +219,7 @@ class Col2Im(_WindowOp):
 
     def pullback(self, inputs, outputs, cotangents):
         return [Im2Col(*self.window, pad=self.pad, stride=self.stride)(cotangents[0]),
-                grad_undefined(self, 1, inputs[1])]
+                disconnected_type()]
 
 
 #### Pooling

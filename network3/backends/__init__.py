@@ -70,7 +70,7 @@ def select(device=None, backend=None):
         device = config.device or ("gpu" if config.GPU else "cpu")
     device = _DEVICES[device.split(":")[0]]
     if backend is not None and device not in BACKENDS[backend].devices:
-        _say_once("network3: the {0} back end runs on the {1} only; running on the "
+        say_once("network3: the {0} back end runs on the {1} only; running on the "
                   "CPU.".format(BACKENDS[backend].label, " and ".join(
                       d.upper() for d in BACKENDS[backend].devices)))
         device = "cpu"
@@ -80,13 +80,13 @@ def select(device=None, backend=None):
             usable, why = BACKENDS[name].available(device)
             if usable:
                 if device == "gpu":
-                    _say_once("network3: running on the GPU through {0}.".format(
+                    say_once("network3: running on the GPU through {0}.".format(
                         BACKENDS[name].label))
                 return name, device
     if device == "cpu":
         raise RuntimeError("backend={0!r} needs {1}: {2}".format(
             backend, BACKENDS[backend].label, why))
-    _say_once("network3: device=gpu was asked for, but {0}; running on the "
+    say_once("network3: device=gpu was asked for, but {0}; running on the "
               "CPU.".format(why))
     return select("cpu")
 
@@ -97,7 +97,7 @@ def create(backend, device):
     return BACKENDS[backend](device)
 
 
-def _say_once(line):
+def say_once(line):
     """Print ``line`` the first time it comes up in this process."""
     if line not in _said:
         _said.add(line)

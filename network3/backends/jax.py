@@ -312,15 +312,6 @@ def _register_kernels():
         jax_funcify.register(op)(kernel)
 
 
-def _static_shape(node, what):
-    shape = node.outputs[0].type.shape
-    if None in shape:
-        raise NotImplementedError(
-            "{0}: the JAX back end needs the image shape when the graph is "
-            "built, got {1}".format(what, shape))
-    return shape
-
-
 def _taps(window, stride, positions):
     """For each offset ``(a, b)`` in the window, in order, the index that
     picks pixel ``(a, b)`` of every window from a (padded) batch of images:
@@ -344,6 +335,14 @@ def _padded(x, pad, value=0, after=(0, 0)):
 def _jax_im2col(op, node=None, **kwargs):
     import jax.numpy as jnp
     kh, kw = op.window
+    if node is not None and None in node.inputs[0].type.shape[2:]:
+        # (the convolution's output sizes would be traced values, which JAX
+        # cannot reshape to)
+        raise NotImplementedError(
+            "a convolution on the JAX back end needs the images' height and width "
+            "when the graph is built, got shape {0}: give them (Theano's conv2d: "
+            "input_shape= or image_shape=), or reshape the input to a known "
+            "shape".format(node.inputs[0].type.shape))
 
     def im2col(x):
         n, c, height, width = x.shape
@@ -361,10 +360,10 @@ def _jax_col2im(op, node=None, **kwargs):
     import jax.numpy as jnp
     kh, kw = op.window
     (ph, pw) = op.pad
-    n, c, height, width = _static_shape(node, "Col2Im")
-    oh, ow = op.output_size(height, width)
 
-    def col2im(cols, shape):
+    def col2im(cols, like):
+        n, c, height, width = like.shape       # (static while JAX traces)
+        oh, ow = op.output_size(height, width)
         taps = cols.reshape(n, oh, ow, c, kh * kw).transpose(0, 3, 1, 2, 4)
         x = jnp.zeros((n, c, height + 2 * ph, width + 2 * pw), dtype=cols.dtype)
         for k, index in enumerate(_taps(op.window, op.stride, (oh, ow))):

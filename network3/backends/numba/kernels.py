@@ -100,12 +100,14 @@ def _numba_im2col(op, **kwargs):
 
 @register_funcify_default_op_cache_key(Col2Im)
 def _numba_col2im(op, **kwargs):
-    (kh, kw), (sh, sw) = op.window, op.stride
+    (kh, kw), (sh, sw), (ph, pw) = op.window, op.stride, op.pad
 
-    def col2im(cols, shape):
-        n, c, height, width = shape[0], shape[1], shape[2], shape[3]
-        oh, ow = (height - kh) // sh + 1, (width - kw) // sw + 1
-        x = np.zeros((n, c, height, width), dtype=cols.dtype)
+    def col2im(cols, like):
+        # onto zero-padded images, then the padding cut off
+        n, c, height, width = like.shape
+        padded_height, padded_width = height + 2 * ph, width + 2 * pw
+        oh, ow = (padded_height - kh) // sh + 1, (padded_width - kw) // sw + 1
+        x = np.zeros((n, c, padded_height, padded_width), dtype=cols.dtype)
         for m in range(n):
             for i in range(oh):
                 for j in range(ow):
@@ -115,21 +117,11 @@ def _numba_col2im(op, **kwargs):
                             for b in range(kw):
                                 x[m, ch, i * sh + a, j * sw + b] += \
                                     cols[row, (ch * kh + a) * kw + b]
-        return x
+        if ph == 0 and pw == 0:
+            return x
+        return _crop(x, ph, pw)
 
-    if op.pad == (0, 0):
-        return compiled(col2im, kh, kw, sh, sw)
-    # Padded: the same loops onto zero-padded images, then the padding cut off.
-    unpadded = compiled(col2im, kh, kw, sh, sw)[0]
-    ph, pw = op.pad
-
-    def padded_col2im(cols, shape):
-        padded_shape = shape.copy()
-        padded_shape[2] += 2 * ph
-        padded_shape[3] += 2 * pw
-        return _crop(unpadded(cols, padded_shape), ph, pw)
-
-    return compiled(padded_col2im, kh, kw, sh, sw, ph, pw, calls=(col2im, _crop))
+    return compiled(col2im, kh, kw, sh, sw, ph, pw, calls=(_crop,))
 
 
 @numba_njit
