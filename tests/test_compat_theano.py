@@ -141,8 +141,8 @@ def test_abstract_conv2d_matches_scipy_and_finite_differences(case, shapes_given
     def reference(x):
         return reference_conv(x, w if flip else w[:, :, ::-1, ::-1], border_mode,
                               subsample)
-    r = rng.normal(size=reference(x).shape)
-    value, grad = compile([xs], [out, pt.grad((out * r).sum(), xs)])(x)
+    r, rs = rng.normal(size=reference(x).shape), pt.tensor4(dtype="float64")
+    value, grad = compile([xs, rs], [out, pt.grad((out * rs).sum(), xs)])(x, r)
     np.testing.assert_allclose(value, reference(x), rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(grad, numeric_gradient(lambda a: (reference(a) * r).sum(), x),
                                rtol=1e-5, atol=1e-6)
@@ -215,7 +215,8 @@ def test_pool_2d_matches_numpy_and_finite_differences(case, compile):
     def reference(a):
         return reference_pool_any_rank(a, ws, stride, pad, mode, ignore_border)
     r = rng.normal(size=reference(x).shape)
-    value, grad = compile([xs], [out, pt.grad((out * r).sum(), xs)])(x)
+    rs = pt.tensor(dtype="float64", shape=(None,) * len(shape))
+    value, grad = compile([xs, rs], [out, pt.grad((out * rs).sum(), xs)])(x, r)
     assert value.shape == reference(x).shape
     np.testing.assert_allclose(value, reference(x), rtol=1e-10)
     np.testing.assert_allclose(grad, numeric_gradient(lambda a: (reference(a) * r).sum(), x),
@@ -238,8 +239,12 @@ def test_pooling_without_ignore_border_warns_as_theano_did_and_keeps_the_border(
 def test_old_argument_names_warn_and_clash_as_in_theano():
     xs = pt.tensor4(dtype="float64")
     x = np.random.default_rng(2).normal(size=(1, 1, 6, 6))
-    with pytest.warns(UserWarning, match="DEPRECATION: the 'ds' parameter"):
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
         old = pool.pool_2d(xs, ds=(2, 2), st=(1, 1), ignore_border=True)
+    assert ["DEPRECATION: the '{0}' parameter is not going to exist anymore as it is "
+            "going to be replaced by the parameter '{1}'.".format(*names)
+            for names in (("ds", "ws"), ("st", "stride"))] == [str(w.message) for w in said]
     new = pool.pool_2d(xs, ws=(2, 2), stride=(1, 1), ignore_border=True)
     np.testing.assert_array_equal(*pytensor.function([xs], [old, new])(x))
     with pytest.raises(ValueError, match="both 'ds' and 'ws'"):

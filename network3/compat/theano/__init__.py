@@ -80,8 +80,7 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
         warnings.filterwarnings("ignore", message="The RandomType SharedVariables")
         return pytensor.function(
             inputs, outputs, mode=_mode(config.mode if mode is None else mode),
-            updates=updates, givens=givens, no_default_updates=no_default_updates,
-            accept_inplace=accept_inplace, name=name, rebuild_strict=rebuild_strict,
+            updates=updates, givens=givens, accept_inplace=accept_inplace, name=name, rebuild_strict=rebuild_strict,
             allow_input_downcast=allow_input_downcast, profile=profile,
             on_unused_input=on_unused_input)
 
