@@ -9,14 +9,12 @@ Theano provided the first three (``theano.tensor.nnet.conv2d``,
 options network3.py did not use: padded ('full', 'half') and strided
 convolutions, sum and average pooling, overlapping and padded pooling
 windows.  PyTensor, Theano's descendant, no longer does.  This module builds
-them, options and all, with their output sizes (:func:`conv_padding`,
-:func:`window_positions`), from PyTensor's pieces and Ops of network3's own
+them, options and all, from PyTensor's pieces and Ops of network3's own
 (:class:`Im2Col`, :class:`Col2Im`, :class:`Pool`, :class:`PoolGrad`), and
-adds L2 pooling.  The cost is one
-Op with its gradient (:class:`LogLikelihood`, :class:`LogLikelihoodGrad`)
-because PyTensor's generic pieces for it take many seconds to compile.  Each
-function takes and returns symbolic tensors and says which semantics it
-implements.
+adds L2 pooling.  The cost is one Op with its gradient (:class:`LogLikelihood`,
+:class:`LogLikelihoodGrad`): PyTensor's generic pieces for it are slow to
+compile.  Each function takes and returns symbolic tensors and says which
+semantics it implements.
 
 An Op here is the whole contract: ``make_node`` (types and static shapes),
 ``perform`` (a NumPy implementation, the reference every back end must
@@ -40,7 +38,7 @@ from pytensor.tensor.random.op import RandomVariable
 
 # network3
 from network3.shapes import (BORDER_MODES, POOL_MODES, _pair,  # noqa: F401 (ops' names)
-                             conv_padding, window_positions)
+                             conv_padding, pool_windows, window_positions)
 from network3 import config
 
 
@@ -107,9 +105,8 @@ def conv2d(inpt, filters, filter_shape, image_shape, *, border_mode="valid",
     subsample : pair of ints, optional
         The stride ``(sh, sw)``.
     filter_flip : bool, optional
-        False computes the cross-correlation (``filters[f, c, a, b]`` in
-        place of ``filters[f, c, kh-1-a, kw-1-b]``), as Theano's
-        ``filter_flip=False``.
+        False computes the cross-correlation (``filters[f, c, a, b]`` for
+        ``filters[f, c, kh-1-a, kw-1-b]``), as Theano's ``filter_flip=False``.
 
     Returns
     -------
@@ -185,12 +182,10 @@ class Im2Col(_WindowOp):
 
 class Col2Im(_WindowOp):
     """The adjoint of :class:`Im2Col`: add each row's entries back onto the
-    image pixels they came from (entries that came from the padding are
-    dropped).  Inputs: the rows, and the images they came from, whose
-    shape ``(batch, channels, height, width)`` is the output's (their
-    values are not read).  Passing the images rather than their shape lets
-    every back end know the shape when it compiles, JAX included, even where
-    the graph does not say it."""
+    image pixels they came from (those from the padding are dropped).
+    Inputs: the rows, and the images they came from, whose shape is the
+    output's (their values are not read): every back end, JAX included,
+    knows a shape when it compiles, even where the graph does not say it."""
 
     def __init__(self, kh, kw, pad=(0, 0), stride=(1, 1)):
         super().__init__((kh, kw), stride, pad)
@@ -245,14 +240,12 @@ def pool_2d(inpt, ws, stride=None, pad=(0, 0), mode="max", ignore_border=True):
     * ``"average_exc_pad"``: that sum divided by the number of real pixels
       in the window.
 
-    Where the window is larger than the padded image and ``ignore_border``
-    is True, no window fits: the output is empty, as in Theano.
+    Where no whole window fits (``ignore_border=True``) the output is empty.
 
     Parameters
     ----------
     inpt : tensor of 2 or more dimensions, shape (..., height, width)
-        Usually (batch, channels, height, width); any leading axes are
-        pooled image by image.
+        Usually (batch, channels, height, width); leading axes are any.
     ws, stride, pad : pairs of ints
     mode : str, one of :data:`POOL_MODES`
     ignore_border : bool
@@ -318,23 +311,10 @@ class Pool(_WindowOp):
                 and self.pad == (0, 0) and self.ignore_border)
 
     def windows(self, height, width):
-        """Each window's ``(i, j, rows, columns, divisor)``: its output
-        position, the slices of the real (unpadded) pixels it covers, and
-        what its sum is divided by (1 where the mode does not average)."""
-        spans = [[(k, slice(max(k * s - p, 0), min(k * s - p + w, size)),
-                   min(k * s + w, size + 2 * p) - k * s)
-                  for k in range(window_positions(size, w, s, p, self.ignore_border))]
-                 for size, w, s, p in zip((height, width), self.window,
-                                          self.stride, self.pad)]
-        return [(i, j, rows, cols, self._divisor(rows, cols, inside_r * inside_c))
-                for i, rows, inside_r in spans[0] for j, cols, inside_c in spans[1]]
-
-    def _divisor(self, rows, cols, inside):
-        if self.mode == "average_inc_pad":
-            return inside          # the window's pixels inside the padded image
-        if self.mode == "average_exc_pad":
-            return (rows.stop - rows.start) * (cols.stop - cols.start)
-        return 1
+        """Each window's ``(i, j, rows, columns, divisor)`` over a ``height``
+        x ``width`` image (see :func:`pool_windows`)."""
+        return pool_windows((height, width), self.window, self.stride, self.pad,
+                            self.mode, self.ignore_border)
 
     def make_node(self, x):
         x = self._check_4d(x)

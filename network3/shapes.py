@@ -60,6 +60,28 @@ def window_positions(size, window, stride, pad, ignore_border=True):
     return max(0, (padded - 1 - window + stride) // stride) + 1
 
 
+def pool_windows(size, window, stride, pad, mode, ignore_border=True):
+    """Each pooling window's ``(i, j, rows, columns, divisor)`` over an image
+    of ``size = (height, width)``: its output position, the slices of the
+    real (unpadded) pixels it covers, and what its sum is divided by: for
+    ``"average_inc_pad"`` its pixels inside the padded image, for
+    ``"average_exc_pad"`` its real pixels, else 1."""
+    spans = [[(k, slice(max(k * s - p, 0), min(k * s - p + w, n)),
+               min(k * s + w, n + 2 * p) - k * s)        # (inside the padded image)
+              for k in range(window_positions(n, w, s, p, ignore_border))]
+             for n, w, s, p in zip(size, window, stride, pad)]
+
+    def divisor(rows, cols, padded_rows, padded_cols):
+        if mode == "average_inc_pad":
+            return padded_rows * padded_cols
+        if mode == "average_exc_pad":
+            return (rows.stop - rows.start) * (cols.stop - cols.start)
+        return 1
+
+    return [(i, j, rows, cols, divisor(rows, cols, r, c))
+            for i, rows, r in spans[0] for j, cols, c in spans[1]]
+
+
 def _pair(value, name, minimum=1):
     """``value`` as a tuple of two ints, each at least ``minimum``."""
     try:
