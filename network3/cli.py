@@ -267,12 +267,12 @@ def _run_parser(commands):
         "run", help="run a Python script written for Theano, `import theano` served "
                     "by PyTensor and network3",
         usage="network3 run SCRIPT [ARGS ...]  |  network3 run -c CODE [ARGS ...]",
-        description="Run SCRIPT (or CODE) as python would, with `import theano` "
-                    "served by network3's compatibility layer (network3.compat."
-                    "theano): Theano-era code, such as a Python 3 fork of the "
-                    "chapter's network3.py and its test.py, runs unchanged.  A "
-                    "network3.py in the script's folder is what the script imports "
-                    "as network3.  THEANO_FLAGS are read as Theano read them.",
+        description="Run SCRIPT (or CODE) as python would, with `import theano`\n"
+                    "served by network3's compatibility layer (network3.compat.theano):\n"
+                    "Theano-era code, such as a Python 3 fork of the chapter's\n"
+                    "network3.py and its test.py, runs unchanged.  A network3.py in the\n"
+                    "script's folder is what the script imports as network3.\n"
+                    "THEANO_FLAGS are read as Theano read them (docs/theano.md).",
         epilog="example:\n  THEANO_FLAGS=floatX=float32 network3 run test.py",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("script", metavar="SCRIPT", help="the Python file to run")

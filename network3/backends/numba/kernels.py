@@ -153,6 +153,13 @@ def _crop(x, ph, pw):
 # How many windows fit along an axis, as ops.Pool counts them.
 _window_positions = numba_njit(window_positions)
 
+
+@numba_njit
+def _inside(k, stride, window, size, pad):
+    """How many pixels of the ``k``-th window along an axis lie inside the
+    padded image (``window`` but for a partial window at the end)."""
+    return min(k * stride + window, size + 2 * pad) - k * stride
+
 # The pooling modes as the numbers the general pooling kernels branch on
 # (each kernel is compiled for one mode, so the branches fold away).
 _POOL_CODES = {mode: code for code, mode in enumerate(POOL_MODES)}
@@ -212,9 +219,8 @@ def _numba_pool(op, **kwargs):
                             if mode == _L2:
                                 acc = np.sqrt(acc)
                             elif mode == _AVERAGE_INC_PAD:
-                                # the window's pixels inside the padded image
-                                acc /= ((min(i * sh + ph, height + 2 * pt) - i * sh)
-                                        * (min(j * sw + pw, width + 2 * pl) - j * sw))
+                                acc /= (_inside(i, sh, ph, height, pt)
+                                        * _inside(j, sw, pw, width, pl))
                             elif mode == _AVERAGE_EXC_PAD:
                                 acc /= (r1 - r0) * (c1 - c0)
                         out[m, ch, i, j] = acc
@@ -274,8 +280,8 @@ def _numba_pool_grad(op, **kwargs):
                                         gx[m, ch, r, q] += scale * x[m, ch, r, q]
                         else:
                             if mode == _AVERAGE_INC_PAD:
-                                g = g / ((min(i * sh + ph, height + 2 * pt) - i * sh)
-                                         * (min(j * sw + pw, width + 2 * pl) - j * sw))
+                                g = g / (_inside(i, sh, ph, height, pt)
+                                         * _inside(j, sw, pw, width, pl))
                             elif mode == _AVERAGE_EXC_PAD:
                                 g = g / ((r1 - r0) * (c1 - c0))
                             for r in range(r0, r1):
@@ -293,7 +299,7 @@ def _pool_kernel(op, chapter, general):
     if op.chapter_max:
         return compiled(chapter, *op.window)
     return compiled(general, *op.window, *op.stride, *op.pad, _POOL_CODES[op.mode],
-                    op.ignore_border, calls=(window_positions,))
+                    op.ignore_border, calls=(window_positions, _inside))
 
 
 @register_funcify_default_op_cache_key(LogLikelihood)
