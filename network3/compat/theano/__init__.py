@@ -68,21 +68,28 @@ def function(inputs, outputs=None, mode=None, updates=None, givens=None,
     """
     updates = list(updates.items() if isinstance(updates, dict) else updates or [])
     if no_default_updates is not True:
-        graphs = ([] if outputs is None else list(outputs) if isinstance(
-            outputs, (list, tuple)) else [outputs]) + [new for _, new in updates]
-        graphs += list((givens.values() if isinstance(givens, dict) else
-                        [new for _, new in givens]) if givens else [])
-        updates += shared_randomstreams.default_updates(
-            graphs, updated=[var for var, _ in updates],
-            excluded=no_default_updates or ())
+        updates += _default_updates(outputs, updates, givens, no_default_updates or ())
     with warnings.catch_warnings():
         # (PyTensor's JAX functions draw from a copy of each generator)
         warnings.filterwarnings("ignore", message="The RandomType SharedVariables")
         return pytensor.function(
             inputs, outputs, mode=_mode(config.mode if mode is None else mode),
-            updates=updates, givens=givens, accept_inplace=accept_inplace, name=name, rebuild_strict=rebuild_strict,
-            allow_input_downcast=allow_input_downcast, profile=profile,
-            on_unused_input=on_unused_input)
+            updates=updates, givens=givens, accept_inplace=accept_inplace, name=name,
+            rebuild_strict=rebuild_strict, allow_input_downcast=allow_input_downcast,
+            profile=profile, on_unused_input=on_unused_input)
+
+
+def _default_updates(outputs, updates, givens, excluded):
+    """The random streams' updates a function of ``outputs`` (with
+    ``updates`` and ``givens``) needs and is not given, but for ``excluded``."""
+    graphs = list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+    graphs += [new for _, new in updates]
+    if givens:
+        graphs += list(givens.values() if isinstance(givens, dict)
+                       else (new for _, new in givens))
+    return shared_randomstreams.default_updates(
+        [g for g in graphs if g is not None], updated=[var for var, _ in updates],
+        excluded=excluded)
 
 
 def _mode(mode):
