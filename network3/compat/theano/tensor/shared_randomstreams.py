@@ -24,6 +24,7 @@ import pytensor
 import pytensor.tensor as pt
 import pytensor.tensor.random as ptr
 from pytensor.graph.traversal import ancestors
+from pytensor.tensor.random.variable import RandomGeneratorVariable
 
 # network3
 from network3 import checks
@@ -94,7 +95,9 @@ class RandomStreams(object):
         return _as(self._draw("normal", avg, std, size=_size(size)), dtype)
 
     def __getattr__(self, name):
-        if name.startswith("_") or not hasattr(ptr.shared_rng(seed=0), name):
+        # (a generator's distributions are methods of its class)
+        distribution = getattr(RandomGeneratorVariable, name, None)
+        if name.startswith("_") or not callable(distribution):
             raise AttributeError("{0} has no attribute {1!r}".format(
                 type(self).__name__, name))
         return lambda *args, **kwargs: self._draw(name, *args, **kwargs)
