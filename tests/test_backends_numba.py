@@ -1,6 +1,12 @@
-"""backends/numba/: the kernels for PyTensor's own Ops (sums, shape checks),
-against NumPy, on contiguous arrays and on views; and the BLAS threads it
-gives up while another thread computes."""
+"""backends/numba/: the kernels for PyTensor's own Ops (sums, shape checks,
+matrix products with either BLAS), against NumPy, on contiguous arrays and
+on views; and the BLAS threads it gives up while another thread computes."""
+
+import glob
+import os
+import subprocess
+import sys
+import tempfile
 
 import numpy as np
 import pytensor
@@ -9,6 +15,8 @@ import pytest
 
 from network3 import config
 from network3.backends.numba import blas, kernels, runtime
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def views(array):
@@ -59,7 +67,12 @@ def test_nodes_with_equal_ops_share_one_kernel():
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_matrix_products_in_every_layout_match_numpy(dtype):
-    # backends/numba/blas.py calls BLAS itself, reading each operand's strides
+    check_products(dtype)
+
+
+def check_products(dtype):
+    """backends/numba/blas.py calls BLAS itself, reading each operand's
+    strides: products of operands in every layout against NumPy's."""
     rng = np.random.default_rng(1)
     x, y = T.matrix(dtype=dtype), T.matrix(dtype=dtype)
     product = pytensor.function([x, y], T.dot(x, y), mode=config.mode)
@@ -81,6 +94,31 @@ def test_matrix_products_in_every_layout_match_numpy(dtype):
                 assert got.dtype == np.dtype(dtype) and got.shape == (m, n)
                 np.testing.assert_allclose(got, a.astype(float) @ b.astype(float),
                                            rtol=1e-5, atol=1e-5)
+
+
+def test_matrix_products_call_numpys_blas_where_numpy_bundles_one():
+    # NumPy's wheels bundle an OpenBLAS (64-bit integers); blas.py calls it
+    # where it is found, and SciPy's otherwise or when asked
+    bundled = glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir,
+                                     "numpy.libs", "libscipy_openblas64_*"))
+    assert blas.BLAS == ("numpy" if bundled else "scipy")
+    # code compiled for one is never taken from the cache for the other
+    assert kernels._source(blas._gemm).endswith(blas.BLAS)
+
+
+def test_matrix_products_match_numpy_with_scipys_blas():
+    # the same checks, in a process that asks for SciPy's BLAS (32-bit
+    # integers), with a compilation cache of its own
+    script = ("import test_backends_numba as t\n"
+              "assert t.blas.BLAS == 'scipy', t.blas.BLAS\n"
+              "t.check_products('float32')\n")
+    with tempfile.TemporaryDirectory() as folder:
+        env = dict(os.environ, NETWORK3_BLAS="scipy",
+                   PYTENSOR_FLAGS="base_compiledir=" + folder,
+                   PYTHONPATH=os.pathsep.join([HERE, os.environ.get("PYTHONPATH", "")]))
+        done = subprocess.run([sys.executable, "-c", script], env=env,
+                              capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 def test_weight_updates_become_one_gemm_that_matches_numpy():

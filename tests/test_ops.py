@@ -47,6 +47,30 @@ def test_conv2d_flips_the_kernel():
     np.testing.assert_array_equal(out[0, 0], x[0, 0, 1:, 1:])
 
 
+@pytest.mark.parametrize("pad, stride", [((0, 0), (1, 1)), ((1, 2), (2, 1))])
+def test_im2col_puts_a_pixel_in_each_row_and_a_tap_in_each_column(pad, stride):
+    # out[(n*oh + i)*ow + j, (c*kh + a)*kw + b] = xp[n, c, i*sh + a, j*sw + b],
+    # written out as loops; the matrix products of conv2d rely on this layout
+    x = np.random.default_rng(3).normal(size=(2, 3, 5, 6)).astype("float32")
+    (kh, kw), (ph, pw), (sh, sw) = (2, 3), pad, stride
+    xp = np.zeros((2, 3, 5 + 2 * ph, 6 + 2 * pw), "float32")
+    xp[:, :, ph:ph + 5, pw:pw + 6] = x
+    oh, ow = (5 + 2 * ph - kh) // sh + 1, (6 + 2 * pw - kw) // sw + 1
+    expected = np.empty((2 * oh * ow, 3 * kh * kw), "float32")
+    for n in range(2):
+        for c in range(3):
+            for i in range(oh):
+                for j in range(ow):
+                    for a in range(kh):
+                        for b in range(kw):
+                            expected[(n * oh + i) * ow + j, (c * kh + a) * kw + b] = \
+                                xp[n, c, i * sh + a, j * sw + b]
+    t = T.tensor4()
+    for mode in (None, PY_MODE):
+        out = pytensor.function([t], ops.Im2Col(kh, kw, pad, stride)(t), mode=mode)(x)
+        np.testing.assert_array_equal(out, expected)
+
+
 @pytest.mark.parametrize("poolsize, shape", [((2, 2), (2, 3, 8, 8)),
                                              ((3, 2), (1, 2, 7, 9)),
                                              ((1, 1), (1, 1, 3, 3))])

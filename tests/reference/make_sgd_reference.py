@@ -45,13 +45,17 @@ def train(backend, kwargs):
 
 
 def blas():
-    """The BLAS libraries loaded and the kernels they chose, as text: the
-    bits of a product depend on them."""
-    import scipy.linalg.cython_blas  # noqa: F401  (the BLAS network3's gemm calls)
+    """The BLAS libraries loaded, the kernels they chose, and the one
+    network3's gemm calls (where the code says which), as text: the bits of
+    a product depend on them."""
+    import scipy.linalg.cython_blas  # noqa: F401  (SciPy's BLAS, loaded)
     from threadpoolctl import threadpool_info
-    return ";".join(sorted("{0}:{1}:{2}".format(i.get("internal_api"), i.get("version"),
-                                                 i.get("architecture"))
-                           for i in threadpool_info() if i["user_api"] == "blas"))
+    from network3.backends.numba import blas as ours
+    loaded = ";".join(sorted("{0}:{1}:{2}".format(i.get("internal_api"),
+                                                  i.get("version"), i.get("architecture"))
+                             for i in threadpool_info() if i["user_api"] == "blas"))
+    called = getattr(ours, "BLAS", "scipy")     # (before issue 25: always SciPy's)
+    return loaded if called == "scipy" else loaded + ";called:" + called
 
 
 def numbers(net, history):

@@ -36,7 +36,7 @@ from network3.backends.numba.kernels import compiled
 # order first (for the 1000x1000 weights of the dropout net that copy costs
 # more than the product), and it takes seconds to compile for each
 # combination of memory layouts.  BLAS takes row- and column-major operands
-# as they are, so this kernel calls SciPy's BLAS ``gemm`` itself: it reads
+# as they are, so this kernel calls BLAS's ``gemm`` itself: it reads
 # each operand's strides at run time and passes it with the matching
 # transpose flag, copying only an operand that is neither (a strided
 # slice).  It replaces PyTensor's Numba kernel for 2-D float products only
@@ -46,10 +46,50 @@ from network3.backends.numba.kernels import compiled
 #
 # The compiled code calls BLAS by a symbol name registered here on import,
 # not by an address, so PyTensor can cache it on disk like any other kernel.
+#
+# Which BLAS: NumPy's wheels bundle an OpenBLAS of their own (with 64-bit
+# integers), SciPy's another (32-bit).  On 2 cores of an AVX-512 EPYC the
+# one NumPy 2.4 bundles (OpenBLAS 0.3.31) ran the convolutions' matrix
+# products 1.2x faster than SciPy 1.17's (0.3.30), square ones as fast,
+# and every chapter net's training step 6-44% faster
+# (benchmarks/results/profile.md), so it is the one called
+# where it is found; other builds of NumPy (conda's, Accelerate) have no
+# such library, and SciPy's gemm is called.  NETWORK3_BLAS=scipy asks for
+# SciPy's.
 _GEMM = {"float32": "network3_sgemm", "float64": "network3_dgemm"}
-for _symbol in _GEMM.values():
-    llvm.add_symbol(_symbol, get_cython_function_address(
-        "scipy.linalg.cython_blas", _symbol[-5:]))
+
+
+def _numpy_gemm():
+    """The addresses of ``sgemm`` and ``dgemm`` in the OpenBLAS bundled with
+    NumPy's wheel, or None where there is none."""
+    import ctypes
+    import glob
+    import os
+    if os.environ.get("NETWORK3_BLAS", "numpy") == "scipy":
+        return None
+    folder = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
+    for path in sorted(glob.glob(os.path.join(folder, "libscipy_openblas64_*"))):
+        try:
+            library = ctypes.CDLL(path)      # (already loaded by NumPy: the same one)
+            return {dtype: ctypes.cast(getattr(library, "scipy_{0}gemm_64_".format(
+                letter)), ctypes.c_void_p).value
+                for dtype, letter in (("float32", "s"), ("float64", "d"))}
+        except (OSError, AttributeError):
+            continue
+    return None
+
+
+def _scipy_gemm():
+    """The addresses of SciPy's BLAS ``sgemm`` and ``dgemm``."""
+    return {dtype: get_cython_function_address("scipy.linalg.cython_blas", letter + "gemm")
+            for dtype, letter in (("float32", "s"), ("float64", "d"))}
+
+
+_addresses = _numpy_gemm()
+#: The BLAS whose gemm the compiled code calls, and the width of its integers.
+BLAS, _INT_BITS = ("numpy", 64) if _addresses else ("scipy", 32)
+for _dtype, _address in (_addresses or _scipy_gemm()).items():
+    llvm.add_symbol(_GEMM[_dtype], _address)
 
 
 @intrinsic
@@ -66,8 +106,9 @@ def _gemm(typingctx, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ld
 
     def codegen(context, builder, sig, args):
         real = context.get_value_type(dtype)
-        i8, i32 = ir.IntType(8), ir.IntType(32)
-        pointers = [i8, i8, i32, i32, i32, real, real, i32, real, i32, real, real, i32]
+        i8, integer = ir.IntType(8), ir.IntType(_INT_BITS)
+        pointers = [i8, i8, integer, integer, integer, real, real, integer, real,
+                    integer, real, real, integer]
         fnty = ir.FunctionType(ir.VoidType(), [t.as_pointer() for t in pointers])
         fn = cgutils.get_or_insert_function(builder.module, fnty, symbol)
         values = []
@@ -76,7 +117,7 @@ def _gemm(typingctx, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ld
                 data = context.make_array(ty)(context, builder, value).data
                 values.append(builder.bitcast(data, kind.as_pointer()))
                 continue
-            if kind in (i8, i32):
+            if isinstance(kind, ir.IntType) and kind.width < value.type.width:
                 value = builder.trunc(value, kind)
             slot = cgutils.alloca_once(builder, kind)
             builder.store(value, slot)
@@ -85,6 +126,11 @@ def _gemm(typingctx, transa, transb, m, n, k, alpha, a, lda, b, ldb, beta, c, ld
         return context.get_dummy_value()
 
     return signature, codegen
+
+
+# Code compiled for one BLAS must not be taken from the disk cache for the
+# other: their integers differ in width.
+_gemm.salt = BLAS
 
 
 _pytensor_dot = numba_funcify_default_op_cache_key.dispatch(Dot)

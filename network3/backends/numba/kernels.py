@@ -62,9 +62,11 @@ def compiled(kernel, *params, calls=()):
 
 
 def _source(function):
-    """The module and source of a Python function, a jitted one or an intrinsic."""
+    """The module and source of a Python function, a jitted one or an
+    intrinsic, and its ``salt`` if it has one (what else its code depends on)."""
     python = getattr(function, "py_func", None) or getattr(function, "_defn", function)
-    return python.__module__ + "\n" + inspect.getsource(python)
+    return (python.__module__ + "\n" + inspect.getsource(python)
+            + getattr(function, "salt", ""))
 
 
 @register_funcify_default_op_cache_key(Im2Col)
