@@ -6,8 +6,10 @@ same mini-batches, same cost, plain SGD) are timed in separate processes,
 interleaved round by round, and the median of the rounds is reported: µs per
 mini-batch, images/s, our time / PyTorch's, compile time, and GFLOP/s as a
 fraction of the machine's float32 GEMM peak (measured by NumPy in this run);
-for each net the cold start: from a fresh process with an empty cache to its
-first mini-batch trained; and one chapter epoch of the dropout net on the
+for each net and mini-batch where the step's time goes (``profile_ops.py``:
+the share of the matrix products, with their GFLOP/s, of im2col/col2im, of
+pooling and of the rest); for each net the cold start: from a fresh process
+with an empty cache to its first mini-batch trained; and one chapter epoch of the dropout net on the
 expanded training set (extrapolated from 1,000 mini-batches).
 Optionally also one full chapter epoch of the ReLU net (50,000 training +
 10,000 validation + 10,000 test images) and the wall time to 99.0% test
@@ -108,6 +110,16 @@ def cold_start(me, net, folder):
     start = time.time()
     return run_json(me + ["--worker", "coldstart", "--net", net, "--batch", "10"],
                     env=env)["done_at"] - start
+
+
+def profile_worker(args):
+    """Where the step's time goes (``profile_ops.py``), as one line."""
+    import numpy as np
+    import profile_ops
+    weights = np.load(args.weights)
+    whole, seconds, flops, _, _ = profile_ops.breakdown(
+        args.net, args.batch, weights["images"], weights["labels"])
+    print(json.dumps({"bound": profile_ops.summary(whole, seconds, flops, args.peak)}))
 
 
 def gemm_peak_worker(args):
@@ -219,7 +231,8 @@ def prepare(net, batch, folder, training_data):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--worker", choices=["network3", "gemm", "epoch", "coldstart",
-                                             "dropout_epoch"])
+                                             "dropout_epoch", "profile"])
+    parser.add_argument("--peak", type=float, help="(profile worker) GEMM GFLOP/s")
     parser.add_argument("--net", default="relu")
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--steps", type=int, default=100)
@@ -229,6 +242,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--epoch", action="store_true",
                         help="also time a full chapter epoch of the ReLU net")
+    parser.add_argument("--no-profile", action="store_true",
+                        help="leave out the 'where the time goes' column")
     parser.add_argument("--to-99", action="store_true",
                         help="also the wall time to 99.0%% test accuracy (minutes)")
     parser.add_argument("--output", default=os.path.join(HERE, "results", "cpu"))
@@ -243,6 +258,8 @@ def main():
         return coldstart_worker(args)
     if args.worker == "dropout_epoch":
         return dropout_epoch_worker(args)
+    if args.worker == "profile":
+        return profile_worker(args)
 
     me = [sys.executable, os.path.abspath(__file__)]
     peak = run_json(me + ["--worker", "gemm"])["gflops"]
@@ -285,6 +302,13 @@ def main():
                       "({5} threads)".format(r + 1, net, batch, ours["step_us"],
                                              theirs["step_us"], theirs["threads"]),
                       flush=True)
+        bounds = {}
+        for net, batch, path, spec in ([] if args.no_profile else cases):
+            bounds[(net, batch)] = run_json(me + [
+                "--worker", "profile", "--net", net, "--batch", str(batch),
+                "--weights", path, "--peak", str(peak)])["bound"]
+            print("{0} batch {1}: {2}".format(net, batch, bounds[(net, batch)]),
+                  flush=True)
         for net, batch, path, spec in cases:
             t = timings[(net, batch)]
             ours, theirs = statistics.median(t["ours"]), statistics.median(t["torch"])
@@ -293,7 +317,8 @@ def main():
                          "pytorch_us": theirs, "ratio": ours / theirs,
                          "images_per_s": batch / ours * 1e6,
                          "compile_s": statistics.median(t["compile"]),
-                         "gflops": gflops, "peak_fraction": gflops / peak})
+                         "gflops": gflops, "peak_fraction": gflops / peak,
+                         "bound": bounds.get((net, batch), "")})
     epoch = run_json(me + ["--worker", "epoch"] + (["--to-99"] if args.to_99 else [])) \
         if args.epoch or args.to_99 else None
     dropout_epoch = run_json(me + ["--worker", "dropout_epoch"])
@@ -318,14 +343,29 @@ def cpu_description():
     return "{0} ({1})".format(model, " ".join(vector) or "no AVX")
 
 
+def blas_description():
+    """Which BLAS network3 calls, the kernels OpenBLAS chose, and the two
+    variables that steer them (this environment sets them; users' do not)."""
+    from threadpoolctl import threadpool_info
+    from network3.backends.numba import blas
+    kernels = sorted({"{0} {1} ({2})".format(i.get("internal_api"), i.get("version"),
+                                             i.get("architecture"))
+                      for i in threadpool_info() if i["user_api"] == "blas"})
+    settings = ", ".join("{0}={1}".format(name, os.environ.get(name, "unset"))
+                         for name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"))
+    return "network3 calls {0}'s BLAS; loaded: {1}; {2}.".format(
+        "NumPy" if blas.BLAS == "numpy" else "SciPy", ", ".join(kernels), settings)
+
+
 def report(rows, peak, cold, epoch, dropout_epoch, output):
     lines = [
         "# network3 vs PyTorch (CPU, eager): training step",
         "",
         "Written by `python benchmarks/bench_cpu.py` on {0}; {1} cores of {3}; "
         "float32 GEMM peak {2:.1f} GFLOP/s. Median of interleaved rounds, each side "
-        "in its own process; PyTorch gets the better of 1 and 2 threads.".format(
-            time.strftime("%Y-%m-%d %H:%M"), os.cpu_count(), peak, cpu_description()),
+        "in its own process; PyTorch gets the better of 1 and 2 threads. "
+        "{4}".format(time.strftime("%Y-%m-%d %H:%M"), os.cpu_count(), peak,
+                     cpu_description(), blas_description()),
         "",
         "| net | batch | network3 µs/step | PyTorch µs/step | ratio | images/s | "
         "compile s | GFLOP/s | % of peak |",
@@ -335,6 +375,11 @@ def report(rows, peak, cold, epoch, dropout_epoch, output):
         lines.append("| {net} | {batch} | {network3_us:.0f} | {pytorch_us:.0f} | "
                      "{ratio:.2f} | {images_per_s:.0f} | {compile_s:.1f} | "
                      "{gflops:.1f} | {pct:.0f}% |".format(pct=100 * r["peak_fraction"], **r))
+    if any(r["bound"] for r in rows):
+        lines += ["", "Where each step's time goes (`benchmarks/profile_ops.py`: every "
+                  "node of the compiled step timed on its own; the last figure is the "
+                  "whole step against the sum of its parts):", ""]
+        lines += ["- {net} at {batch}: {bound}".format(**r) for r in rows]
     lines += ["", "Cold start, from starting a process with an empty PyTensor cache to "
               "its first mini-batch trained (import, MNIST, building the net, "
               "compiling, one step; mini-batch 10): " + ", ".join(

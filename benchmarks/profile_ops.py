@@ -143,6 +143,43 @@ def describe(value):
     return "x".join(map(str, value.shape)) + order
 
 
+#: What each Op is, for the summary a benchmark prints
+GROUPS = {"matrix products": ("Dot", "Dot22", "Dot22Scalar", "Gemm", "Gemv", "Ger"),
+          "im2col/col2im": ("Im2Col", "Col2Im"), "pooling": ("Pool", "PoolGrad")}
+
+
+def breakdown(net, batch, images, labels):
+    """The profile of ``net``'s training step at mini-batch ``batch``: the
+    whole step's seconds, and per Op seconds, FLOPs, node counts, and the
+    slowest nodes."""
+    fn = step_function(net, batch, images, labels)
+    index = np.asarray(1, dtype=np.int64)
+    whole = timed(fn, lambda: [index], rounds=7)
+    seconds, flops, counts, slowest = profile(fn, node_values(fn, index))
+    return whole, seconds, flops, counts, slowest
+
+
+def summary(whole, seconds, flops, peak_gflops):
+    """One line: the share of the step each group of Ops takes, the matrix
+    products' GFLOP/s against ``peak_gflops``, and the difference between
+    the whole step and its parts (calls, Python, what fusing saves)."""
+    total = sum(seconds.values())
+    parts = []
+    for group, ops in GROUPS.items():
+        s = sum(seconds[op] for op in ops)
+        if s:
+            extra = ""
+            if group == "matrix products":
+                rate = sum(flops[op] for op in ops) / s / 1e9
+                extra = " at {0:.0f} GFLOP/s, {1:.0%} of peak".format(
+                    rate, rate / peak_gflops)
+            parts.append("{0} {1:.0%}{2}".format(group, s / total, extra))
+    rest = total - sum(seconds[op] for ops in GROUPS.values() for op in ops)
+    parts.append("elementwise and the rest {0:.0%}".format(rest / total))
+    parts.append("whole step {0:.0f}% of its parts".format(100 * whole / total))
+    return "; ".join(parts)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--net", default="relu", choices=list(chapter.RECIPES))
@@ -152,10 +189,8 @@ def main():
                         help="also list the slowest nodes, with their inputs' shapes")
     args = parser.parse_args()
     images, labels = network3.load_data()[0]
-    fn = step_function(args.net, args.batch, images[:10000], labels[:10000])
-    index = np.asarray(1, dtype=np.int64)
-    whole = timed(fn, lambda: [index], rounds=7)
-    seconds, flops, counts, slowest = profile(fn, node_values(fn, index))
+    whole, seconds, flops, counts, slowest = breakdown(
+        args.net, args.batch, images[:10000], labels[:10000])
     total = sum(seconds.values())
     print("{0} net, mini-batch {1}: whole step {2:.0f} µs; its {3} nodes one by "
           "one {4:.0f} µs".format(args.net, args.batch, whole * 1e6,

@@ -191,9 +191,33 @@ def _blas_layout(a, rows, cols):
     return 0, 0
 
 
+@intrinsic
+def _any_layout(typingctx, a):
+    """The array ``a`` itself, typed as an array of any memory layout.
+
+    Numba compiles a function once for every combination of its arguments'
+    layouts (C, Fortran, strided); a training step hands the product kernel
+    six of them, and compiling it six times took 4 s of a cold start of the
+    relu net (Numba's compile events, 2 cores of an EPYC VM).  Called
+    through this, it compiles once per dtype; only a wrapper of two calls
+    compiles per layout."""
+    def codegen(context, builder, sig, args):
+        # every layout has the same data model: the value is passed on as it is
+        context.nrt.incref(builder, sig.args[0], args[0])
+        return args[0]
+
+    return a.copy(layout="A")(a), codegen
+
+
+_dot_jitted = compiled(_dot, calls=(_blas_layout, _gemm))[0]
+
+
+def _dot_any_layout(x, y):
+    return _dot_jitted(_any_layout(x), _any_layout(y))
+
+
 # The product kernel and its cache salt, shared by Dot, Dot22 and Gemm.
-_DOT = compiled(_dot, calls=(_blas_layout, _gemm))
-_dot_jitted = _DOT[0]
+_DOT = compiled(_dot_any_layout, calls=(_any_layout, _dot, _blas_layout, _gemm))
 
 
 #### Updates fused into matrix products
