@@ -11,6 +11,11 @@ weights in place inside one ``gemm`` (:func:`mode`).
 """
 
 #### Libraries
+# Standard library
+import ctypes
+import glob
+import os
+
 # Third-party libraries
 import llvmlite.binding as llvm
 import numpy as np
@@ -48,7 +53,7 @@ from network3.backends.numba.kernels import compiled
 # not by an address, so PyTensor can cache it on disk like any other kernel.
 #
 # Which BLAS: NumPy's wheels bundle an OpenBLAS of their own (with 64-bit
-# integers), SciPy's another (32-bit).  On 2 cores of an AVX-512 EPYC the
+# integers), SciPy's another (32-bit).  On 2 cores of an AMD EPYC VM the
 # one NumPy 2.4 bundles (OpenBLAS 0.3.31) ran the convolutions' matrix
 # products 1.2x faster than SciPy 1.17's (0.3.30), square ones as fast,
 # and every chapter net's training step 6-44% faster
@@ -62,9 +67,6 @@ _GEMM = {"float32": "network3_sgemm", "float64": "network3_dgemm"}
 def _numpy_gemm():
     """The addresses of ``sgemm`` and ``dgemm`` in the OpenBLAS bundled with
     NumPy's wheel, or None where there is none."""
-    import ctypes
-    import glob
-    import os
     if os.environ.get("NETWORK3_BLAS", "numpy") == "scipy":
         return None
     folder = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
