@@ -33,14 +33,14 @@ import network3
 from network3 import chapter, data
 
 
-def timed(fn, make_args, rounds=5, calls=None):
+def timed(fn, make_args, rounds=5):
     """Median seconds of ``fn(*make_args())``; arguments are made outside the
     timed part (inputs an in-place Op overwrites are copied each call)."""
     args = make_args()
     start = time.perf_counter()
     fn(*args)
     once = time.perf_counter() - start
-    calls = calls or max(1, min(200, int(0.05 / max(once, 1e-6))))
+    calls = max(1, min(200, int(0.05 / max(once, 1e-6))))
     results = []
     for _ in range(rounds):
         total = 0.0
@@ -54,8 +54,8 @@ def timed(fn, make_args, rounds=5, calls=None):
 
 
 def step_function(name, batch, images, labels):
-    """The network's compiled training step (a PyTensor function of the
-    mini-batch index) and the mode it was compiled with."""
+    """The network's compiled training step: the PyTensor function of the
+    mini-batch index that ``Network.SGD`` runs."""
     network3.seed(0)
     net = network3.Network(chapter.build_layers(name, batch), batch)
     recipe = chapter.RECIPES[name]
@@ -137,14 +137,15 @@ def profile(fn, values):
             counts["(untimed: " + label + ")"] += 1
             continue
         seconds[label] += took
-        slowest.append((took, str(node.op), [describe(values.get(v, getattr(v, "data", None))) for v in node.inputs]))
+        slowest.append((took, str(node.op), [describe(a) for a in make_args()]))
         flops[label] += node_flops(node, values)
         counts[label] += 1
     return seconds, flops, counts, sorted(slowest, key=lambda t: -t[0])
 
 
 def describe(value):
-    """An input's shape, and "T" for one laid out column-major."""
+    """An input's shape, with "F" for one laid out column-major and "s"
+    for one strided otherwise."""
     if not isinstance(value, np.ndarray) or value.ndim == 0:
         return "()"
     order = "" if value.flags.c_contiguous else "F" if value.flags.f_contiguous else "s"
