@@ -1,6 +1,7 @@
 """backends/numba/: the kernels for PyTensor's own Ops (sums, shape checks,
-matrix products with either BLAS), against NumPy, on contiguous arrays and
-on views; and the BLAS threads it gives up while another thread computes."""
+matrix products with either BLAS, the sigmoid), against NumPy, on
+contiguous arrays and on views; and the BLAS threads it gives up while
+another thread computes."""
 
 import glob
 import os
@@ -8,13 +9,14 @@ import subprocess
 import sys
 import tempfile
 
+import numba
 import numpy as np
 import pytensor
 import pytensor.tensor as T
 import pytest
 
 from network3 import config
-from network3.backends.numba import blas, kernels, runtime
+from network3.backends.numba import blas, kernels, runtime, sigmoid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -193,3 +195,57 @@ def test_a_kernel_moved_to_another_module_gets_another_cache_salt():
     moved.__module__ = "network3.backends.elsewhere"
     assert kernels._source(kernels._pad) != kernels._source(moved)
     assert kernels._source(kernels._pad).startswith("network3.backends.numba.kernels\n")
+
+
+#### The sigmoid
+def test_the_sigmoids_exponential_is_within_two_ulps_of_numpys():
+    @numba.njit
+    def exp(values):
+        out = np.empty_like(values)
+        for i in range(values.size):
+            out[i] = sigmoid._exp(values[i])
+        return out
+
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.uniform(-745, 709.7, 200_000), rng.uniform(-1, 1, 100_000),
+                        [0.0, -0.0, 1e-300, -1e-300, 0.5 * np.log(2), -708.0, 709.0, -740.0]])
+    np.testing.assert_array_max_ulp(exp(x), np.exp(x), maxulp=2)
+    assert np.isnan(exp(np.array([np.nan])))[0]
+
+
+@pytest.mark.parametrize("dtype, maxulp", [("float32", 1), ("float64", 4)])
+def test_sigmoid_and_its_fused_gradient_match_numpy(dtype, maxulp):
+    rng = np.random.default_rng(1)
+    values = np.concatenate([
+        rng.normal(scale=6.0, size=5000), rng.uniform(-800, 800, 1000),
+        [0.0, -0.0, 1e-30, 16.6, -16.6, 88.0, -88.0, 104.0, -104.0, 709.0, -709.0,
+         746.0, -746.0, np.inf, -np.inf]]).astype(dtype)
+    x, g = T.vector(dtype=dtype), T.vector(dtype=dtype)
+    s = T.sigmoid(x)
+    gradient = pytensor.grad(None, x, known_grads={s: g})
+    f = pytensor.function([x, g], [s, gradient], mode=config.mode)
+    weights = rng.normal(size=values.size).astype(dtype)
+    for value, weight in zip(views(values[:, None]), views(weights[:, None])):
+        got_s, got_g = f(value[:, 0], weight[:, 0])
+        with np.errstate(over="ignore"):
+            want = 1.0 / (1.0 + np.exp(-value[:, 0].astype(np.float64)))
+        np.testing.assert_array_max_ulp(got_s, want.astype(dtype), maxulp=maxulp)
+        # 1 - sigmoid(x) cancels for saturated units: its error is the
+        # sigmoid's, eps, and the gradient's at most a few eps times |g|*sigmoid
+        error = np.abs(got_g - weight[:, 0] * want * (1.0 - want))
+        eps, tiny = np.finfo(dtype).eps, np.finfo(dtype).tiny
+        assert (error <= 4 * eps * np.abs(weight[:, 0]) * want + tiny).all()
+    assert np.isnan(f(np.array([np.nan], dtype), np.ones(1, dtype))).all()
+
+
+def test_the_sigmoid_of_floats_uses_our_kernel_and_of_integers_pytensors():
+    from pytensor.link.numba.dispatch.basic import numba_funcify_and_cache_key
+    for dtype, ours in (("float32", True), ("float64", True), ("int32", False)):
+        node = T.sigmoid(T.vector(dtype=dtype)).owner
+        scalar_node = node.op.scalar_op.make_node(
+            *[pytensor.scalar.get_scalar_type(dtype)() for _ in node.inputs])
+        _, key = numba_funcify_and_cache_key(node.op.scalar_op, node=scalar_node)
+        assert str(key).startswith("network3-sigmoid") == ours
+    f = pytensor.function([x := T.ivector()], T.sigmoid(x), mode=config.mode)
+    np.testing.assert_allclose(f(np.array([-3, 0, 3], np.int32)),
+                               1 / (1 + np.exp(-np.array([-3.0, 0.0, 3.0]))), rtol=1e-6)

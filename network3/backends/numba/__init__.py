@@ -9,7 +9,8 @@ with kernels of its own (``kernels.py``); calls BLAS directly for matrix
 products and gives PyTensor's BLAS Ops kernels, so that small mini-batches
 update dense weights in place inside one ``gemm`` (``blas.py``); replaces
 PyTensor's kernels for the sums, shape checks and reshapes of training
-graphs, which take seconds to compile (``overrides.py``); and runs training
+graphs, which take seconds to compile (``overrides.py``); computes the
+sigmoid with an exponential that vectorizes (``sigmoid.py``); and runs training
 and evaluation (``runtime.py``: :class:`NumbaBackend`).
 
 Importing it registers the kernels; ``network3.backends`` does so when
@@ -18,7 +19,7 @@ mode uses them.
 
 """
 
-from network3.backends.numba import blas, kernels, overrides  # noqa: F401 (registers)
+from network3.backends.numba import blas, kernels, overrides, sigmoid  # noqa: F401 (registers)
 from network3.backends.numba.blas import FUSED_UPDATES_MAX_BATCH, mode
 from network3.backends.numba.runtime import NumbaBackend
 
