@@ -8,9 +8,11 @@ mini-batch, images/s, our time / PyTorch's, compile time, and GFLOP/s as a
 fraction of the machine's float32 GEMM peak (measured by NumPy in this run);
 for each net and mini-batch where the step's time goes (``profile_ops.py``:
 the share of the matrix products, with their GFLOP/s, of im2col/col2im, of
-pooling and of the rest); for each net the cold start: from a fresh process
-with an empty cache to its first mini-batch trained; and one chapter epoch of the dropout net on the
-expanded training set (extrapolated from 1,000 mini-batches).
+pooling and of the rest); for each net the cold start, from a fresh process
+with an empty cache to its first mini-batch trained, and where it goes
+(importing, MNIST, building, compiling with Numba's share, the step); and
+one chapter epoch of the dropout net on the expanded training set
+(extrapolated from 1,000 mini-batches).
 Optionally also one full chapter epoch of the ReLU net (50,000 training +
 10,000 validation + 10,000 test images) and the wall time to 99.0% test
 accuracy with the book's ReLU recipe.
@@ -87,29 +89,100 @@ def network3_worker(args):
     print(json.dumps({"step_us": seconds / args.steps * 1e6, "compile_s": compile_s}))
 
 
+class _NumbaCompiles:
+    """Numba's compile events: how many functions it compiled, the seconds
+    it spent compiling, and those seconds by function (its own time, less
+    that of the functions compiled inside its compilation)."""
+
+    def __init__(self):
+        from numba.core import event
+        self.count, self.seconds, self.by_function = 0, 0.0, {}
+        stack = []                     # [name, started, children's seconds]
+        outer = self
+
+        class Listener(event.Listener):
+            def on_start(self, ev):
+                outer.count += 1
+                stack.append([_function_name(ev), time.perf_counter(), 0.0])
+
+            def on_end(self, ev):
+                name, started, children = stack.pop()
+                seconds = time.perf_counter() - started
+                outer.by_function[name] = outer.by_function.get(name, 0.0) + seconds - children
+                if stack:
+                    stack[-1][2] += seconds
+                else:
+                    outer.seconds += seconds
+
+        event.register("numba:compile", Listener())
+
+    def slowest(self, n=5):
+        """The ``n`` functions that took longest to compile, with their seconds."""
+        return sorted(self.by_function.items(), key=lambda item: -item[1])[:n]
+
+
+def _function_name(ev):
+    """The name of the function a Numba compile event is for."""
+    dispatcher = ev.data.get("dispatcher")
+    python = getattr(dispatcher, "py_func", None)
+    return getattr(python, "__qualname__", str(dispatcher))
+
+
 def coldstart_worker(args):
     """What ``python -m network3 --net NAME`` does before its first mini-batch:
     import network3, load MNIST, build the chapter's net, compile (from the
     empty cache the parent gives it) and train one mini-batch; prints the
-    wall-clock time at which that mini-batch is done."""
+    wall-clock time at which that mini-batch is done and how long each of
+    those took, with Numba's share of the compilation."""
+    marks = [time.time()]
     import network3
     from network3 import chapter
+    compiles = _NumbaCompiles()
+    marks.append(time.time())
     training_data = network3.load_data_shared()[0]
+    marks.append(time.time())
     network3.seed(0)
     net = network3.Network(chapter.build_layers(args.net, args.batch), args.batch)
     recipe = chapter.RECIPES[args.net]
-    net.compile_training(training_data, recipe.eta, recipe.lmbda)(0, 1)
-    print(json.dumps({"done_at": time.time()}))
+    marks.append(time.time())
+    train = net.compile_training(training_data, recipe.eta, recipe.lmbda)
+    marks.append(time.time())
+    train(0, 1)
+    marks.append(time.time())
+    # PyTensor builds and rewrites the graph in compile_training; Numba
+    # compiles it when it is first called
+    phases = dict(zip(("import", "mnist", "build", "graph", "first step"),
+                      (b - a for a, b in zip(marks, marks[1:]))))
+    print(json.dumps({"done_at": marks[-1], "phases_s": phases,
+                      "numba_compiles": compiles.count, "numba_s": compiles.seconds,
+                      "numba_slowest": compiles.slowest()}))
 
 
 def cold_start(me, net, folder):
-    """Seconds from starting a fresh process with an empty PyTensor cache to
-    its first mini-batch of ``net`` trained (mini-batch 10)."""
+    """From starting a fresh process with an empty PyTensor cache to its
+    first mini-batch of ``net`` trained (mini-batch 10): the seconds, and
+    what ``coldstart_worker`` says they went to."""
     env = dict(os.environ, PYTENSOR_FLAGS="base_compiledir=" +
                os.path.join(folder, "cold-cache-" + net))
     start = time.time()
-    return run_json(me + ["--worker", "coldstart", "--net", net, "--batch", "10"],
-                    env=env)["done_at"] - start
+    result = run_json(me + ["--worker", "coldstart", "--net", net, "--batch", "10"],
+                      env=env)
+    result["seconds"] = result.pop("done_at") - start
+    # before network3's import: the interpreter starting
+    result["phases_s"] = dict(python=result["seconds"] - sum(result["phases_s"].values()),
+                              **result["phases_s"])
+    return result
+
+
+def describe_cold_start(result):
+    """One cold start in words: its seconds and where they went."""
+    return ("{0:.1f} s ({1}); Numba compiled {2} functions in {3:.1f} s, the "
+            "slowest {4}").format(
+        result["seconds"], ", ".join("{0} {1:.1f}".format(phase, seconds)
+                                     for phase, seconds in result["phases_s"].items()),
+        result["numba_compiles"], result["numba_s"],
+        ", ".join("{0} {1:.1f}".format(name, seconds)
+                  for name, seconds in result["numba_slowest"]))
 
 
 def profile_worker(args):
@@ -278,7 +351,8 @@ def main():
         cold = {}
         for net in args.nets.split(","):
             cold[net] = cold_start(me, net, folder)
-            print("cold start, {0} net: {1:.1f} s".format(net, cold[net]), flush=True)
+            print("cold start, {0} net: {1}".format(net, describe_cold_start(cold[net])),
+                  flush=True)
         timings = {(c[0], c[1]): {"ours": [], "torch": [], "compile": []} for c in cases}
         for r in range(args.rounds):
             for net, batch, path, spec in cases:
@@ -385,10 +459,13 @@ def report(rows, peak, cold, epoch, dropout_epoch, output):
                   "whole step against the sum of its parts):", ""]
         lines += ["- {net} at {batch}: {bound}".format(**r) for r in rows]
     lines += ["", "Cold start, from starting a process with an empty PyTensor cache to "
-              "its first mini-batch trained (import, MNIST, building the net, "
-              "compiling, one step; mini-batch 10): " + ", ".join(
-                  "{0} {1:.1f} s".format(net, seconds) for net, seconds in cold.items())
-              + "."]
+              "its first mini-batch trained (mini-batch 10), and where it went: "
+              "Python starting, importing network3, loading MNIST, building the net, "
+              "PyTensor building and rewriting the step's graph, the first step "
+              "(Numba compiling it, then running it); Numba's compile time, and the "
+              "functions that took longest (seconds of their own):", ""]
+    lines += ["- {0}: {1}".format(net, describe_cold_start(result))
+              for net, result in cold.items()]
     lines.append(
         "One chapter epoch of the dropout net (the book's best: mini-batch 10, the "
         "expanded training set of 250,000 images, then 10,000 validation and 10,000 "
@@ -411,7 +488,7 @@ def report(rows, peak, cold, epoch, dropout_epoch, output):
     with open(output + ".md", "w") as f:
         f.write(text)
     with open(output + ".json", "w") as f:
-        json.dump({"rows": rows, "gemm_peak_gflops": peak, "cold_start_s": cold,
+        json.dump({"rows": rows, "gemm_peak_gflops": peak, "cold_start": cold,
                    "epoch": epoch, "dropout_epoch": dropout_epoch}, f, indent=1)
 
 
