@@ -72,6 +72,17 @@ class Callback(object):
         """However training ended (``history.stopped`` says why; the
         loop's ``error`` is the exception, if one ended it)."""
 
+    def state(self):
+        """What the callback needs to go on exactly where it was, if the run
+        is resumed from a backup (``SGD(backup=...)``): numbers, strings,
+        NumPy arrays, in lists and dicts.  Called after each epoch's hooks;
+        None (the default) for a callback that keeps nothing between epochs."""
+        return None
+
+    def set_state(self, state):
+        """Go on from ``state`` (what :meth:`state` returned), when a run
+        resumes: called after ``on_train_begin``."""
+
 
 #### The book's lines and the progress bar
 #: Seconds the first mini-batch may take before SGD says that it is compiling.
@@ -85,8 +96,9 @@ class BookLines(Callback):
     """The book's printed lines (when ``verbose``) and, when ``progress``, a
     progress bar per epoch on standard error below them; also the loop's
     voice: :meth:`say` prints other callbacks' lines in the same way,
-    :meth:`problem` says on standard error why training stopped early, and
-    :meth:`notice_later` says that something is slow."""
+    :meth:`problem` says on standard error why training stopped early,
+    :meth:`notice` what else the user should know, and :meth:`notice_later`
+    that something is slow."""
 
     def __init__(self, verbose=True, progress=False):
         self.verbose = verbose
@@ -108,7 +120,7 @@ class BookLines(Callback):
         """Print ``text`` on standard error ``after`` seconds from now, unless
         :meth:`cancel_notice` comes first (nothing when not verbose)."""
         if self.verbose:
-            self._notice = threading.Timer(after, self._notify, args=(text,))
+            self._notice = threading.Timer(after, self.notice, args=(text,))
             self._notice.daemon = True
             self._notice.start()
 
@@ -117,7 +129,9 @@ class BookLines(Callback):
             self._notice.cancel()
             self._notice = None
 
-    def _notify(self, text):
+    def notice(self, text):
+        """``text`` on standard error (always shown): what the user should
+        know about the run, such as that it resumes from a backup."""
         if self._bar is not None:
             self._bar.write(text, file=sys.stderr)
         else:
@@ -237,6 +251,13 @@ class KeepBest(Callback):
             for param, value in zip(self.net.params, self.params):
                 param.set_value(value)
 
+    def state(self):
+        return {"accuracy": self.accuracy, "params": self.params, "pending": self.pending}
+
+    def set_state(self, state):
+        self.accuracy, self.params, self.pending = (
+            state["accuracy"], state["params"], state["pending"])
+
     def on_train_end(self, net, history):
         # after an error, the checkpoint is left as it was (the error may be
         # the checkpoint's own); after a second Ctrl-C cut a write short, it
@@ -276,6 +297,14 @@ class LearningRateSchedule(Callback):
                     self.schedule, eta, epoch))
         return float(eta)
 
+    def state(self):
+        # a schedule that watches training keeps state of its own
+        return self.schedule.state() if hasattr(self.schedule, "state") else None
+
+    def set_state(self, state):
+        if state is not None:
+            self.schedule.set_state(state)
+
     def on_epoch_end(self, net, epoch, history):
         if not hasattr(self.schedule, "observe"):
             return None
@@ -297,6 +326,12 @@ class EarlyStopping(Callback):
 
     def on_train_begin(self, net, history):
         self.plateau.reset()
+
+    def state(self):
+        return self.plateau.state()
+
+    def set_state(self, state):
+        self.plateau.set_state(state)
 
     def on_epoch_end(self, net, epoch, history):
         if not self.plateau.observe(history.validation_accuracy[-1]):
@@ -347,6 +382,12 @@ class GradientNorms(Callback):
 
     def on_train_begin(self, net, history):
         self.before = [p.get_value() for p in net.params]
+
+    def state(self):
+        return {"before": self.before}
+
+    def set_state(self, state):
+        self.before = state["before"]
 
     def on_epoch_end(self, net, epoch, history):
         now = [p.get_value() for p in net.params]

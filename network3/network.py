@@ -118,7 +118,7 @@ class Network(object):
             validation_data, test_data, lmbda=0.0, *, restore_best=True,
             verbose=True, checkpoint=None, progress=None, early_stopping=None,
             momentum=0.0, update=None, monitor_training=False, augment=None,
-            callbacks=()):
+            callbacks=(), backup=None):
         """Train the network using mini-batch stochastic gradient descent.
 
         Parameters
@@ -167,6 +167,13 @@ class Network(object):
         callbacks : list of network3.callbacks.Callback, optional
             Your own hooks into the loop, run after those the keywords above
             add (see ``network3.callbacks``).
+        backup : str or path, optional
+            Write the whole state of training here after every epoch; if the
+            file exists, go on from it: a run cut short (Ctrl-C, a killed
+            process) and started again with the same network, arguments and
+            data ends as if it had never stopped, bit for bit.  A backup of
+            another run is refused; a run that ends by itself removes its
+            backup (see ``network3.backup``).
 
         Each keyword's default keeps the book's behaviour and numbers.
 
@@ -183,7 +190,7 @@ class Network(object):
             test_data, lmbda, restore_best=restore_best, verbose=verbose,
             checkpoint=checkpoint, progress=progress, early_stopping=early_stopping,
             momentum=momentum, update=update, monitor_training=monitor_training,
-            augment=augment, callbacks=callbacks)
+            augment=augment, callbacks=callbacks, backup=backup)
         if test_data is not None:
             test_x = data.values(test_data[0])
             self.test_mb_predictions = lambda i: self.predict(

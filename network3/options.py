@@ -245,7 +245,7 @@ def add_arguments(parser, names, defaults=None):
 def check_sgd_arguments(net, training_data, epochs, mini_batch_size, eta,
                         validation_data, test_data, lmbda=0.0, *, checkpoint=None,
                         progress=None, early_stopping=None, momentum=0.0, update=None,
-                        monitor_training=False, augment=None, callbacks=()):
+                        monitor_training=False, augment=None, callbacks=(), backup=None):
     """Check ``Network.SGD``'s arguments (the options as :data:`OPTIONS`
     says, the data against the network's layers) before anything compiles;
     return the training, validation and test sets as checked arrays (the
@@ -290,7 +290,13 @@ def check_sgd_arguments(net, training_data, epochs, mini_batch_size, eta,
         if not isinstance(callback, Callback):
             raise TypeError("SGD: callbacks must be a list of network3.callbacks."
                             "Callback objects, got {0!r} in it".format(callback))
-    _check_checkpoint(checkpoint)
+    _check_file("checkpoint", checkpoint)
+    _check_file("backup", backup)
+    if (checkpoint is not None and backup is not None
+            and os.path.abspath(checkpoint) == os.path.abspath(backup)):
+        raise ValueError("SGD: checkpoint and backup are the same file, {0!r}; the "
+                         "checkpoint is a model file, the backup a run's whole state: "
+                         "give them different names".format(os.fspath(backup)))
     training = data.check_dataset(training_data, "training_data", net.layers)
     if len(training[0]) < net.mini_batch_size:
         raise ValueError(
@@ -307,14 +313,16 @@ def check_sgd_arguments(net, training_data, epochs, mini_batch_size, eta,
                                  (test_data, "test_data"))))
 
 
-def _check_checkpoint(checkpoint):
-    if checkpoint is None:
+def _check_file(name, filename):
+    """A file SGD writes (``checkpoint``, ``backup``): a name in a folder
+    that exists."""
+    if filename is None:
         return
-    if not isinstance(checkpoint, (str, os.PathLike)):
-        raise TypeError("SGD: checkpoint must be a file name, got {0!r}".format(
-            checkpoint))
-    folder = os.path.dirname(os.path.abspath(checkpoint))
+    if not isinstance(filename, (str, os.PathLike)):
+        raise TypeError("SGD: {0} must be a file name, got {1!r}".format(
+            name, filename))
+    folder = os.path.dirname(os.path.abspath(filename))
     if not os.path.isdir(folder):
         raise ValueError(
-            "SGD: checkpoint={0!r}: the folder {1} does not exist; create it "
-            "or choose another".format(os.fspath(checkpoint), folder))
+            "SGD: {0}={1!r}: the folder {2} does not exist; create it "
+            "or choose another".format(name, os.fspath(filename), folder))

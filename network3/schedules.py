@@ -41,6 +41,15 @@ class Plateau(object):
         self.best = -math.inf
         self.epochs_without_improvement = 0
 
+    def state(self):
+        """What it has observed, to resume from (see ``SGD(backup=...)``)."""
+        return {"best": self.best,
+                "epochs_without_improvement": self.epochs_without_improvement}
+
+    def set_state(self, state):
+        self.best = state["best"]
+        self.epochs_without_improvement = state["epochs_without_improvement"]
+
     def observe(self, accuracy):
         """Take an epoch's validation accuracy into account; return whether
         it ends ``patience`` epochs without improvement."""
@@ -95,6 +104,15 @@ class halve_on_plateau(object):
 
     def __call__(self, epoch):
         return self.eta
+
+    def state(self):
+        """Where it is, to resume from (see ``SGD(backup=...)``)."""
+        return {"eta": self.eta, "finished": self.finished,
+                "plateau": self.plateau.state()}
+
+    def set_state(self, state):
+        self.eta, self.finished = state["eta"], state["finished"]
+        self.plateau.set_state(state["plateau"])
 
     def observe(self, history):
         """Take the epoch's validation accuracy into account."""

@@ -42,6 +42,23 @@ def reset():
     _generator = None
 
 
+def get_state():
+    """The state of the generator :func:`seed` set (a dict of plain
+    numbers), or None if ``seed`` was not called."""
+    return None if _generator is None else _generator.bit_generator.state
+
+
+def set_state(state):
+    """Put the generator :func:`seed` sets in ``state`` (from
+    :func:`get_state`; None: as if ``seed`` had not been called)."""
+    global _generator
+    if state is None:
+        _generator = None
+        return
+    _generator = np.random.default_rng()
+    _generator.bit_generator.state = state
+
+
 def get_rng(rng=None):
     """Return the NumPy generator to draw from.
 

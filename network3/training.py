@@ -36,7 +36,8 @@ import numpy as np
 import pytensor
 
 # network3
-from network3 import augmentation, callbacks as cb, config, options, seeding, updates
+from network3 import augmentation, backup as backups, callbacks as cb, config, options
+from network3 import seeding, updates
 from network3.interrupts import Interruption, is_interrupt
 
 
@@ -95,7 +96,8 @@ class DivergenceGuard(object):
         self.limit = -np.log(np.finfo(config.floatX).tiny)
         self.guessing = np.log(n_classes)
         self.eta = eta
-        self._warned = False
+        #: whether the warning about a cost worse than guessing was given
+        self.warned = False
 
     def first_bad(self, costs):
         """Index of the first cost in ``costs`` that means divergence, or None."""
@@ -103,8 +105,8 @@ class DivergenceGuard(object):
         return int(bad[0]) if bad.size else None
 
     def check_epoch(self, epoch, mean_cost):
-        if mean_cost > self.guessing and not self._warned:
-            self._warned = True
+        if mean_cost > self.guessing and not self.warned:
+            self.warned = True
             warnings.warn(
                 "SGD: epoch {0}'s mean cost {1:.3f} is worse than guessing "
                 "({2:.3f}); the learning rate eta={3} may be too large".format(
@@ -130,7 +132,7 @@ class _Stop(Exception):
 def sgd(net, training_data, epochs, mini_batch_size, eta, validation_data,
         test_data, lmbda=0.0, *, restore_best=True, verbose=True, checkpoint=None,
         progress=None, early_stopping=None, momentum=0.0, update=None,
-        monitor_training=False, augment=None, callbacks=()):
+        monitor_training=False, augment=None, callbacks=(), backup=None):
     """Train ``net`` by mini-batch stochastic gradient descent: the work of
     ``Network.SGD``, whose docstring describes the arguments.  Returns a
     :class:`TrainingHistory`."""
@@ -139,7 +141,8 @@ def sgd(net, training_data, epochs, mini_batch_size, eta, validation_data,
         net, training_data, epochs, mini_batch_size, eta, validation_data,
         test_data, lmbda, checkpoint=checkpoint, progress=progress,
         early_stopping=early_stopping, momentum=momentum, update=update,
-        monitor_training=monitor_training, augment=augment, callbacks=callbacks)
+        monitor_training=monitor_training, augment=augment, callbacks=callbacks,
+        backup=backup)
     unused = len(training[0]) % mini_batch_size
     if unused:
         warnings.warn(
@@ -162,6 +165,13 @@ def sgd(net, training_data, epochs, mini_batch_size, eta, validation_data,
         hooks.append(cb.EarlyStopping(early_stopping))
     loop = Loop(net, training_data, (training, validation, test), eta, lmbda,
                 updates.check(update), hooks + callbacks, printer, augment)
+    if backup is not None:
+        # what makes the run this run: a backup from another is refused
+        settings = dict(epochs=epochs, eta=eta, lmbda=lmbda, update=loop.update,
+                        early_stopping=early_stopping, monitor_training=monitor_training,
+                        augment=augment, callbacks=[type(c).__name__ for c in callbacks])
+        loop.backup = backups.Backup(backup)
+        loop.fingerprint = backups.fingerprint(net, settings, (training, validation, test))
     return loop.run(epochs)
 
 
@@ -209,6 +219,8 @@ class Loop(object):
         self.graph = self.train = self.error = None
         self.epochs = self.epoch = self.minibatch_index = 0
         self.costs = []
+        # SGD(backup=...): the file (a backup.Backup) and the run's fingerprint
+        self.backup = self.fingerprint = None
 
     #### What callbacks use
     def say(self, line):
@@ -239,23 +251,35 @@ class Loop(object):
         history, self.epochs = self.history, epochs
         for callback in self.callbacks:
             callback.loop = self
+        # a backup from another run is refused before anything happens
+        resumed = (self.backup.read(self.fingerprint)
+                   if self.backup is not None and self.backup.exists() else None)
         self.initial_params = [p.get_value() for p in self.net.params]
         self._hooks("on_train_begin", history)
+        first = 0 if resumed is None else backups.restore_before_compiling(self, resumed)
         # PyTensor compiles the step when it is first called: if the first
         # mini-batch takes long, say why (it is cancelled when one is done).
         self.printer.notice_later(cb.COMPILE_NOTICE, cb.COMPILE_NOTICE_AFTER)
-        with self.interruption, self.pages.feeding(epochs):
+        with self.interruption, self.pages.feeding(epochs, first):
             if not self._compile():
                 return history
+            if resumed is not None:
+                backups.restore_after_compiling(self, resumed)
+                self.printer.notice(_resuming(self.backup.filename, history, first,
+                                              epochs))
             ending = None
             try:
                 # Do the actual training
-                for epoch in range(epochs):
+                for epoch in range(first, epochs):
                     self._hooks("on_epoch_begin", epoch, history)
                     self._train_epoch(epoch)
                     history.stopped = self._end_epoch(epoch)
                     if history.stopped is not None:
                         break
+                    if self.backup is not None and epoch + 1 < epochs:
+                        with self.interruption.shielded():
+                            self.backup.write(backups.capture(self, epoch + 1),
+                                              self.fingerprint)
                 if self.interruption.requested:    # during the last evaluation
                     raise _Stop("interrupted")
             except BaseException as error:
@@ -264,6 +288,10 @@ class Loop(object):
                 if ending is not None:
                     self._stop(ending)
                 self._hooks("on_train_end", history)
+                # a run that ended by itself needs its backup no more
+                if (self.backup is not None and self.error is None
+                        and history.stopped != "interrupted"):
+                    self.backup.remove()
         if self.error is not None:
             raise self.error
         return history
@@ -381,6 +409,16 @@ class Loop(object):
             pass
 
 
+def _resuming(filename, history, first, epochs):
+    """The line that says a run goes on from its backup."""
+    line = "Resuming from the backup {0} at epoch {1} of {2}".format(filename, first,
+                                                                     epochs)
+    if history.best_epoch is not None:
+        line += " (best validation accuracy so far {0:.2%}, at epoch {1})".format(
+            history.best_validation_accuracy, history.best_epoch)
+    return line + "."
+
+
 def _summary(history, message, holds_best):
     """``message``, then how many epochs were done and the best one."""
     done = "{0} epoch{1} done".format(history.epochs, "" if history.epochs == 1 else "s")
@@ -406,6 +444,7 @@ class _Pages(object):
         self.training_data, self.training = training_data, loop.training
         self.augment, self.feed = augment, None
         self.first = self.end = 0
+        self.seed = None
         if augment is not None:
             self.seed = seeding.new_seed()
             if self.net.augmented_data is None:
@@ -416,11 +455,12 @@ class _Pages(object):
                     pytensor.shared(self.training[1], borrow=True,
                                     name="augmented_labels"))
 
-    def feeding(self, epochs):
-        """A context in which the feed (if any) runs: it starts now (making
-        the first page while the step compiles) and is stopped at the end
-        (Ctrl-C cannot cut that short), when the network's variables let the
-        last page go."""
+    def feeding(self, epochs, first=0):
+        """A context in which the feed (if any) runs, from epoch ``first``
+        on: it starts now (making the first page while the step compiles)
+        and is stopped at the end (Ctrl-C cannot cut that short), when the
+        network's variables let the last page go."""
+        self.first_epoch = first
         return self if self.augment is not None else contextlib.nullcontext()
 
     def __enter__(self):
@@ -429,7 +469,8 @@ class _Pages(object):
                                                 self.training[0].shape[1])
         self.feed = augmentation.EpochFeed(
             self.augment, self.training[0][:n * mbs], shape, self.loop.epochs,
-            self.seed, page=mbs * max(1, augmentation.PAGE // mbs))
+            self.seed, page=mbs * max(1, augmentation.PAGE // mbs),
+            first_epoch=self.first_epoch)
         return self
 
     def __exit__(self, *exc_info):

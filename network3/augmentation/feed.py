@@ -52,13 +52,17 @@ class EpochFeed(object):
     page : int, optional
         Images per page (default ``PAGE``; SGD makes it a whole number of
         mini-batches).
+    first_epoch : int, optional
+        The first epoch to make (a run resumed from a backup goes on from
+        there; the images of an epoch do not depend on those before).
     """
 
-    def __init__(self, augmentation, images, shape, epochs, seed, page=None):
+    def __init__(self, augmentation, images, shape, epochs, seed, page=None,
+                 first_epoch=0):
         self.augmentation, self.images, self.epochs = augmentation, images, epochs
         self.shape = image_shape(shape, images.shape[1], "augment")
         self.seed, self.page = seed, max(1, int(page or PAGE))
-        self._pages = ((epoch, start) for epoch in range(epochs)
+        self._pages = ((epoch, start) for epoch in range(first_epoch, epochs)
                        for start in range(0, len(images), self.page))
         self._cancel = threading.Event()
         self._executor = ThreadPoolExecutor(2, thread_name_prefix="network3-augment")

@@ -145,6 +145,25 @@ class Backend(object):
         """Copy the back end's parameters into the network's shared
         variables, if it keeps copies of its own (a no-op otherwise)."""
 
+    def generator_state(self, var):
+        """The state of the dropout generator ``var`` (a shared variable of
+        PyTensor's random type) as the back end draws from it, as plain
+        numbers (for a backup: ``network3.backup``).  Here: the NumPy
+        generator the variable holds."""
+        bit_generator = var.get_value(borrow=True).bit_generator
+        return {"numpy": bit_generator.state}
+
+    def set_generator_state(self, var, state):
+        """Make the dropout generator ``var`` draw on from ``state`` (from
+        :meth:`generator_state`)."""
+        name = state["numpy"]["bit_generator"]
+        if name not in ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64"):
+            raise ValueError("a dropout generator's state names an unknown bit "
+                             "generator, {0!r}".format(name))
+        bit_generator = getattr(np.random, name)()
+        bit_generator.state = state["numpy"]
+        var.set_value(np.random.Generator(bit_generator), borrow=True)
+
     def make_room(self, busy):
         """Another thread of this process is computing (``busy``: the
         augmentation thread making the next page of images) or has stopped.

@@ -203,6 +203,15 @@ class JaxBackend(Backend):
                 var.set_value(np.asarray(entry[1]))
                 entry[0], entry[2] = var.get_value(borrow=True), False
 
+    def generator_state(self, var):
+        # the JAX key the device draws from (the host's generator only seeds it)
+        return {"jax_key": np.asarray(self._value(var)).tolist()}
+
+    def set_generator_state(self, var, state):
+        key = self.jax.device_put(np.asarray(state["jax_key"], dtype=np.uint32),
+                                  self._device)
+        self._values[var] = [var.get_value(borrow=True), key, False]
+
     #### Training
     def training_run(self, graph, training_data, arrays):
         jnp = self.jax.numpy

@@ -1,0 +1,266 @@
+"""backup.py
+~~~~~~~~~~~~
+
+Long runs that survive anything: ``SGD(..., backup="run.state")`` writes the
+whole state of training to a file after every epoch, and an SGD call with
+the same file, the same network and the same arguments goes on from there
+(the habit Keras' ``BackupAndRestore`` made familiar).  The resumed run's
+parameters and history are, bit for bit, those of a run that was never
+stopped.
+
+What a backup holds, as of the end of an epoch:
+
+* every variable the training step updates: the parameters and the update
+  rule's state (velocities, running averages, Adam's step count);
+* every random stream: the dropout generators (as the back end holds them),
+  the augmentation's seed, network3's generator (``network3.seed``) and
+  NumPy's global one;
+* the callbacks' state (:meth:`network3.callbacks.Callback.state`): the
+  best epoch and its parameters, the learning-rate schedule, the early
+  stopping counter, ...; the learning rate; the history; the next epoch;
+* a *fingerprint* of the run: the architecture, the back end, SGD's
+  arguments and a digest of the data.  A backup whose fingerprint differs
+  from the run's is refused (:class:`BackupError`) before anything is
+  trained, and left as it is.
+
+The file is an ``.npz`` archive (arrays, and the rest as JSON) that loads
+without running code, written atomically (``files.atomic_write``): a crash
+or a second Ctrl-C while it is written leaves the previous one.  A run that
+ends by itself (its epochs done, early stopping, a schedule, divergence)
+removes it; a run that is interrupted or fails keeps it.
+
+"""
+
+#### Libraries
+# Standard library
+import dataclasses
+import hashlib
+import json
+import numbers
+import os
+import zipfile
+
+# Third-party libraries
+import numpy as np
+from pytensor.tensor.random.type import RandomType
+
+# network3
+from network3 import config, files, saving, seeding
+from network3.specs import format_augmentation
+
+FORMAT = "network3-backup"
+VERSION = 1
+
+
+class BackupError(ValueError):
+    """A backup that cannot be resumed from: damaged, not a backup, or
+    written by another run."""
+
+
+#### What the state is made of
+def _pack(value, arrays):
+    """``value`` (JSON-able values, NumPy arrays and scalars, in lists,
+    tuples and dicts with string keys) as plain JSON, its arrays appended to
+    ``arrays`` and referred to by number."""
+    if isinstance(value, np.ndarray):
+        arrays.append(value)
+        return {"__array__": len(arrays) - 1}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(key): _pack(item, arrays) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_pack(item, arrays) for item in value]
+    if value is None or isinstance(value, (bool, numbers.Number, str)):
+        return value
+    raise TypeError("a backup holds numbers, strings, lists, dicts and NumPy "
+                    "arrays; got {0!r}".format(value))
+
+
+def _unpack(value, arrays):
+    """The inverse of :func:`_pack` (tuples come back as lists)."""
+    if isinstance(value, dict):
+        if set(value) == {"__array__"}:
+            return arrays[value["__array__"]]
+        return {key: _unpack(item, arrays) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unpack(item, arrays) for item in value]
+    return value
+
+
+def data_digest(datasets):
+    """BLAKE2 digest of data sets (pairs of arrays, or None), their shapes,
+    dtypes and bytes."""
+    h = hashlib.blake2b(digest_size=16)
+    for dataset in datasets:
+        for array in (() if dataset is None else dataset):
+            array = np.ascontiguousarray(array)
+            h.update("{0}{1}".format(array.dtype.str, array.shape).encode())
+            h.update(memoryview(array).cast("B"))
+    return h.hexdigest()
+
+
+def describe(value):
+    """A setting as a fingerprint holds it: numbers and strings as they are;
+    an update rule, a schedule or an augmentation by what defines it."""
+    if value is None or isinstance(value, (bool, numbers.Number, str)):
+        return value
+    if hasattr(value, "hyper") and hasattr(value, "name"):     # an update rule
+        return {"rule": value.name, "hyper": value.hyper}
+    if type(value).__name__ == "Augmentation":
+        return format_augmentation(value)
+    if type(value).__repr__ is not object.__repr__:
+        return repr(value)
+    return "{0}.{1}".format(getattr(value, "__module__", "?"),
+                            getattr(value, "__qualname__", type(value).__qualname__))
+
+
+def fingerprint(net, settings, datasets):
+    """What makes a run the run it is: ``net``'s architecture and back end,
+    ``settings`` (SGD's arguments that shape training, by name) and the
+    digest of the training, validation and test ``datasets``."""
+    return {"architecture": saving.architecture(net)["layers"],
+            "mini_batch_size": net.mini_batch_size, "floatX": config.floatX,
+            "backend": net.engine.name, "device": net.engine.device,
+            "settings": {name: describe(value) for name, value in settings.items()},
+            "data": data_digest(datasets)}
+
+
+def _differences(recorded, expected):
+    """The top-level keys (and settings) in which two fingerprints differ."""
+    names = []
+    for key in expected:
+        if key == "settings":
+            names += [name for name in expected[key]
+                      if recorded.get(key, {}).get(name) != expected[key][name]]
+        elif recorded.get(key) != expected[key]:
+            names.append({"data": "the data"}.get(key, key))
+    return names
+
+
+#### The file
+class Backup(object):
+    """One run's backup file.
+
+    Parameters
+    ----------
+    filename : str or path
+        Where the backup lives; its folder must exist.
+    """
+
+    def __init__(self, filename):
+        self.filename = os.fspath(filename)
+
+    def exists(self):
+        return os.path.exists(self.filename)
+
+    def write(self, state, fingerprint):
+        """Write ``state`` (see :func:`capture`) with the run's ``fingerprint``,
+        atomically."""
+        arrays = []
+        meta = {"format": FORMAT, "version": VERSION, "fingerprint": fingerprint,
+                "state": _pack(state, arrays)}
+        members = {"meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
+        members.update(("array{0}".format(k), a) for k, a in enumerate(arrays))
+        with files.atomic_write(self.filename) as f:
+            np.savez(f, **members)
+
+    def read(self, fingerprint):
+        """The state the backup holds, if it was written by the run whose
+        fingerprint is ``fingerprint``; else :class:`BackupError`."""
+        name = self.filename
+        try:
+            with np.load(name, allow_pickle=False) as archive:
+                meta = json.loads(archive["meta"].tobytes().decode())
+                arrays = []
+                while "array{0}".format(len(arrays)) in archive.files:
+                    arrays.append(archive["array{0}".format(len(arrays))])
+        except (OSError, ValueError, EOFError, KeyError, UnicodeDecodeError,
+                zipfile.BadZipFile) as error:
+            raise BackupError(
+                "backup={0!r}: not a readable network3 backup ({1}: {2}); it may be "
+                "damaged. Remove it to start afresh".format(
+                    name, type(error).__name__, error)) from None
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise BackupError("backup={0!r}: not a network3 backup".format(name))
+        if meta.get("version") != VERSION:
+            raise BackupError("backup={0!r}: backup version {1!r}; this network3 reads "
+                              "version {2}".format(name, meta.get("version"), VERSION))
+        recorded = json.loads(json.dumps(meta.get("fingerprint")))
+        expected = json.loads(json.dumps(fingerprint))
+        if recorded != expected:
+            raise BackupError(
+                "backup={0!r} was written by another run: it differs from this one "
+                "in {1}. It is left as it is; give another file, or remove it to "
+                "start afresh".format(name, ", ".join(
+                    _differences(recorded or {}, expected)) or "its fingerprint"))
+        return _unpack(meta["state"], arrays)
+
+    def remove(self):
+        if self.exists():
+            os.remove(self.filename)
+
+
+#### Capturing and restoring a loop's state
+def _random_variables(graph):
+    return [var for var, _ in graph.updates if isinstance(var.type, RandomType)]
+
+
+def _state_variables(graph):
+    """Every variable the training step updates but the random streams:
+    the parameters and the update rule's state."""
+    return [var for var, _ in graph.updates if not isinstance(var.type, RandomType)]
+
+
+def capture(loop, next_epoch):
+    """The state of ``loop`` (a ``training.Loop``) at the end of an epoch,
+    when ``next_epoch`` is the next to train; the back end synced first."""
+    loop.engine.sync()
+    graph, engine = loop.graph, loop.engine
+    return {
+        "epoch": next_epoch,
+        "eta": loop.eta,
+        "history": dataclasses.asdict(loop.history),
+        "variables": [var.get_value() for var in _state_variables(graph)],
+        "generators": [engine.generator_state(var) for var in _random_variables(graph)],
+        "callbacks": [callback.state() for callback in loop.callbacks],
+        "augment_seed": loop.pages.seed,
+        "initial_params": loop.initial_params,
+        "warned": loop.guard.warned,
+        "network3_rng": seeding.get_state(),
+        "numpy_rng": np.random.get_state(legacy=False),
+    }
+
+
+def restore_before_compiling(loop, state):
+    """Put back what training reads before the step compiles: the
+    callbacks' state, the history, the learning rate, the random streams
+    outside the step.  Returns the epoch to go on from."""
+    history = loop.history
+    for field in dataclasses.fields(history):
+        setattr(history, field.name, state["history"][field.name])
+    for callback, saved in zip(loop.callbacks, state["callbacks"]):
+        callback.set_state(saved)
+    if state["eta"] is not None:
+        loop.eta = loop.guard.eta = state["eta"]
+    loop.guard.warned = state["warned"]
+    loop.pages.seed = state["augment_seed"]
+    loop.initial_params = state["initial_params"]
+    seeding.set_state(state["network3_rng"])
+    np.random.set_state(state["numpy_rng"])
+    return state["epoch"]
+
+
+def restore_after_compiling(loop, state):
+    """Put back the step's own state, which compiling set afresh: the
+    parameters, the update rule's state and the dropout generators."""
+    graph = loop.graph
+    variables = _state_variables(graph)
+    shapes = [var.get_value(borrow=True).shape for var in variables]
+    if [np.shape(value) for value in state["variables"]] != shapes:
+        raise BackupError("the backup's parameters and update-rule state do not fit "
+                          "this network's training step")
+    for var, value in zip(variables, state["variables"]):
+        var.set_value(np.asarray(value, dtype=var.type.dtype))
+    for var, saved in zip(_random_variables(graph), state["generators"]):
+        loop.engine.set_generator_state(var, saved)
