@@ -168,6 +168,11 @@ def _train_parser(commands):
                             "that improves it (survives Ctrl-C and crashes)")
     train.add_argument("--save", metavar="FILE",
                        help="save the trained network to FILE at the end")
+    train.add_argument("--backup", metavar="FILE",
+                       help="write the whole state of training to FILE after each "
+                            "epoch; run the same command again after a Ctrl-C or a "
+                            "crash and it goes on from there (removed once training "
+                            "ends)")
     train.add_argument("--progress", action=argparse.BooleanOptionalAction,
                        default=None,
                        help="a progress bar per epoch (default: on a terminal)")
@@ -429,7 +434,7 @@ def _train(args):
                           progress=args.progress, early_stopping=args.early_stopping,
                           momentum=args.momentum, update=None if args.update == "sgd"
                           else args.update, monitor_training=args.monitor_training,
-                          augment=augment)
+                          augment=augment, backup=args.backup)
         if args.save and history.epochs:
             with interruption.shielded():    # what was trained is kept
                 net.save(args.save)

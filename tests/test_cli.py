@@ -187,3 +187,36 @@ def test_a_recipe_trains_on_its_own_data(monkeypatch, tmp_path, capsys):
     assert cli.main(["--net", "dropout"] + common) == 0
     assert cli.main(["--net", "relu"] + common) == 0
     assert sizes == [500, 500, 100]
+
+
+def test_backup_resumes_a_run_stopped_by_ctrl_c(tmp_path):
+    import os
+    import signal
+    args = ["train", "--net", "fc", "--epochs", "4", "--train-size", "1000", "--seed", "3",
+            "--no-progress"]
+    whole = network3(*args)
+    assert whole.returncode == 0, whole.stderr
+    state = tmp_path / "run.state"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "network3", *args, "--backup", str(state)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    for line in proc.stdout:            # Ctrl-C once epoch 1 has begun
+        if line.startswith("Epoch 1: validation accuracy"):
+            proc.send_signal(signal.SIGINT)
+            break
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130 and state.exists(), err
+    resumed = network3(*args, "--backup", str(state))
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Resuming from the backup {0} at epoch".format(state) in resumed.stderr
+    assert not state.exists()
+    # the same best epoch and accuracies as the run never stopped
+    last = [l for l in whole.stdout.splitlines() if "accuracy of" in l]
+    assert last == [l for l in resumed.stdout.splitlines() if "accuracy of" in l]
+    # a damaged backup: refused, exit 1, left as it was
+    state.write_bytes(b"junk")
+    refused = network3(*args, "--backup", str(state))
+    assert refused.returncode == 1 and "not a readable network3 backup" in refused.stderr
+    assert state.read_bytes() == b"junk"
