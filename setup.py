@@ -23,10 +23,12 @@ setup(
     ],
     extras_require={
         # JAX on the CPU runs the GPU code path in the tests
-        # (and Dask for the sweeps on a LocalCluster and dask worker processes)
+        # (and Dask for the sweeps on a LocalCluster and dask worker processes,
+        # with its dashboard (bokeh) and TLS certificates (cryptography))
         # (six: what the Theano-era scripts of tests/theano_code import)
         "test": ["pytest>=8,<10", "scipy>=1.11,<2", "jax>=0.10,<0.11",
-                 "dask[distributed]>=2024.1,<2027", "six>=1.16,<2"],
+                 "dask[distributed]>=2024.1,<2027", "bokeh>=3.1,<4",
+                 "cryptography>=42,<47", "six>=1.16,<2"],
         # what Theano-era scripts import beside Theano (network3 run SCRIPT)
         "theano": ["six>=1.16,<2"],
         # training on an NVIDIA GPU (THEANO_FLAGS=device=gpu)

@@ -35,6 +35,7 @@ removes it; a run that is interrupted or fails keeps it.
 # Standard library
 import dataclasses
 import hashlib
+import io
 import json
 import numbers
 import os
@@ -142,14 +143,20 @@ def _differences(recorded, expected):
 class Backup(object):
     """One run's backup file.
 
+    ``SGD(backup=...)`` takes a file name or one of these.
+
     Parameters
     ----------
     filename : str or path
         Where the backup lives; its folder must exist.
+    on_write : callable, optional
+        Called with the backup's bytes each time it has been written (a
+        Dask worker sends them to the client: ``network3.runs.on_dask``).
     """
 
-    def __init__(self, filename):
+    def __init__(self, filename, on_write=None):
         self.filename = os.fspath(filename)
+        self.on_write = on_write
 
     def exists(self):
         return os.path.exists(self.filename)
@@ -162,8 +169,12 @@ class Backup(object):
                 "state": _pack(state, arrays)}
         members = {"meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
         members.update(("array{0}".format(k), a) for k, a in enumerate(arrays))
+        content = io.BytesIO()
+        np.savez(content, **members)
         with files.atomic_write(self.filename) as f:
-            np.savez(f, **members)
+            f.write(content.getbuffer())
+        if self.on_write is not None:
+            self.on_write(content.getvalue())
 
     def read(self, fingerprint):
         """The state the backup holds, if it was written by the run whose
@@ -199,6 +210,21 @@ class Backup(object):
     def remove(self):
         if self.exists():
             os.remove(self.filename)
+
+
+def epoch_of(backup):
+    """The epoch the run would go on from with ``backup`` (a file name or a
+    :class:`Backup`), or None if there is none or it cannot be read (SGD
+    says why, when it reads it)."""
+    filename = getattr(backup, "filename", backup)
+    if filename is None or not os.path.exists(filename):
+        return None
+    try:
+        with np.load(filename, allow_pickle=False) as archive:
+            return int(json.loads(archive["meta"].tobytes().decode())["state"]["epoch"])
+    except (OSError, ValueError, EOFError, KeyError, TypeError, UnicodeDecodeError,
+            zipfile.BadZipFile):
+        return None
 
 
 #### Capturing and restoring a loop's state

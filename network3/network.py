@@ -167,7 +167,7 @@ class Network(object):
         callbacks : list of network3.callbacks.Callback, optional
             Your own hooks into the loop, run after those the keywords above
             add (see ``network3.callbacks``).
-        backup : str or path, optional
+        backup : str or path or network3.backup.Backup, optional
             Write the whole state of training here after every epoch; if the
             file exists, go on from it: a run cut short (Ctrl-C, a killed
             process) and started again with the same network, arguments and

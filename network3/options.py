@@ -291,6 +291,7 @@ def check_sgd_arguments(net, training_data, epochs, mini_batch_size, eta,
             raise TypeError("SGD: callbacks must be a list of network3.callbacks."
                             "Callback objects, got {0!r} in it".format(callback))
     _check_file("checkpoint", checkpoint)
+    backup = getattr(backup, "filename", backup)      # (a network3.backup.Backup)
     _check_file("backup", backup)
     if (checkpoint is not None and backup is not None
             and os.path.abspath(checkpoint) == os.path.abspath(backup)):

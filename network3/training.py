@@ -170,7 +170,8 @@ def sgd(net, training_data, epochs, mini_batch_size, eta, validation_data,
         settings = dict(epochs=epochs, eta=eta, lmbda=lmbda, update=loop.update,
                         early_stopping=early_stopping, monitor_training=monitor_training,
                         augment=augment, callbacks=[type(c).__name__ for c in callbacks])
-        loop.backup = backups.Backup(backup)
+        loop.backup = (backup if isinstance(backup, backups.Backup)
+                       else backups.Backup(backup))
         loop.fingerprint = backups.fingerprint(net, settings, (training, validation, test))
     return loop.run(epochs)
 

@@ -245,3 +245,78 @@ def test_the_ladder_runs_on_a_local_cluster_too(tmp_path):
     assert [{k: r[k] for k in keys} for r in mine] == \
         [{k: r[k] for k in keys} for r in read(serial / "runs.jsonl")]
     assert "| fc | 97.80% |" in (there / "table.md").read_text()
+
+
+def outward_address():
+    """This machine's address on a network other than the loopback, or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))      # (a documentation address: nothing is sent)
+            address = s.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
+
+
+def test_a_local_cluster_listens_on_the_loopback_address_only():
+    from urllib.parse import urlparse
+    said = []
+    with on_dask.Engine(workers=1, say=said.append) as engine:
+        link = next(line.rsplit(" ", 1)[1] for line in said if "dashboard" in line)
+        port = urlparse(link).port
+        assert urlparse(link).hostname == "127.0.0.1"
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass                                 # it is there on the loopback
+        ports = [port, urlparse(engine.cluster.scheduler_address).port] + [
+            urlparse(w).port for w in engine.client.scheduler_info()["workers"]]
+        outward = outward_address()
+        if outward is None:
+            pytest.skip("this machine has no address but the loopback")
+        for port in ports:
+            with pytest.raises(OSError):
+                socket.create_connection((outward, port), timeout=5).close()
+
+
+def test_a_killed_workers_run_goes_on_from_its_last_epoch(tmp_path):
+    """The run's backup reaches the client after every epoch; the worker
+    that takes the run over from a killed one starts from there, and the
+    result is the serial runner's."""
+    from threadpoolctl import threadpool_limits
+    args = ["--layers", "conv4,fc20,softmax", "--activation", "relu", "--vary", "eta=0.1",
+            "--epochs", "4", "--train-size", "10000", "--eval-size", "200", "--quiet",
+            "--device", "cpu"]
+    with threadpool_limits(1):
+        assert cli.main(["sweep"] + args + ["--output", str(tmp_path / "serial")]) == 0
+    out = tmp_path / "cluster"
+    todo = search.plan(cli.parse_arguments(["sweep"] + args + ["--output", str(out)]))
+    said, killed = [], []
+    with on_dask.Engine(workers=2, say=said.append) as engine:
+        def kill_once_a_backup_is_here():
+            deadline = time.time() + 300
+            while time.time() < deadline and not killed:
+                busy = [w for w, keys in engine.client.processing().items() if keys]
+                if busy and list((out / "backups").glob("*.state")):
+                    pid = engine.client.run(os.getpid, workers=busy[:1])[busy[0]]
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                time.sleep(0.02)
+
+        killer = threading.Thread(target=kill_once_a_backup_is_here)
+        killer.start()
+        try:
+            assert runs.carry_out(todo, str(out), say=said.append, engine=engine) == 0
+        finally:
+            killed.append(None)
+            killer.join()
+    assert killed[0] is not None, "no worker was killed in the run"
+    (record,) = read(out / "runs.jsonl")
+    assert record["resumed_at"] >= 1, record
+    assert "(resumed at epoch {0})".format(record["resumed_at"]) in said[-1]
+    assert not list((out / "backups").glob("*.state"))
+    (serial,) = read(tmp_path / "serial" / "runs.jsonl")
+    for key in ("best_validation_accuracy", "test_accuracy", "best_epoch", "epochs"):
+        assert record[key] == serial[key], key
+    with np.load(out / record["net"]) as mine, np.load(tmp_path / "serial" /
+                                                       serial["net"]) as theirs:
+        for name in mine.files:
+            np.testing.assert_array_equal(mine[name], theirs[name])

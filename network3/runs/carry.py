@@ -6,18 +6,21 @@ not hold yet, one after another in this process (printing SGD's lines, as
 the book does) or, when asked, on a Dask cluster (``runs.on_dask``); as each
 run finishes it is kept (``log.keep``: its network, then its record), even
 if Ctrl-C comes then.  Only finished runs are recorded, so an interrupted
-sweep resumes with what is missing.
+sweep resumes with what is missing; and every run keeps a backup under
+``backups/`` after each epoch (``log.backup_file``), so a run cut short goes
+on from its last epoch.
 
 """
 
 #### Libraries
 # Standard library
+import dataclasses
 import os
 import time
 
 # network3
 from network3.interrupts import Interruption
-from network3.runs.log import finished_line, keep, pending
+from network3.runs.log import backup_file, finished_line, forget_backup, keep, pending
 from network3.runs.run import Interrupted, train
 
 
@@ -32,7 +35,8 @@ def carry_out(todo, output, say=print, workers=None, scheduler=None, engine=None
     a run that raises is reported with its error while the others go on.
     Ctrl-C raises :class:`Interrupted` (pending runs are cancelled).
     """
-    os.makedirs(os.path.join(output, "nets"), exist_ok=True)
+    for folder in ("nets", "backups"):
+        os.makedirs(os.path.join(output, folder), exist_ok=True)
     todo = pending(todo, output)
     if engine is not None:
         return _train_there(todo, output, say, engine)
@@ -48,7 +52,7 @@ def carry_out(todo, output, say=print, workers=None, scheduler=None, engine=None
 def _train_here(run, output, say):
     say("== {0}, seed {1}".format(run.description, run.seed))
     with Interruption() as interruption:
-        outcome = train(run, say)
+        outcome = train(dataclasses.replace(run, backup=backup_file(output, run)), say)
         with interruption.shielded():      # a finished run is kept whole
             keep(output, outcome)
     say(finished_line(run.experiment if run.config is None else run.label(),
@@ -64,7 +68,7 @@ def _train_there(todo, output, say, engine):
     # a bar on a terminal; in a log, each run's line says how far the sweep is
     with tqdm(total=len(todo), unit="run", desc="runs", dynamic_ncols=True,
               disable=None) as bar, Interruption() as interruption:
-        results = engine.results(todo)
+        results = engine.results(todo, output)
         while True:
             with interruption.immediately():
                 item = next(results, None)
@@ -74,6 +78,7 @@ def _train_there(todo, output, say, engine):
             if error is None:
                 with interruption.shielded():
                     keep(output, outcome)
+                    forget_backup(output, run)
                 line = finished_line(run.label(), outcome.record)
             else:
                 failed += 1

@@ -5,7 +5,9 @@
 JSON line per finished run, appended (and synced) only once the run's
 network is written whole under ``nets/``.  A run whose cost diverged is
 recorded as diverged, with its epoch, so that resuming does not try it
-again.
+again.  A run not finished yet keeps its backup under ``backups/``
+(:func:`backup_file`; see ``SGD(backup=...)``): run the sweep again and it
+goes on from its last epoch.
 
 """
 
@@ -49,13 +51,28 @@ def keep(output, outcome):
     append(os.path.join(output, "runs.jsonl"), outcome.record)
 
 
+def backup_file(output, run):
+    """Where ``run`` keeps its backup under ``output`` while it is not
+    finished: ``backups/NAME.state``, NAME that of its model file."""
+    return os.path.join(output, "backups", os.path.splitext(run.file)[0] + ".state")
+
+
+def forget_backup(output, run):
+    """Remove ``run``'s backup (it is finished and kept)."""
+    path = backup_file(output, run)
+    if os.path.exists(path):
+        os.remove(path)
+
+
 def finished_line(name, record):
     """The line a sweep prints when the run ``name`` ends."""
+    resumed = ("" if record.get("resumed_at") is None else
+               " (resumed at epoch {0})".format(record["resumed_at"]))
     if record.get("diverged"):
-        return "== {0}: diverged in epoch {1}; recorded as diverged".format(
-            name, record["diverged_epoch"])
-    return "== {0}: test accuracy {1:.2%} in {2:.0f} s".format(
-        name, record["test_accuracy"] or 0.0, record["seconds"])
+        return "== {0}: diverged in epoch {1}; recorded as diverged{2}".format(
+            name, record["diverged_epoch"], resumed)
+    return "== {0}: test accuracy {1:.2%} in {2:.0f} s{3}".format(
+        name, record["test_accuracy"] or 0.0, record["seconds"], resumed)
 
 
 def pending(runs, output):

@@ -10,7 +10,8 @@ hyper-parameters is many more runs.  They are independent, so an
 :class:`Engine` hands them to Dask, one task per run:
 
 * ``Engine(workers=N)`` starts a ``distributed.LocalCluster`` of N worker
-  processes on the loopback address, each with one thread (the nanny that
+  processes on the loopback address (scheduler, workers and dashboard: nothing
+  listens on another interface), each with one thread (the nanny that
   starts it sets OpenMP, MKL and OpenBLAS to one thread too), so N runs share
   the machine's cores without getting in each other's way;
 * ``Engine(scheduler="tcp://host:8786")`` connects to a cluster someone
@@ -22,12 +23,17 @@ A worker trains each run with :func:`network3.runs.run.train`, loading the data
 from its own disk once (``run.datasets``; a missing file is reported with
 the worker's address), compiling into a PyTensor compile directory of its
 own (``network3.config`` gives every Dask worker process one), and sends
-back the record and the model file's bytes for the client to keep.  When a
-worker dies in the middle of a run (killed, out of memory) Dask's scheduler
-gives the run to another worker (up to ``distributed.scheduler.
-allowed-failures`` times, 3 by default); a run that raises comes back as its
-error and the others go on.  Leaving the engine (Ctrl-C included) cancels
-what has not finished.
+back the record and the model file's bytes for the client to keep.  After
+every epoch the run's backup (``SGD(backup=...)``) goes to a Dask
+``Variable`` of its own on the scheduler, from which the client copies it to
+``OUTPUT/backups/`` (:class:`_BackupCopier`).  When a worker dies in the
+middle of a run (killed, out of memory) Dask's scheduler gives the run to
+another worker (up to ``distributed.scheduler.allowed-failures`` times, 3 by
+default), which goes on from the last backup; a sweep run again after the
+client stopped hands each run the backup the client kept.  A run that
+raises comes back as its error and the others go on.  Leaving the engine
+(Ctrl-C included) cancels what has not finished, once the client holds
+the last backups.
 
 Dask is an extra: ``pip install -e '.[cluster]'``.
 
@@ -41,11 +47,14 @@ import importlib.util
 import os
 import re
 import sys
+import tempfile
 import threading
 import uuid
 
 # network3
-from network3 import data
+from network3 import data, files
+from network3.backup import Backup
+from network3.runs.log import backup_file
 from network3.runs.run import datasets, train
 
 #: Seconds to wait for a ``--scheduler`` to answer.
@@ -108,6 +117,7 @@ class Engine(object):
         self.say = say
         self.cluster = self.client = None
         self._futures = []
+        self._copier = None
 
     def __enter__(self):
         distributed = _distributed()
@@ -130,7 +140,9 @@ class Engine(object):
                     "({2})".format(self.scheduler, CONNECT_TIMEOUT, error)) from None
             where = "the cluster at " + self.scheduler
         else:
-            dashboard = ":0" if importlib.util.find_spec("bokeh") else None
+            # everything on the loopback address, the dashboard included
+            # (Dask's default serves it on every interface)
+            dashboard = "127.0.0.1:0" if importlib.util.find_spec("bokeh") else None
             self.cluster = distributed.LocalCluster(
                 n_workers=self.workers, threads_per_worker=1, processes=True,
                 host="127.0.0.1", dashboard_address=dashboard)
@@ -157,22 +169,35 @@ class Engine(object):
         except Exception:            # no dashboard running (bokeh missing)
             return None
 
-    def results(self, todo):
+    def results(self, todo, output=None):
         """Submit the runs ``todo``, one task each, and yield ``(run,
-        outcome, None)`` or ``(run, None, error)`` as each finishes."""
+        outcome, None)`` or ``(run, None, error)`` as each finishes.  With
+        ``output``, each run starts from its backup there (if it has one) and
+        its backups are copied there after every epoch."""
         distributed = _distributed()
         tag = uuid.uuid4().hex[:8]
         futures = {}
+        if output is not None:
+            self._copier = _BackupCopier(self.client, distributed)
         for k, run in enumerate(todo):
+            key = "network3-{0}-{1}".format(tag, k)
+            backup = None
+            if output is not None and run.file is not None:
+                path = backup_file(output, run)
+                backup = (key + "-backup", _read_if_there(path))
+                self._copier.watch(backup[0], path)
             run = dataclasses.replace(run, verbose=False)
-            future = self.client.submit(_train_on_worker, run, pure=False,
-                                        key="network3-{0}-{1}".format(tag, k))
-            futures[future] = run
+            future = self.client.submit(_train_on_worker, run, backup, pure=False,
+                                        key=key)
+            futures[future] = run, backup
         self._futures = list(futures)
         for future in distributed.as_completed(futures, loop=self.client.loop):
-            run = futures[future]
+            run, backup = futures[future]
             try:
-                yield run, future.result(), None
+                result = future.result()
+                if backup is not None:          # (done: no more copies)
+                    self._copier.forget(backup[0])
+                yield run, result, None
             except Exception as error:
                 yield run, None, "{0}: {1}".format(type(error).__name__, error)
             finally:
@@ -180,7 +205,10 @@ class Engine(object):
 
     def __exit__(self, *exc_info):
         futures, self._futures = self._futures, []
+        copier, self._copier = self._copier, None
         try:
+            if copier is not None:
+                copier.stop()           # the last backups copied first
             if self.client is not None and futures:
                 self.client.cancel(futures)
         finally:
@@ -191,6 +219,80 @@ class Engine(object):
         return False
 
 
+def _read_if_there(path):
+    if not os.path.exists(path):
+        return None
+    with open(path, "rb") as f:
+        return f.read()
+
+
+class _BackupCopier(object):
+    """Copies each run's latest backup from its Dask ``Variable`` (on the
+    scheduler) to the client's disk, every :data:`COPY_EVERY` seconds, in a
+    thread of its own.  A second, small variable (the first's name and
+    ``-count``) counts the backups, so only a new one is fetched."""
+
+    def __init__(self, client, distributed):
+        self.client, self.distributed = client, distributed
+        self._paths, self._copied = {}, {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name="network3-backups")
+        self._thread.start()
+
+    def watch(self, name, path):
+        """Copy the variable ``name`` to ``path`` whenever it changes."""
+        with self._lock:
+            self._paths[name] = path
+
+    def forget(self, name):
+        """The run is finished: copy it no more, and free its variables."""
+        with self._lock:
+            self._paths.pop(name, None)
+            self._copied.pop(name, None)
+            for variable in _variables(name, self.distributed, self.client):
+                variable.delete()
+
+    def _run(self):
+        while not self._stop.wait(COPY_EVERY):
+            self.copy()
+
+    def copy(self):
+        """Copy every backup that is newer than its last copy."""
+        with self._lock:
+            for name, path in self._paths.items():
+                content, count = _variables(name, self.distributed, self.client)
+                try:
+                    new = count.get(timeout=0)
+                    if new == self._copied.get(name):
+                        continue
+                    data = content.get(timeout=0)
+                except Exception:           # not set yet, or the client is closing
+                    continue
+                with files.atomic_write(path) as f:
+                    f.write(data)
+                self._copied[name] = new
+
+    def stop(self):
+        """Stop, after a last copy; free the variables."""
+        self._stop.set()
+        self._thread.join()
+        self.copy()
+        for name in list(self._paths):
+            self.forget(name)
+
+
+#: Seconds between two copies of the runs' backups to the client's disk.
+COPY_EVERY = 0.5
+
+
+def _variables(name, distributed, client):
+    """A run's two Dask variables: its latest backup, and how many it wrote."""
+    return (distributed.Variable(name, client=client),
+            distributed.Variable(name + "-count", client=client))
+
+
 #### On a worker
 # A worker process trains one run at a time: runs seed network3's generator
 # and compile, which are this process's, not a thread's.
@@ -198,8 +300,10 @@ _one_at_a_time = threading.Lock()
 _prepared = []
 
 
-def _train_on_worker(run):
-    """Train ``run`` on the worker this runs on (a Dask task)."""
+def _train_on_worker(run, backup=None):
+    """Train ``run`` on the worker this runs on (a Dask task); ``backup``:
+    ``(name, content)``, the run's Dask variable and the backup the client
+    held when it submitted the run (or None)."""
     with _one_at_a_time:
         if not _prepared:
             _prepared.append(_keep_freed_memory())
@@ -213,7 +317,36 @@ def _train_on_worker(run):
             from distributed import get_worker
             raise DataUnavailable("on worker {0}: {1}".format(
                 get_worker().address, error)) from None
+        if backup is not None:
+            run = dataclasses.replace(run, backup=_worker_backup(*backup))
         return train(run)
+
+
+def _worker_backup(name, content):
+    """The run's backup on this worker: a file of its own, holding the
+    newest backup there is (the variable's, set by a worker that died in
+    the run, or else the client's ``content``), whose every new version goes
+    to the variable."""
+    import distributed
+    variable, count = _variables(name, distributed, distributed.get_client())
+    try:
+        content = variable.get(timeout=0)
+        written = count.get(timeout=0)
+    except TimeoutError:
+        written = 0
+    path = os.path.join(tempfile.gettempdir(), "{0}-{1}.state".format(name, os.getpid()))
+    if content is not None:
+        with files.atomic_write(path) as f:
+            f.write(content)
+    elif os.path.exists(path):
+        os.remove(path)
+
+    def send(data):
+        nonlocal written
+        written += 1
+        variable.set(data)
+        count.set(written)
+    return Backup(path, on_write=send)
 
 
 def _keep_freed_memory():

@@ -20,7 +20,7 @@ import os
 import time
 
 # network3
-from network3 import chapter, data, saving, seeding, updates
+from network3 import backup, chapter, data, saving, seeding, updates
 from network3.network import Network
 from network3.schedules import halve_on_plateau
 from network3.specs import parse_layers
@@ -60,8 +60,10 @@ class Run:
     the layers ``layers`` describes (``network3.specs.parse_layers``);
     ``options`` holds a value for every option of
     ``network3.options.run_defaults()``; ``seed`` seeds the
-    weights and the dropout masks; ``nets`` names its model file under the
-    output folder.
+    weights and the dropout masks; ``file`` names its model file under the
+    output folder's ``nets``; ``backup`` is where training keeps its backup
+    (a file name or a ``network3.backup.Backup``; see ``SGD(backup=...)``),
+    so that a run cut short goes on from its last epoch when it is run again.
     """
 
     experiment: str
@@ -78,6 +80,7 @@ class Run:
     backend: str = None
     verbose: bool = True
     file: str = None
+    backup: object = None
 
     def matches(self, record):
         """Whether ``record`` (a line of runs.jsonl) is this run, finished."""
@@ -162,12 +165,14 @@ def train(run, say=None):
     net = Network(build_layers(run), mbs, device=run.device, backend=run.backend)
     eta = o["eta"] if o["halve_on_plateau"] is None else halve_on_plateau(
         o["eta"], patience=o["halve_on_plateau"])
+    resumed_at = backup.epoch_of(run.backup)
     start = time.perf_counter()
     update = o.get("update", "sgd")
     history = net.SGD(training, o["epochs"], mbs, eta, validation, test,
                       lmbda=o["lmbda"], verbose=run.verbose, augment=o["augment"],
                       momentum=o["momentum"], early_stopping=o["early_stopping"],
-                      update=None if update == "sgd" else updates.by_name(update))
+                      update=None if update == "sgd" else updates.by_name(update),
+                      backup=run.backup)
     seconds = time.perf_counter() - start
     if history.stopped == "interrupted":
         raise Interrupted(run.label())
@@ -175,6 +180,8 @@ def train(run, say=None):
               "settings": run.settings}
     if run.config is not None:
         record["config"] = run.config
+    if resumed_at is not None:
+        record["resumed_at"] = resumed_at
     record.update(best_validation_accuracy=history.best_validation_accuracy,
                   test_accuracy=history.best_test_accuracy,
                   best_epoch=history.best_epoch, epochs=history.epochs,
