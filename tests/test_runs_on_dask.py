@@ -320,3 +320,30 @@ def test_a_killed_workers_run_goes_on_from_its_last_epoch(tmp_path):
                                                        serial["net"]) as theirs:
         for name in mine.files:
             np.testing.assert_array_equal(mine[name], theirs[name])
+
+
+def test_a_tls_scheduler_takes_the_runs_with_dasks_tls_configuration(tmp_path, serial):
+    pytest.importorskip("cryptography")
+    import dask
+    from distributed import LocalCluster
+    from distributed.security import Security
+    security = Security.temporary()           # certificates made for this test
+    with LocalCluster(n_workers=2, threads_per_worker=1, security=security,
+                      protocol="tls://", host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        address = cluster.scheduler_address
+        assert address.startswith("tls://127.0.0.1:")
+        out = tmp_path / "tls"
+        with pytest.raises(ValueError, match="needs Dask's TLS configuration"):
+            on_dask.Engine(scheduler=address).__enter__()
+        # the client's certificates, as a user would configure them: files
+        # named in Dask's configuration
+        config = {}
+        for setting, name in (("ca-file", "tls_ca_file"), ("client.cert", "tls_client_cert"),
+                              ("client.key", "tls_client_key")):
+            path = tmp_path / (name + ".pem")
+            path.write_text(getattr(security, name))
+            config["distributed.comm.tls." + setting] = str(path)
+        with dask.config.set(config):
+            assert cli.main(["sweep"] + sweep_args(out, "--scheduler", address)) == 0
+    assert_same(results(out), serial["numba"])

@@ -17,7 +17,9 @@ hyper-parameters is many more runs.  They are independent, so an
 * ``Engine(scheduler="tcp://host:8786")`` connects to a cluster someone
   started (``dask scheduler`` and ``dask worker``, dask-jobqueue,
   Kubernetes): a scheduler that does not answer is an error within
-  :data:`CONNECT_TIMEOUT` seconds, not a hang.
+  :data:`CONNECT_TIMEOUT` seconds, not a hang.  ``tls://host:port`` connects
+  with the certificates Dask's configuration names
+  (``distributed.comm.tls.*``).
 
 A worker trains each run with :func:`network3.runs.run.train`, loading the data
 from its own disk once (``run.datasets``; a missing file is reported with
@@ -130,6 +132,7 @@ class Engine(object):
 
     def _start(self, distributed):
         if self.scheduler:
+            _check_tls(self.scheduler, distributed)
             try:
                 self.client = distributed.Client(
                     self.scheduler, timeout="{0}s".format(CONNECT_TIMEOUT),
@@ -217,6 +220,21 @@ class Engine(object):
                     thing.close()
             self.client = self.cluster = None
         return False
+
+
+def _check_tls(address, distributed):
+    """A ``tls://`` scheduler needs certificates from Dask's configuration."""
+    if not address.startswith("tls://"):
+        return
+    arguments = distributed.security.Security().get_connection_args("client")
+    if arguments.get("ssl_context") is None:
+        raise ValueError(
+            "--scheduler {0}: a TLS scheduler needs Dask's TLS configuration, which "
+            "names no certificates here: set distributed.comm.tls.ca-file, "
+            "distributed.comm.tls.client.cert and distributed.comm.tls.client.key "
+            "(in ~/.config/dask/distributed.yaml, or as the environment variables "
+            "DASK_DISTRIBUTED__COMM__TLS__CA_FILE, ..._CLIENT__CERT and "
+            "..._CLIENT__KEY)".format(address))
 
 
 def _read_if_there(path):
