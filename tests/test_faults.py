@@ -369,3 +369,39 @@ def test_a_checkpoint_that_cannot_be_written_is_refused_before_training(subset,
                 checkpoint=tmp_path / "no" / "such" / "best.npz")
     with pytest.raises(TypeError, match="checkpoint must be a file name"):
         net.SGD(training_data, 1, 10, 0.1, validation_data, None, checkpoint=3)
+
+
+def test_a_ladder_killed_mid_run_goes_on_from_the_runs_last_epoch(tmp_path):
+    """kill -9 (a crash, a reboot) in the middle of a run of the ladder:
+    running it again goes on from the run's backup, and ends as a run never
+    killed does."""
+    args = [sys.executable, "-m", "network3", "experiments", "--only", "fc",
+            "--repeats", "1", "--epochs", "4", "--train-size", "10000",
+            "--eval-size", "500", "--quiet"]
+    whole = tmp_path / "whole"
+    subprocess.run(args + ["--output", str(whole)], check=True, capture_output=True,
+                   timeout=600)
+    out = tmp_path / "killed"
+    proc = subprocess.Popen(args + ["--output", str(out)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    backup = out / "backups" / "fc-0.state"
+    deadline = time.monotonic() + 300
+    while not backup.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.kill()
+    proc.communicate()
+    assert backup.exists(), "the run ended before its first backup"
+    again = subprocess.run(args + ["--output", str(out)], capture_output=True, text=True,
+                           timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert "Resuming from the backup" in again.stderr
+    (record,) = [json.loads(line) for line in open(out / "runs.jsonl")]
+    (reference,) = [json.loads(line) for line in open(whole / "runs.jsonl")]
+    assert record["resumed_at"] >= 1 and "resumed_at" not in reference
+    assert "(resumed at epoch {0})".format(record["resumed_at"]) in again.stdout
+    for key in ("best_validation_accuracy", "test_accuracy", "best_epoch", "epochs"):
+        assert record[key] == reference[key], key
+    with np.load(out / record["net"]) as mine, np.load(whole / reference["net"]) as ref:
+        for name in mine.files:
+            np.testing.assert_array_equal(mine[name], ref[name])
+    assert not backup.exists()

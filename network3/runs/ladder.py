@@ -13,10 +13,11 @@ the chosen rungs into runs (a few of each, seeded), and :func:`run` carries
 them out (``runs.carry``: here or on Dask), lets the dropout nets vote, and
 writes the table (``runs.tables.ladder_table``).
 
-Only finished runs are recorded.  Ctrl-C ends the whole sweep at once and
-records nothing of the runs it cut short, which the next sweep trains
-again; a run whose cost diverged is recorded as diverged, with its epoch,
-so that resuming does not try it again.
+Only finished runs are recorded.  Ctrl-C ends the whole sweep at once; a
+run it cut short (or a crash, or ``kill -9``) keeps its backup from its last
+epoch under ``OUTPUT/backups``, and the next sweep goes on from there; a run
+whose cost diverged is recorded as diverged, with its epoch, so that
+resuming does not try it again.
 
 """
 
