@@ -8,10 +8,14 @@ from network3.runs import tables
 
 def test_table_reports_mean_and_spread():
     runs = [{"experiment": "fc", "repeat": k, "settings": {"epochs": 60},
-             "test_accuracy": a, "seconds": 10.0}
+             "test_accuracy": a, "seconds": 90.0 + 30 * k, "machine": "CPU X, 2 cores"}
             for k, a in enumerate([0.9780, 0.9790, 0.9800])]
-    row = tables.ladder_table(runs).splitlines()[2]
-    assert row == "| fc | 97.80% | 97.90% ± 0.10 | 3 | 60 | 10 |"
+    lines = tables.ladder_table(runs, {"conv1": [12], "fc": [3]},
+                                names=["fc", "conv1", "conv2"]).splitlines()
+    assert lines[2:] == [
+        "| fc | 97.80% | 97.90% ± 0.10 | 3, 1 at epoch 3 | 60 | 2.0 | CPU X, 2 cores |",
+        "| conv1 | 98.78% | - | 0 done, 1 at epoch 12 | - | - | - |",
+        "| conv2 | 99.06% | - | - | - | - | - |"]
 
 
 def test_table_ranks_combinations_by_validation_accuracy():

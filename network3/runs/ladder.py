@@ -29,10 +29,11 @@ import time
 
 # network3
 from network3 import chapter, data, options
+from network3.backup import epoch_of
 from network3.ensemble import ensemble
 from network3.network import load
 from network3.runs.carry import carry_out
-from network3.runs.log import append, read_runs
+from network3.runs.log import append, backup_file, read_runs
 from network3.runs.on_dask import check_engine_arguments
 from network3.runs.run import DataSpec, Run
 from network3.runs.tables import ENSEMBLE, NAMES, ladder_table
@@ -92,11 +93,22 @@ def run(args, say=print):
     path = os.path.join(args.output, "runs.jsonl")
     if ENSEMBLE in names:
         _run_ensemble(args, path, say)
-    text = ladder_table(read_runs(path))
+    text = ladder_table(read_runs(path), unfinished(todo, args.output), names)
     with open(os.path.join(args.output, "table.md"), "w") as f:
         f.write(text)
     say(text)
     return failed
+
+
+def unfinished(todo, output):
+    """For each experiment, the epochs at which its runs of ``todo`` that
+    were cut short will go on (from their backups under ``output``)."""
+    found = {}
+    for run in todo:
+        epoch = epoch_of(backup_file(output, run))
+        if epoch is not None:
+            found.setdefault(run.experiment, []).append(epoch)
+    return found
 
 
 def _run_ensemble(args, path, say):

@@ -17,6 +17,7 @@ import collections
 import dataclasses
 import io
 import os
+import platform
 import time
 
 # network3
@@ -105,6 +106,22 @@ class Outcome:
     model: bytes = None
 
 
+def machine(net):
+    """What ``net`` trained on, in a few words: the CPU's model and cores
+    (as Linux names it), or the GPU's."""
+    if net.engine.device == "gpu":
+        import jax
+        return "{0} (JAX)".format(jax.devices("gpu")[0].device_kind)
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f
+                         if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    return "{0}, {1} cores".format(model, os.cpu_count())
+
+
 #### Carrying out one run
 #: The data sets this process has loaded, the latest last (see :func:`datasets`).
 _loaded = collections.OrderedDict()
@@ -185,7 +202,8 @@ def train(run, say=None):
     record.update(best_validation_accuracy=history.best_validation_accuracy,
                   test_accuracy=history.best_test_accuracy,
                   best_epoch=history.best_epoch, epochs=history.epochs,
-                  seconds=seconds, finished=time.strftime("%Y-%m-%d %H:%M:%S"))
+                  seconds=seconds, finished=time.strftime("%Y-%m-%d %H:%M:%S"),
+                  machine=machine(net))
     if history.stopped == "diverged":
         record.update(diverged=True, diverged_epoch=history.epochs, test_accuracy=None)
         return Outcome(record)

@@ -23,18 +23,29 @@ ENSEMBLE_BOOK_ACCURACY = 0.9967
 NAMES = list(chapter.RECIPES) + [ENSEMBLE]
 
 
-def ladder_table(runs):
+def ladder_table(runs, unfinished=None, names=NAMES):
     """Markdown: experiment, book accuracy, our runs (mean ± standard
     deviation of the test accuracy; diverged runs are counted, not
-    averaged), seconds per run.  For each experiment only the latest
-    settings count; an ensemble's latest vote counts."""
-    lines = ["| experiment | book | ours: test accuracy | runs | epochs | s per run |",
-             "|---|---|---|---|---|---|"]
+    averaged), epochs, minutes per run, the machines they ran on.  For each
+    experiment only the latest settings count; an ensemble's latest vote
+    counts.  ``unfinished`` (experiment -> the epochs at which its runs cut
+    short will go on, from their backups) adds them to the runs column;
+    an experiment of ``names`` with neither gets a row of dashes."""
+    unfinished = unfinished or {}
+    lines = ["| experiment | book | ours: test accuracy | runs | epochs | min per run "
+             "| machine |", "|---|---|---|---|---|---|---|"]
     books = {name: recipe.book_accuracy for name, recipe in chapter.RECIPES.items()}
     books[ENSEMBLE] = ENSEMBLE_BOOK_ACCURACY
-    for name in NAMES:
+    for name in names:
+        book = "-" if books[name] is None else "{0:.2f}%".format(100 * books[name])
         mine = [r for r in runs if r["experiment"] == name]
+        going = "".join(", 1 at epoch {0}".format(epoch)
+                        for epoch in sorted(unfinished.get(name, ())))
         if not mine:
+            if going or name in unfinished:
+                going = "0 done" + going
+            lines.append("| {0} | {1} | - | {2} | - | - | - |".format(
+                name, book, going or "-"))
             continue
         latest = mine[-1]["settings"]
         mine = [r for r in mine if r["settings"] == latest]
@@ -43,15 +54,16 @@ def ladder_table(runs):
         accuracies = [100 * r["test_accuracy"] for r in mine
                       if r["test_accuracy"] is not None]
         ours = _spread(accuracies)
-        book = books[name]
         count = str(len(mine))
         diverged = sum(1 for r in mine if r.get("diverged"))
         if diverged:
             count += " ({0} diverged)".format(diverged)
-        lines.append("| {0} | {1} | {2} | {3} | {4} | {5:.0f} |".format(
-            name, "-" if book is None else "{0:.2f}%".format(100 * book), ours,
-            count if name != ENSEMBLE else "{0} nets".format(latest.get("nets")),
-            latest["epochs"], statistics.mean(r["seconds"] for r in mine)))
+        machines = sorted({r["machine"] for r in mine if r.get("machine")})
+        lines.append("| {0} | {1} | {2} | {3} | {4} | {5:.1f} | {6} |".format(
+            name, book, ours,
+            count + going if name != ENSEMBLE else "{0} nets".format(latest.get("nets")),
+            latest["epochs"], statistics.mean(r["seconds"] for r in mine) / 60,
+            "; ".join(machines) or "-"))
     return "\n".join(lines) + "\n"
 
 
