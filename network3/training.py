@@ -444,7 +444,7 @@ class _Pages(object):
         self.loop, self.net = loop, loop.net
         self.training_data, self.training = training_data, loop.training
         self.augment, self.feed = augment, None
-        self.first = self.end = 0
+        self.first = self.end = self.first_epoch = 0
         self.seed = None
         if augment is not None:
             self.seed = seeding.new_seed()

@@ -249,6 +249,20 @@ def test_a_feed_hands_over_pages_epoch_by_epoch(mnist):
     assert not np.array_equal(first[0], first[3])       # epoch 1 is new
 
 
+def test_a_feed_started_at_a_later_epoch_makes_that_epochs_images(mnist):
+    """A run resumed from a backup at epoch k gets the images epoch k had."""
+    x = mnist[0][0][:1500]
+    augment = Augmentation(rotate=15, elastic=(10, 3))
+    with feed(x, 3, seed=6, page=1000) as whole, EpochFeed(
+            augment, x, (1, 28, 28), 3, 6, 1000, first_epoch=2) as resumed:
+        pages = [whole.next() for _ in range(6)]
+        later = [resumed.next() for _ in range(2)]
+        with pytest.raises(RuntimeError, match="all 3 epochs were made"):
+            resumed.next()
+    for a, b in zip(pages[4:], later):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_a_feed_holds_no_epoch_it_has_handed_over(mnist):
     """Two copies at most: the one handed over (training reads it) and the
     one being made.  Once training lets an epoch go, nothing keeps it."""

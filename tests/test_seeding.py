@@ -26,6 +26,19 @@ def test_seed_repeats_and_reset_returns_to_numpys_global_state():
     np.testing.assert_array_equal(weights(), b)      # as in 2015: np.random.seed rules
 
 
+def test_the_seeded_generators_state_goes_back_where_it_was():
+    assert seeding.get_state() is None
+    network3.seed(3)
+    seeding.new_seed()
+    state = seeding.get_state()
+    following = [seeding.new_seed() for _ in range(3)]
+    seeding.reset()
+    seeding.set_state(state)
+    assert [seeding.new_seed() for _ in range(3)] == following
+    seeding.set_state(None)
+    assert seeding.get_state() is None
+
+
 def test_get_rng_and_new_seed():
     generator = np.random.default_rng(0)
     assert seeding.get_rng(generator) is generator

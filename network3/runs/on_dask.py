@@ -180,7 +180,7 @@ class Engine(object):
         distributed = _distributed()
         tag = uuid.uuid4().hex[:8]
         futures = {}
-        if output is not None:
+        if output is not None and self._copier is None:
             self._copier = _BackupCopier(self.client, distributed)
         for k, run in enumerate(todo):
             key = "network3-{0}-{1}".format(tag, k)
