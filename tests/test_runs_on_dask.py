@@ -97,40 +97,55 @@ def test_a_local_cluster_gives_the_serial_results(tmp_path, serial, backend, cap
 def test_a_worker_killed_in_a_run_loses_nothing(tmp_path, serial):
     out = tmp_path / "cluster"
     todo = search.plan(cli.parse_arguments(["sweep"] + sweep_args(out)))
-    said, killed = [], []
+    said = []
     with on_dask.Engine(workers=2, say=said.append) as engine:
         # every worker process compiles into a directory of its own
         dirs = engine.client.run(lambda: __import__("network3").config.own_compiledir)
         assert len(set(dirs.values())) == 2 and None not in dirs.values()
         assert all(os.path.basename(d).startswith("worker-") for d in dirs.values())
 
-        def kill_a_busy_worker():
-            deadline = time.time() + 300
-            while time.time() < deadline and not killed:
-                busy = [w for w, keys in engine.client.processing().items() if keys]
-                if busy and not read_if_there(out / "runs.jsonl"):
-                    time.sleep(0.5)        # well into the run: compiled, training
-                    busy = [w for w, keys in engine.client.processing().items()
-                            if keys]
-                    if busy:
-                        pid = engine.client.run(os.getpid, workers=busy[:1])[busy[0]]
-                        os.kill(pid, signal.SIGKILL)
-                        killed.append(pid)
-                time.sleep(0.05)
+        def well_into_a_run():
+            if read_if_there(out / "runs.jsonl"):
+                return False
+            time.sleep(0.5)                # compiled, training
+            return True
 
-        killer = threading.Thread(target=kill_a_busy_worker)
-        killer.start()
-        try:
-            failed = runs.carry_out(todo, str(out), say=said.append, engine=engine)
-        finally:
-            killed.append(None)
-            killer.join()
-    assert killed[0] is not None, "no worker was killed in a run"
+        failed, killed = carry_out_killing_a_worker(engine, todo, out, said,
+                                                    well_into_a_run)
+    assert killed is not None, "no worker was killed in a run"
     assert failed == 0
     assert sum("runs done" in line for line in said) == 4
     assert_same(results(out), serial["numba"])
     if any("dashboard" in line for line in said):
         assert any(line.startswith("network3: Dask dashboard: http://") for line in said)
+
+
+def carry_out_killing_a_worker(engine, todo, out, said, when):
+    """``runs.carry_out`` on ``engine``, killing (SIGKILL) a worker busy with
+    a run the first time ``when()`` says so; return the number of failed
+    runs and the killed process's id (None if none was killed)."""
+    killed = []
+
+    def killer():
+        deadline = time.time() + 300
+        while time.time() < deadline and not killed:
+            busy = [w for w, keys in engine.client.processing().items() if keys]
+            if busy and when():
+                busy = [w for w, keys in engine.client.processing().items() if keys]
+                if busy:
+                    pid = engine.client.run(os.getpid, workers=busy[:1])[busy[0]]
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    try:
+        failed = runs.carry_out(todo, str(out), say=said.append, engine=engine)
+    finally:
+        killed.append(None)
+        thread.join()
+    return failed, killed[0]
 
 
 def read_if_there(path):
@@ -289,26 +304,12 @@ def test_a_killed_workers_run_goes_on_from_its_last_epoch(tmp_path):
         assert cli.main(["sweep"] + args + ["--output", str(tmp_path / "serial")]) == 0
     out = tmp_path / "cluster"
     todo = search.plan(cli.parse_arguments(["sweep"] + args + ["--output", str(out)]))
-    said, killed = [], []
+    said = []
     with on_dask.Engine(workers=2, say=said.append) as engine:
-        def kill_once_a_backup_is_here():
-            deadline = time.time() + 300
-            while time.time() < deadline and not killed:
-                busy = [w for w, keys in engine.client.processing().items() if keys]
-                if busy and list((out / "backups").glob("*.state")):
-                    pid = engine.client.run(os.getpid, workers=busy[:1])[busy[0]]
-                    os.kill(pid, signal.SIGKILL)
-                    killed.append(pid)
-                time.sleep(0.02)
-
-        killer = threading.Thread(target=kill_once_a_backup_is_here)
-        killer.start()
-        try:
-            assert runs.carry_out(todo, str(out), say=said.append, engine=engine) == 0
-        finally:
-            killed.append(None)
-            killer.join()
-    assert killed[0] is not None, "no worker was killed in the run"
+        failed, killed = carry_out_killing_a_worker(
+            engine, todo, out, said, lambda: bool(list((out / "backups").glob("*.state"))))
+    assert failed == 0
+    assert killed is not None, "no worker was killed in the run"
     (record,) = read(out / "runs.jsonl")
     assert record["resumed_at"] >= 1, record
     assert "(resumed at epoch {0})".format(record["resumed_at"]) in said[-1]
