@@ -227,6 +227,40 @@ def epoch_of(backup):
         return None
 
 
+#### A loop's backup, from start to end
+def attach(loop, backup, settings):
+    """Give ``loop`` (a ``training.Loop``) its backup (a file name or a
+    :class:`Backup`) and its fingerprint, from ``settings`` (SGD's arguments
+    that shape training, by name)."""
+    loop.backup = backup if isinstance(backup, Backup) else Backup(backup)
+    loop.fingerprint = fingerprint(loop.net, settings,
+                                   (loop.training, loop.validation, loop.test))
+
+
+def resumed_state(loop):
+    """The state ``loop``'s backup holds, if it has one (None if not);
+    :class:`BackupError` if it is not this run's."""
+    if loop.backup is None or not loop.backup.exists():
+        return None
+    return loop.backup.read(loop.fingerprint)
+
+
+def after_epoch(loop, epoch):
+    """Back up ``loop`` after ``epoch`` (not after the last), shielded
+    from Ctrl-C."""
+    if loop.backup is not None and epoch + 1 < loop.epochs:
+        with loop.interruption.shielded():
+            loop.backup.write(capture(loop, epoch + 1), loop.fingerprint)
+
+
+def at_end(loop):
+    """A run that ended by itself (not interrupted, no error) needs its
+    backup no more."""
+    if (loop.backup is not None and loop.error is None
+            and loop.history.stopped != "interrupted"):
+        loop.backup.remove()
+
+
 #### Capturing and restoring a loop's state
 def _random_variables(graph):
     return [var for var, _ in graph.updates if isinstance(var.type, RandomType)]
@@ -279,7 +313,8 @@ def restore_before_compiling(loop, state):
 
 def restore_after_compiling(loop, state):
     """Put back the step's own state, which compiling set afresh: the
-    parameters, the update rule's state and the dropout generators."""
+    parameters, the update rule's state and the dropout generators; and say
+    that the run resumes."""
     graph = loop.graph
     variables = _state_variables(graph)
     shapes = [var.get_value(borrow=True).shape for var in variables]
@@ -290,3 +325,10 @@ def restore_after_compiling(loop, state):
         var.set_value(np.asarray(value, dtype=var.type.dtype))
     for var, saved in zip(_random_variables(graph), state["generators"]):
         loop.engine.set_generator_state(var, saved)
+    history = loop.history
+    line = "Resuming from the backup {0} at epoch {1} of {2}".format(
+        loop.backup.filename, state["epoch"], loop.epochs)
+    if history.best_epoch is not None:
+        line += " (best validation accuracy so far {0:.2%}, at epoch {1})".format(
+            history.best_validation_accuracy, history.best_epoch)
+    loop.printer.notice(line + ".")

@@ -168,12 +168,8 @@ class Network(object):
             Your own hooks into the loop, run after those the keywords above
             add (see ``network3.callbacks``).
         backup : str or path or network3.backup.Backup, optional
-            Write the whole state of training here after every epoch; if the
-            file exists, go on from it: a run cut short (Ctrl-C, a killed
-            process) and started again with the same network, arguments and
-            data ends as if it had never stopped, bit for bit.  A backup of
-            another run is refused; a run that ends by itself removes its
-            backup (see ``network3.backup``).
+            Written after every epoch with the whole state of training; SGD
+            run again with it goes on exactly from there (``network3.backup``).
 
         Each keyword's default keeps the book's behaviour and numbers.
 
@@ -202,9 +198,8 @@ class Network(object):
         hand (benchmarks do): ``train(first, count)`` trains on ``count``
         mini-batches from number ``first`` on, as ``SGD`` would, and returns
         their costs (``net.engine.sync()`` shows JAX's parameters)."""
-        arrays = options.check_sgd_arguments(self, training_data, 0,
-                                             self.mini_batch_size, eta, None, None,
-                                             lmbda)[0]
+        arrays = options.check_sgd_arguments(
+            self, training_data, 0, self.mini_batch_size, eta, None, None, lmbda)[0]
         return training.compile_run(self, training_data, arrays, eta, lmbda)
 
     #### Saving and loading
@@ -238,8 +233,7 @@ class Network(object):
         """Fraction of ``dataset``'s images the network classifies correctly.
 
         ``dataset`` is a pair ``(images, labels)`` of shared variables or
-        arrays.  Every image counts.
-        """
+        arrays.  Every image counts."""
         images, labels = data.check_dataset(dataset, "dataset", self.layers)
         return float(np.mean(self.predict(images) == labels))
 

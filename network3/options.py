@@ -290,14 +290,7 @@ def check_sgd_arguments(net, training_data, epochs, mini_batch_size, eta,
         if not isinstance(callback, Callback):
             raise TypeError("SGD: callbacks must be a list of network3.callbacks."
                             "Callback objects, got {0!r} in it".format(callback))
-    _check_file("checkpoint", checkpoint)
-    backup = getattr(backup, "filename", backup)      # (a network3.backup.Backup)
-    _check_file("backup", backup)
-    if (checkpoint is not None and backup is not None
-            and os.path.abspath(checkpoint) == os.path.abspath(backup)):
-        raise ValueError("SGD: checkpoint and backup are the same file, {0!r}; the "
-                         "checkpoint is a model file, the backup a run's whole state: "
-                         "give them different names".format(os.fspath(backup)))
+    _check_files(checkpoint, getattr(backup, "filename", backup))
     training = data.check_dataset(training_data, "training_data", net.layers)
     if len(training[0]) < net.mini_batch_size:
         raise ValueError(
@@ -312,6 +305,18 @@ def check_sgd_arguments(net, training_data, epochs, mini_batch_size, eta,
             *(None if part is None else data.check_dataset(part, name, net.layers)
               for part, name in ((validation_data, "validation_data"),
                                  (test_data, "test_data"))))
+
+
+def _check_files(checkpoint, backup):
+    """The files SGD writes: each a name in a folder that exists, and not
+    the same file."""
+    _check_file("checkpoint", checkpoint)
+    _check_file("backup", backup)
+    if (checkpoint is not None and backup is not None
+            and os.path.abspath(checkpoint) == os.path.abspath(backup)):
+        raise ValueError("SGD: checkpoint and backup are the same file, {0!r}; the "
+                         "checkpoint is a model file, the backup a run's whole state: "
+                         "give them different names".format(os.fspath(backup)))
 
 
 def _check_file(name, filename):

@@ -167,12 +167,10 @@ def sgd(net, training_data, epochs, mini_batch_size, eta, validation_data,
                 updates.check(update), hooks + callbacks, printer, augment)
     if backup is not None:
         # what makes the run this run: a backup from another is refused
-        settings = dict(epochs=epochs, eta=eta, lmbda=lmbda, update=loop.update,
-                        early_stopping=early_stopping, monitor_training=monitor_training,
-                        augment=augment, callbacks=[type(c).__name__ for c in callbacks])
-        loop.backup = (backup if isinstance(backup, backups.Backup)
-                       else backups.Backup(backup))
-        loop.fingerprint = backups.fingerprint(net, settings, (training, validation, test))
+        backups.attach(loop, backup, dict(
+            epochs=epochs, eta=eta, lmbda=lmbda, update=loop.update,
+            early_stopping=early_stopping, monitor_training=monitor_training,
+            augment=augment, callbacks=[type(c).__name__ for c in callbacks]))
     return loop.run(epochs)
 
 
@@ -252,9 +250,7 @@ class Loop(object):
         history, self.epochs = self.history, epochs
         for callback in self.callbacks:
             callback.loop = self
-        # a backup from another run is refused before anything happens
-        resumed = (self.backup.read(self.fingerprint)
-                   if self.backup is not None and self.backup.exists() else None)
+        resumed = backups.resumed_state(self)      # (refused before anything happens)
         self.initial_params = [p.get_value() for p in self.net.params]
         self._hooks("on_train_begin", history)
         first = 0 if resumed is None else backups.restore_before_compiling(self, resumed)
@@ -266,8 +262,6 @@ class Loop(object):
                 return history
             if resumed is not None:
                 backups.restore_after_compiling(self, resumed)
-                self.printer.notice(_resuming(self.backup.filename, history, first,
-                                              epochs))
             ending = None
             try:
                 # Do the actual training
@@ -277,10 +271,7 @@ class Loop(object):
                     history.stopped = self._end_epoch(epoch)
                     if history.stopped is not None:
                         break
-                    if self.backup is not None and epoch + 1 < epochs:
-                        with self.interruption.shielded():
-                            self.backup.write(backups.capture(self, epoch + 1),
-                                              self.fingerprint)
+                    backups.after_epoch(self, epoch)
                 if self.interruption.requested:    # during the last evaluation
                     raise _Stop("interrupted")
             except BaseException as error:
@@ -289,10 +280,7 @@ class Loop(object):
                 if ending is not None:
                     self._stop(ending)
                 self._hooks("on_train_end", history)
-                # a run that ended by itself needs its backup no more
-                if (self.backup is not None and self.error is None
-                        and history.stopped != "interrupted"):
-                    self.backup.remove()
+                backups.at_end(self)
         if self.error is not None:
             raise self.error
         return history
@@ -408,16 +396,6 @@ class Loop(object):
             self.engine.sync()
         except Exception:    # the device's copy is gone; the last epoch's stays
             pass
-
-
-def _resuming(filename, history, first, epochs):
-    """The line that says a run goes on from its backup."""
-    line = "Resuming from the backup {0} at epoch {1} of {2}".format(filename, first,
-                                                                     epochs)
-    if history.best_epoch is not None:
-        line += " (best validation accuracy so far {0:.2%}, at epoch {1})".format(
-            history.best_validation_accuracy, history.best_epoch)
-    return line + "."
 
 
 def _summary(history, message, holds_best):
