@@ -39,6 +39,7 @@ import io
 import json
 import numbers
 import os
+import types
 import zipfile
 
 # Third-party libraries
@@ -47,7 +48,9 @@ from pytensor.tensor.random.type import RandomType
 
 # network3
 from network3 import config, files, saving, seeding
+from network3.augmentation import Augmentation
 from network3.specs import format_augmentation
+from network3.updates import UpdateRule
 
 FORMAT = "network3-backup"
 VERSION = 1
@@ -103,17 +106,23 @@ def data_digest(datasets):
 
 def describe(value):
     """A setting as a fingerprint holds it: numbers and strings as they are;
-    an update rule, a schedule or an augmentation by what defines it."""
+    an update rule or an augmentation by what defines it; a schedule that is
+    a function by its name, one that is an object by its ``repr`` if its
+    class gives one (``halve_on_plateau``'s names its arguments), else by
+    its class's name (a function's ``repr`` holds its address, another in
+    every process)."""
     if value is None or isinstance(value, (bool, numbers.Number, str)):
         return value
-    if hasattr(value, "hyper") and hasattr(value, "name"):     # an update rule
+    if isinstance(value, UpdateRule):
         return {"rule": value.name, "hyper": value.hyper}
-    if type(value).__name__ == "Augmentation":
+    if isinstance(value, Augmentation):
         return format_augmentation(value)
-    if type(value).__repr__ is not object.__repr__:
+    named = value if isinstance(value, (types.FunctionType, types.BuiltinFunctionType,
+                                        types.MethodType)) else None
+    if named is None and type(value).__repr__ is not object.__repr__:
         return repr(value)
-    return "{0}.{1}".format(getattr(value, "__module__", "?"),
-                            getattr(value, "__qualname__", type(value).__qualname__))
+    named = named or type(value)
+    return "{0}.{1}".format(named.__module__, named.__qualname__)
 
 
 def fingerprint(net, settings, datasets):

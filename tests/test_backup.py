@@ -285,3 +285,21 @@ def test_sigint_and_sigkill_at_random_moments_then_resume(backend, tmp_path):
             finished(child(backend, state, out))
         assert_same(result(out), whole)
         assert not state.exists(), what
+
+
+def test_settings_are_described_the_same_in_every_process():
+    def schedule(epoch):
+        return 0.1
+
+    described = [backup.describe(v) for v in (
+        schedule, lambda epoch: 0.1, schedules.halve_on_plateau(0.1, patience=2),
+        updates.adam(), Augmentation(shift=2), 0.1, None)]
+    assert described == [
+        "test_backup.test_settings_are_described_the_same_in_every_process.<locals>."
+        "schedule",
+        "test_backup.test_settings_are_described_the_same_in_every_process.<locals>."
+        "<lambda>",
+        "halve_on_plateau(0.1, patience=2, stop_below=0.00078125)",
+        {"rule": "adam", "hyper": {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}},
+        "shift=2", 0.1, None]
+    assert "0x" not in str(described)       # no address, which differs per process
