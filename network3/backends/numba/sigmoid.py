@@ -100,6 +100,11 @@ def _exp(x):
     return y if x == x else x                  # NaN stays NaN
 
 
+# Compiled code holds the constants' values: they salt its cache with its source.
+_exp.salt = repr((_LOG2_E, _LN2_HIGH, _LN2_LOW, _ROUNDER, _ROUNDER_BITS, _C0, _C1, _C2,
+                  _C3, _C4, _C5, _C6, _C7, _C8, _C9, _C10, _C11, _C12, _C13))
+
+
 #### The kernel
 _pytensor_sigmoid = numba_funcify_and_cache_key.dispatch(Sigmoid)
 
