@@ -190,13 +190,8 @@ class Backup(object):
         fingerprint is ``fingerprint``; else :class:`BackupError`."""
         name = self.filename
         try:
-            with np.load(name, allow_pickle=False) as archive:
-                meta = json.loads(archive["meta"].tobytes().decode())
-                arrays = []
-                while "array{0}".format(len(arrays)) in archive.files:
-                    arrays.append(archive["array{0}".format(len(arrays))])
-        except (OSError, ValueError, EOFError, KeyError, UnicodeDecodeError,
-                zipfile.BadZipFile) as error:
+            meta, arrays = _load(name)
+        except _UNREADABLE as error:
             raise BackupError(
                 "backup={0!r}: not a readable network3 backup ({1}: {2}); it may be "
                 "damaged. Remove it to start afresh".format(
@@ -229,11 +224,24 @@ def epoch_of(backup):
     if filename is None or not os.path.exists(filename):
         return None
     try:
-        with np.load(filename, allow_pickle=False) as archive:
-            return int(json.loads(archive["meta"].tobytes().decode())["state"]["epoch"])
-    except (OSError, ValueError, EOFError, KeyError, TypeError, UnicodeDecodeError,
-            zipfile.BadZipFile):
+        return int(_load(filename, arrays=False)[0]["state"]["epoch"])
+    except _UNREADABLE + (TypeError,):
         return None
+
+
+#: What reading a file that is not a whole backup raises.
+_UNREADABLE = (OSError, ValueError, EOFError, KeyError, UnicodeDecodeError,
+               zipfile.BadZipFile)
+
+
+def _load(filename, arrays=True):
+    """A backup file's JSON and (if ``arrays``) its arrays, unchecked."""
+    with np.load(filename, allow_pickle=False) as archive:
+        meta = json.loads(archive["meta"].tobytes().decode())
+        found = []
+        while arrays and "array{0}".format(len(found)) in archive.files:
+            found.append(archive["array{0}".format(len(found))])
+    return meta, found
 
 
 #### A loop's backup, from start to end
