@@ -2,6 +2,7 @@
 results appended as runs finish, and resuming an interrupted sweep."""
 
 import json
+from collections import Counter
 import subprocess
 import sys
 
@@ -31,16 +32,23 @@ def test_the_whole_ladder_runs_end_to_end(tmp_path):
                               + BACKEND)
     assert status == 0
     runs = read(out / "runs.jsonl")
-    assert [r["experiment"] for r in runs] == ladder.NAMES
+    # one run of each rung, then the dropout net's other four: the voters
+    assert [r["experiment"] for r in runs] == (
+        ladder.LADDER + ["dropout"] * 4 + [ladder.ENSEMBLE])
+    assert [r["seed"] for r in runs if r["experiment"] == "dropout"] == [0, 1, 2, 3, 4]
     # each run's test accuracy is its saved net's on the 20 test images, and
-    # the ensemble's is the plurality of the dropout net's votes (one net here)
+    # the ensemble's is the plurality of the five dropout nets' votes
     images, labels = (part[:20] for part in network3.load_data()[2])
     on = {"backend": "jax", "device": "cpu"} if BACKEND else {}
     for r in runs:
         if r["experiment"] == ladder.ENSEMBLE:
-            voters = [network3.load_network(out / "nets" / "dropout-0.npz", **on)]
+            voters = [network3.load_network(out / "nets" / "dropout-{0}.npz".format(k), **on)
+                      for k in range(5)]
             votes = np.array([net.predict(images) for net in voters])
-            assert r["test_accuracy"] == np.mean(votes[0] == labels)
+            # a tie goes to the earliest net's class, as Counter.most_common gives it
+            winners = [Counter(column.tolist()).most_common(1)[0][0] for column in votes.T]
+            assert r["test_accuracy"] == np.mean(np.array(winners) == labels)
+            assert r["settings"]["nets"] == 5
             continue
         net = network3.load_network(out / r["net"], **on)
         assert r["test_accuracy"] == np.mean(net.predict(images) == labels), r
@@ -84,3 +92,18 @@ def test_bad_arguments(tmp_path, capsys):
     result = subprocess.run([sys.executable, "scripts/experiments.py", "--help"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "--repeats" in result.stdout
+
+
+def test_the_ladder_comes_round_by_round(tmp_path):
+    """Every rung's first run before any rung's second: a sweep cut short has
+    covered the table once; the ensemble asks for five dropout nets."""
+    args = cli.parse_arguments(["experiments", "--output", str(tmp_path), "--repeats", "2"])
+    runs = [(run.experiment, run.repeat) for run in
+            ladder.ladder(args, ["conv2", "fc", "dropout", "ensemble"])]
+    assert runs == [("fc", 0), ("conv2", 0), ("dropout", 0),
+                    ("fc", 1), ("conv2", 1), ("dropout", 1),
+                    ("dropout", 2), ("dropout", 3), ("dropout", 4)]
+    without = [(run.experiment, run.repeat) for run in ladder.ladder(args, ["dropout"])]
+    assert without == [("dropout", 0), ("dropout", 1)]
+    args = cli.parse_arguments(["experiments", "--output", str(tmp_path), "--repeats", "7"])
+    assert len(list(ladder.ladder(args, ["dropout", "ensemble"]))) == 7

@@ -100,6 +100,7 @@ def test_every_run_of_the_ladder_travels_and_resumes(tmp_path):
     args = cli.parse_arguments(["experiments"] + ["--output", str(tmp_path)])
     ladder = list(rungs.ladder(args, rungs.LADDER))
     assert len(ladder) == 3 * len(rungs.LADDER)
+    assert len(list(rungs.ladder(args, rungs.NAMES))) == 3 * len(rungs.LADDER) + 2
     for run in ladder:
         assert pickle.loads(pickle.dumps(run)) == run
         record = json.loads(json.dumps({"experiment": run.experiment,

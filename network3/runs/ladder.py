@@ -40,6 +40,10 @@ from network3.runs.tables import ENSEMBLE, NAMES, ladder_table
 
 #: The rungs that train, in the book's order: the chapter's networks.
 LADDER = list(chapter.RECIPES)
+#: The rung whose nets the ensemble lets vote, and how many of them the
+#: book's ensemble has (five dropout nets: 99.67%).
+VOTERS = "dropout"
+ENSEMBLE_SIZE = 5
 
 
 def _settings(args, recipe):
@@ -52,27 +56,42 @@ def _settings(args, recipe):
 
 def ladder(args, names):
     """The runs of the rungs ``names`` (those of LADDER), ``args.repeats``
-    each, as :class:`network3.runs.Run` s: run k of an experiment has seed
-    ``args.seed + k``."""
+    each (the dropout net at least :data:`ENSEMBLE_SIZE` times when the
+    ensemble is among ``names``: those are its voters), as
+    :class:`network3.runs.Run` s: run k of an experiment has seed
+    ``args.seed + k``.
+
+    The runs come round by round: first run of every rung, then every
+    second run, and so on, so that a sweep cut short has covered every rung
+    once before it repeats any.
+    """
     plain = DataSpec(args.data, args.train_size, args.eval_size,
                           expanded_path=args.expanded, expand_seed=args.seed)
-    for name in LADDER:
-        if name not in names:
-            continue
-        recipe = chapter.RECIPES[name]
-        settings = _settings(args, recipe)
-        values = dict(options.run_defaults(), eta=recipe.eta, lmbda=recipe.lmbda,
-                      epochs=settings["epochs"], mini_batch_size=args.mini_batch_size,
-                      augment=recipe.augment)
-        for repeat in range(args.repeats):
-            yield Run(
-                experiment=name, repeat=repeat, seed=args.seed + repeat,
-                settings=settings, options=values, net=name,
-                data=dataclasses.replace(plain, expanded=recipe.expanded),
-                description="{0} ({1}), run {2} of {3}".format(
-                    name, recipe.description, repeat + 1, args.repeats),
-                device=args.device, backend=args.backend, verbose=args.verbose,
-                file="{0}-{1}.npz".format(name, repeat))
+    rungs = [name for name in LADDER if name in names]
+    repeats = {name: args.repeats for name in rungs}
+    if ENSEMBLE in names and VOTERS in repeats:
+        repeats[VOTERS] = max(args.repeats, ENSEMBLE_SIZE)
+    for repeat in range(max(repeats.values(), default=0)):
+        for name in rungs:
+            if repeat < repeats[name]:
+                yield _run(args, plain, name, repeat, repeats[name])
+
+
+def _run(args, plain, name, repeat, repeats):
+    """Run ``repeat`` (from 0) of the rung ``name``, of ``repeats``."""
+    recipe = chapter.RECIPES[name]
+    settings = _settings(args, recipe)
+    values = dict(options.run_defaults(), eta=recipe.eta, lmbda=recipe.lmbda,
+                  epochs=settings["epochs"], mini_batch_size=args.mini_batch_size,
+                  augment=recipe.augment)
+    return Run(
+        experiment=name, repeat=repeat, seed=args.seed + repeat,
+        settings=settings, options=values, net=name,
+        data=dataclasses.replace(plain, expanded=recipe.expanded),
+        description="{0} ({1}), run {2} of {3}".format(
+            name, recipe.description, repeat + 1, repeats),
+        device=args.device, backend=args.backend, verbose=args.verbose,
+        file="{0}-{1}.npz".format(name, repeat))
 
 
 def run(args, say=print):
@@ -113,8 +132,8 @@ def unfinished(todo, output):
 
 def _run_ensemble(args, path, say):
     """Let the nets of the dropout runs vote; record it as one more run."""
-    settings = _settings(args, chapter.RECIPES["dropout"])
-    voters = [r for r in read_runs(path) if r["experiment"] == "dropout"
+    settings = _settings(args, chapter.RECIPES[VOTERS])
+    voters = [r for r in read_runs(path) if r["experiment"] == VOTERS
               and r["settings"] == settings and "net" in r]
     if not voters:
         say("== ensemble: no dropout runs to vote with; run 'dropout' first")
