@@ -25,6 +25,7 @@ from network3.layers import (ConvPoolLayer, FullyConnectedLayer, Layer,
                              SoftmaxLayer, dropout_layer)
 from network3.network import Network, TrainingHistory, load as load_network
 from network3.data import DataError, load_data, load_data_shared, shared, size
+from network3.images import load_image
 from network3.seeding import seed
 from network3.saving import ModelFileError
 from network3.ensemble import EnsembleResult, ensemble
@@ -41,6 +42,7 @@ __all__ = [
     "dropout_layer",
     "Network", "TrainingHistory",
     "DataError", "load_data", "load_data_shared", "shared", "size",
+    "load_image",
     "seed",
     "ModelFileError", "load_network",
     "EnsembleResult", "ensemble",

@@ -5,6 +5,7 @@ The ``network3`` command (also ``python -m network3``)::
 
     network3 train        train one of the chapter's networks, or layers you describe
     network3 evaluate     measure a saved network on a data set
+    network3 predict      say which digit each of your pictures shows
     network3 expand       make the expanded training set (scripts/expand_mnist.py)
     network3 experiments  run the chapter's ladder of experiments
     network3 sweep        search hyper-parameters: a grid, or random combinations
@@ -33,22 +34,12 @@ from network3.interrupts import Interruption, is_interrupt
 from network3.network import Network, load
 from network3.runs import ladder, search
 from network3.schedules import halve_on_plateau
+from network3 import specs
 from network3.specs import format_augmentation, parse_layers
 
-_COMMANDS = ("train", "evaluate", "expand", "experiments", "sweep", "run")
+_COMMANDS = ("train", "evaluate", "predict", "expand", "experiments", "sweep", "run")
 
-_LAYERS_HELP = """\
---layers SPEC describes a network instead of --net: comma-separated layers,
-input first, e.g. "conv20,conv40,fc100,softmax" with --activation relu is the
-chapter's ReLU net.
-  conv<N>[x<K>][p<P>]  N filters of KxK pixels (default 5), max-pooled PxP (default 2)
-  conv...:<mode>       pooling max, l2, sum, average_inc_pad or average_exc_pad
-  conv...:<option>=<V> pool_stride, pool_pad, border_mode (valid, full, half) or
-                       subsample, V pixels N or NxM, e.g. conv20:l2:pool_stride=1
-  fc<N>                a fully connected layer of N neurons
-  softmax[<N>]         the output layer, last (N classes, default 10)
-  ...:d<P>             dropout with probability P (fc and softmax), e.g. fc1000:d0.5
-
+_EXAMPLES = """\
 examples:
   network3 --net fc --epochs 5
   network3 --layers conv20,fc100,softmax --activation relu --eta 0.03 --epochs 10
@@ -146,7 +137,7 @@ def _train_parser(commands):
         "train", help="train one of the chapter's networks (the default)",
         description="Train one of the chapter's networks with the book's "
                     "hyper-parameters and data, unless options say otherwise, "
-                    "printing the book's lines.", epilog=_LAYERS_HELP,
+                    "printing the book's lines.", epilog=specs.HELP + "\n" + _EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     _net_arguments(train, " (see below)")
     options.add_arguments(train, options.flags(), {"activation": "sigmoid"})
@@ -190,6 +181,16 @@ def _evaluate_parser(commands):
     evaluate.add_argument("--errors", metavar="PNG",
                           help="also draw the misclassified images to PNG")
     _device_arguments(evaluate)
+
+    predict = commands.add_parser(
+        "predict", help="say which digit each of your pictures shows",
+        description="Load a saved network and print, for each picture (PNG, JPEG, "
+                    "...: a digit dark on light or light on dark, any size), the "
+                    "class it predicts and its probability; the picture is "
+                    "prepared as MNIST's digits were (network3.load_image).")
+    predict.add_argument("model", metavar="MODEL", help="a saved network (.npz)")
+    predict.add_argument("images", nargs="+", metavar="IMAGE", help="a picture of a digit")
+    _device_arguments(predict)
 
     expand = commands.add_parser(
         "expand", help="make the expanded training set (250,000 images)",
@@ -326,8 +327,9 @@ def main(argv=None):
         args = parse_arguments(argv)
     except SystemExit as exit:        # --help (0), bad arguments (2, with usage)
         return exit.code
-    command = {"train": _train, "evaluate": _evaluate, "expand": _expand,
-               "experiments": _experiments, "sweep": _sweep}[args.command]
+    command = {"train": _train, "evaluate": _evaluate, "predict": _predict,
+               "expand": _expand, "experiments": _experiments,
+               "sweep": _sweep}[args.command]
     try:
         return command(args)
     except (OSError, ValueError, TypeError, RuntimeError, SystemError) as error:
@@ -467,6 +469,15 @@ def _evaluate(args):
         from network3 import plots
         plots.plot_errors(images, labels, net.predict(images), args.errors)
         print("network3: drew the misclassified images to {0}".format(args.errors))
+    return 0
+
+
+def _predict(args):
+    from network3.images import load_image
+    net = load(args.model, device=args.device, backend=args.backend)
+    for name in args.images:
+        p = net.predict_proba(load_image(name))
+        print("{0}: {1} ({2:.1%})".format(name, int(p.argmax()), float(p.max())))
     return 0
 
 

@@ -135,6 +135,9 @@ class PredictionGraph:
     cost : symbolic scalar or None
         The log-likelihood cost summed over the images (None if the last
         layer has no ``logits``), dropout replaced by scaling.
+    output : symbolic matrix
+        The last layer's output per image: for a softmax layer, the
+        probability of each class.
     batch_size : int
         How many images a back end evaluates per call.
     """
@@ -144,6 +147,7 @@ class PredictionGraph:
     y: object = None
     correct: object = None
     cost: object = None
+    output: object = None
     batch_size: int = EVAL_BATCH_SIZE
 
 
@@ -155,13 +159,14 @@ def prediction_graph(layers):
         output = layer.forward(layer.reshape_input(output, -1))
     last = layers[-1]
     inpt = last.reshape_input(output, -1)
-    y_out = T.argmax(last.forward(inpt), axis=1)
+    output = last.forward(inpt)
+    y_out = T.argmax(output, axis=1)
     cost = None
     if hasattr(last, "logits"):
         cost = ops.log_likelihood(last.logits(inpt), y) * T.cast(y.shape[0],
                                                                  config.floatX)
     return PredictionGraph(x=x, y_out=y_out, y=y, correct=T.sum(T.eq(y_out, y)),
-                           cost=cost)
+                           cost=cost, output=output)
 
 
 def _scalar(name):

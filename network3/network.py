@@ -29,6 +29,7 @@ import pytensor.tensor as T
 
 # network3
 from network3 import backends, config, data, graphs, options, saving, training, updates
+from network3.images import as_batch
 from network3.layers import check_layers
 from network3.training import TrainingHistory
 
@@ -101,11 +102,9 @@ class Network(object):
             inner, self.mini_batch_size)
 
     def training_graph(self, with_l2, update=None):
-        """The training step's graph (``network3.graphs.TrainingGraph``), with
-        the L2 term or without it, for the update rule ``update`` (default:
-        the book's, ``updates.sgd()``), built the first time a graph of that
-        shape is asked for (rules that differ only in their hyper-parameters'
-        values share one)."""
+        """The training step's graph (``graphs.TrainingGraph``), with the L2
+        term or without, for ``update`` (default ``updates.sgd()``), built
+        once per shape (rules differing only in their values share one)."""
         update = update or updates.sgd()
         key = (bool(with_l2), update.key)
         if key not in self._training_graphs:
@@ -194,10 +193,9 @@ class Network(object):
         return history
 
     def compile_training(self, training_data, eta, lmbda=0.0):
-        """SGD's training step, compiled for ``training_data``, to run by
-        hand (benchmarks do): ``train(first, count)`` trains on ``count``
-        mini-batches from number ``first`` on, as ``SGD`` would, and returns
-        their costs (``net.engine.sync()`` shows JAX's parameters)."""
+        """SGD's step compiled for ``training_data``, to run by hand: ``train(
+        first, count)`` trains on ``count`` mini-batches from number ``first``
+        and returns their costs (``net.engine.sync()`` shows JAX's params)."""
         arrays = options.check_sgd_arguments(
             self, training_data, 0, self.mini_batch_size, eta, None, None, lmbda)[0]
         return training.compile_run(self, training_data, arrays, eta, lmbda)
@@ -218,22 +216,24 @@ class Network(object):
 
     #### Evaluation and prediction
     def predict(self, images):
-        """The predicted class of each image: ``images`` is array-like of
-        shape (n, pixels), any number of images, one per row; returns an int
-        array of shape (n,)."""
-        images = np.ascontiguousarray(images, dtype=config.floatX)
-        expected = self.layers[0].input_size
-        if images.ndim != 2 or images.shape[1] != expected:
-            raise ValueError(
-                "predict: images must have shape (n, {0}), one image per row, "
-                "got shape {1}".format(expected, images.shape))
-        return self.engine.predict(self.prediction_graph, images)
+        """The class of one image (784 values or 28x28; ``network3.load_image``
+        makes one of your picture), an int; or of many ((n, 784) or (n, 28,
+        28)), an int array of shape (n,)."""
+        batch, one = as_batch(images, self.layers[0].input_size, config.floatX)
+        classes = self.engine.predict(self.prediction_graph, batch)
+        return int(classes[0]) if one else classes
+
+    def predict_proba(self, images):
+        """How likely each class is (the output layer's activations: the
+        softmax's probabilities), for ``images`` as for :meth:`predict`:
+        shape (classes,) for one image, (n, classes) for many."""
+        batch, one = as_batch(images, self.layers[0].input_size, config.floatX)
+        p = self.engine.predict(self.prediction_graph, batch, output="output")
+        return p[0] if one else p
 
     def accuracy(self, dataset):
-        """Fraction of ``dataset``'s images the network classifies correctly.
-
-        ``dataset`` is a pair ``(images, labels)`` of shared variables or
-        arrays.  Every image counts."""
+        """Fraction of ``dataset``'s images (a pair ``(images, labels)`` of
+        shared variables or arrays; every image counts) classified right."""
         images, labels = data.check_dataset(dataset, "dataset", self.layers)
         return float(np.mean(self.predict(images) == labels))
 

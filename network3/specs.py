@@ -23,6 +23,21 @@ from network3.layers import ConvPoolLayer, FullyConnectedLayer, SoftmaxLayer
 
 
 #### Layers
+#: The layer language, as ``network3 train --help`` explains it.
+HELP = """\
+--layers SPEC describes a network instead of --net: comma-separated layers,
+input first, e.g. "conv20,conv40,fc100,softmax" with --activation relu is the
+chapter's ReLU net.
+  conv<N>[x<K>][p<P>]  N filters of KxK pixels (default 5), max-pooled PxP (default 2)
+  conv...:<mode>       pooling max, l2, sum, average_inc_pad or average_exc_pad
+  conv...:<option>=<V> pool_stride, pool_pad, border_mode (valid, full, half) or
+                       subsample, V pixels N or NxM, e.g. conv20:l2:pool_stride=1
+  fc<N>                a fully connected layer of N neurons
+  softmax[<N>]         the output layer, last (N classes, default 10)
+  ...:d<P>             dropout with probability P (fc and softmax), e.g. fc1000:d0.5
+"""
+
+
 def parse_layers(text, mini_batch_size, activation="sigmoid", image_side=28,
                  init="book", pool_mode="max"):
     """Build layers from a description such as ``"conv20,conv40,fc100,softmax"``,

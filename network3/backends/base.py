@@ -111,10 +111,11 @@ class Backend(object):
         """
         raise NotImplementedError
 
-    def predictor(self, graph, images):
+    def predictor(self, graph, images, output="y_out"):
         """A function ``(start, stop)`` giving the predicted classes of
-        ``images[start:stop]`` with the parameters as they are now
-        (``images``: a C-contiguous floatX array of shape (n, pixels))."""
+        ``images[start:stop]`` (or, ``output="output"``, the last layer's
+        outputs) with the parameters as they are now (``images``: a
+        C-contiguous floatX array of shape (n, pixels))."""
         raise NotImplementedError
 
     def evaluator(self, graph, images, labels):
@@ -124,12 +125,13 @@ class Backend(object):
         for ``images`` as for :meth:`predictor` and their int32 ``labels``."""
         raise NotImplementedError
 
-    def predict(self, graph, images):
-        """Predicted classes of ``images`` (any number of them), evaluated in
-        batches of ``graph.batch_size``."""
-        batch, size = self.predictor(graph, images), graph.batch_size
+    def predict(self, graph, images, output="y_out"):
+        """Predicted classes of ``images`` (any number of them; or, with
+        ``output="output"``, the last layer's outputs), evaluated in batches
+        of ``graph.batch_size``."""
+        batch, size = self.predictor(graph, images, output), graph.batch_size
         parts = [np.asarray(batch(k, k + size)) for k in range(0, len(images), size)]
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+        return np.concatenate(parts or [np.asarray(batch(0, 0))])
 
     def evaluate(self, graph, images, labels):
         """``(correct, cost)`` for ``images`` and their ``labels``, summed

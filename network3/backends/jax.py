@@ -283,18 +283,20 @@ class JaxBackend(Backend):
         return scan, state_vars, key_vars, read_vars
 
     #### Prediction
-    def _function(self, cache, graph, inputs, outputs):
+    def _function(self, cache, key, inputs, outputs):
         """A JAX function of ``inputs`` and the shared variables the graph of
-        ``outputs`` reads (those in a list of their own), made once per graph."""
-        if graph not in cache:
+        ``outputs`` reads (those in a list of their own), made once per
+        ``key`` (a graph, or a graph and which of its outputs)."""
+        if key not in cache:
             shared = _shared_inputs(outputs)
             values = [var.type(var.name) for var in shared]
             outputs = clone_replace(outputs, replace=dict(zip(shared, values)))
-            cache[graph] = _quietly(_to_jax(inputs + values, outputs)), shared
-        return cache[graph]
+            cache[key] = _quietly(_to_jax(inputs + values, outputs)), shared
+        return cache[key]
 
-    def predictor(self, graph, images):
-        fn, shared = self._function(self._predict, graph, [graph.x], [graph.y_out])
+    def predictor(self, graph, images, output="y_out"):
+        fn, shared = self._function(self._predict, (graph, output), [graph.x],
+                                    [getattr(graph, output)])
         device_images = self._to_device(images)
         values = [self._value(var) for var in shared]
         return lambda start, stop: fn(device_images[start:stop], *values)[0]

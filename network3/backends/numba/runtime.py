@@ -86,12 +86,12 @@ class NumbaBackend(Backend):
         train_mb.trust_input = True
         return train_mb
 
-    def predictor(self, graph, images):
-        fn = self._predict.get(graph)
+    def predictor(self, graph, images, output="y_out"):
+        fn = self._predict.get((graph, output))
         if fn is None:
-            fn = pytensor.function([graph.x], graph.y_out, mode=config.mode)
+            fn = pytensor.function([graph.x], getattr(graph, output), mode=config.mode)
             fn.trust_input = True    # images is a checked floatX array
-            self._predict[graph] = fn
+            self._predict[graph, output] = fn
         return lambda start, stop: fn(images[start:stop])
 
     def evaluator(self, graph, images, labels):
