@@ -21,7 +21,7 @@ setup(
         # BLAS threads handed to the augmentation thread while it works
         "threadpoolctl>=3.1,<4",
         # network3.load_image reads PNG, JPEG, ... pictures of digits
-        "pillow>=10,<13",
+        "pillow>=10,<14",
     ],
     extras_require={
         # JAX on the CPU runs the GPU code path in the tests
