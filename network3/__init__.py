@@ -33,7 +33,7 @@ from network3 import schedules
 from network3.schedules import halve_on_plateau
 from network3 import augmentation
 from network3.augmentation import Augmentation
-from network3 import callbacks, updates
+from network3 import callbacks, chapter, updates
 
 __all__ = [
     "GPU", "floatX",
@@ -48,7 +48,7 @@ __all__ = [
     "EnsembleResult", "ensemble",
     "schedules", "halve_on_plateau",
     "augmentation", "Augmentation",
-    "callbacks", "updates",
+    "callbacks", "chapter", "updates",
 ]
 
 

@@ -9,10 +9,14 @@ light strokes on a black background, the digit scaled to fit a 20x20 box
 edges), then placed in a 28x28 field so that its centre of mass sits in the
 middle.  :func:`load_image` prepares any picture of a digit the same way: a
 PNG or JPEG of any size, dark on light or light on dark, a photograph of a
-digit on paper, or an array.
+digit on paper, or an array (here a one, drawn as a black bar on white paper):
 
->>> x = network3.load_image("my-seven.png")        # shape (784,), in [0, 1]
->>> net.predict(x), net.predict_proba(x).max()
+>>> import numpy as np
+>>> picture = np.full((60, 40), 255, dtype=np.uint8)
+>>> picture[10:50, 18:22] = 0
+>>> x = network3.load_image(picture)               # or a file's name
+>>> x.shape, float(x.max())
+((784,), 1.0)
 
 :func:`as_batch` is how ``Network.predict`` and ``predict_proba`` accept
 one image or many, as 784-vectors or 28x28 arrays.

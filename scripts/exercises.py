@@ -1,7 +1,7 @@
 """exercises.py
 ~~~~~~~~~~~~~~~
 
-The measurements behind README's "The chapter's exercises": the chapter's
+The measurements behind the docs' "The chapter's exercises" (docs/beyond.md): the chapter's
 ReLU net (two ConvPool layers, FC 100, η=0.03, λ=0.1, mini-batch 10) on
 MNIST, the same seed for every run.
 

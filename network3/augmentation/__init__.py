@@ -93,7 +93,7 @@ class Augmentation(object):
     --------
     >>> augment = Augmentation(shift=2, rotate=10, shear=10, elastic=(34, 4))
     >>> net.SGD(training_data, 60, 10, 0.03, validation_data, test_data,
-    ...         lmbda=0.1, augment=augment)                   # doctest: +SKIP
+    ...         lmbda=0.1, augment=augment)
     """
 
     def __init__(self, *, shift=0.0, rotate=0.0, shear=0.0, scale=0.0, elastic=None,

@@ -260,9 +260,13 @@ class _BackupCopier(object):
         self._thread.start()
 
     def watch(self, name, path):
-        """Copy the variable ``name`` to ``path`` whenever it changes."""
+        """Copy the variable ``name`` to ``path`` whenever it changes.  Its
+        count starts at 0, so that no one waits for a variable that is not
+        set (the scheduler logs each such wait as an error)."""
+        _variables(name, self.distributed, self.client)[1].set(0)
         with self._lock:
             self._paths[name] = path
+            self._copied[name] = 0
 
     def forget(self, name):
         """The run is finished: copy it no more, and free its variables."""
@@ -286,7 +290,7 @@ class _BackupCopier(object):
                     if new == self._copied.get(name):
                         continue
                     data = content.get(timeout=0)
-                except Exception:           # not set yet, or the client is closing
+                except Exception:           # the client is closing
                     continue
                 with files.atomic_write(path) as f:
                     f.write(data)
@@ -347,11 +351,9 @@ def _worker_backup(name, content):
     to the variable."""
     import distributed
     variable, count = _variables(name, distributed, distributed.get_client())
-    try:
+    written = count.get(timeout=0)          # 0 (the client's) until a backup is sent
+    if written:
         content = variable.get(timeout=0)
-        written = count.get(timeout=0)
-    except TimeoutError:
-        written = 0
     path = os.path.join(tempfile.gettempdir(), "{0}-{1}.state".format(name, os.getpid()))
     if content is not None:
         with files.atomic_write(path) as f:
