@@ -46,14 +46,11 @@ NOT_RUN = {
     r"dask (scheduler|worker)( .*)?": "a cluster's machines: tests/test_runs_on_dask.py starts "
                                    "a scheduler and worker processes and sends runs to them",
     r".*--scheduler tcp://10\.0\.0\.5.*": "a remote cluster: tests/test_runs_on_dask.py",
-    r"cd my-fork/": "a folder of yours",
     r"(THEANO_FLAGS=\S+ )?network3 run test\.py": "a Theano-era script of yours: "
         "tests/test_compat_importer.py runs the forks' test.py (tests/theano_code) this way",
     r"THEANO_FLAGS=\S+ python test\.py": "the book's script on a GPU: benchmarks/gpu.sh, on "
                                         "a GPU machine; tests/test_config.py reads the flags",
     r"python benchmarks/.*": "a benchmark (minutes to hours, by hand): never a timed test",
-    r"python scripts/(experiments|expand_mnist|pooling_modes|exercises)\.py.*":
-        "the scripts are the CLI's commands; tests/test_scripts.py runs each",
 }
 
 
@@ -89,11 +86,33 @@ def shell_commands(text):
 
 def test_every_block_is_python_or_shell_or_shown_text():
     """A block in another language would run nowhere: each is one of these."""
+    used = set()
     for page in PAGES + ["../README.md"]:
         for language, text, line in code_blocks(os.path.join(DOCS, page)):
             assert language in ("python", "bash", "text"), (page, line, language)
             if language == "python":
                 assert text.lstrip().startswith(">>>"), (page, line, "a doctest")
+            for command in shell_commands(text) if language == "bash" else []:
+                skipped = [p for p in NOT_RUN if re.fullmatch(p, command)]
+                used.update(skipped)
+                assert skipped or command.startswith(("network3 ", "python -m network3")), (
+                    page, line, command)
+    assert used == set(NOT_RUN)         # no excuse outlives its line
+
+
+def test_the_checker_masks_numbers_and_nothing_else():
+    check = MaskedNumbers().check_output
+    book = "Training mini-batch number 0\n...\nEpoch 0: validation accuracy 97.16%\n...\n"
+    assert check(book, "Training mini-batch number 0\nEpoch 3: validation accuracy 12.50%\n"
+                       "Finished training network.\n", 0)
+    assert check(book, "Training mini-batch number 0\nTraining mini-batch number 1000\n"
+                       "Epoch 0: validation accuracy 97.16%\n", 0)
+    assert not check(book, "Training mini-batch number 0\nEpoch 0: test accuracy 97.16%\n", 0)
+    assert not check("('reached 50%', 1)\n", "(None, 1)\n", 0)
+    assert check("('reached 50%', 1)\n", "('reached 90%', 3)\n", 0)
+    assert check("", "anything at all\n", 0)          # no output shown
+    assert shell_commands("a --x \\\n   --y  # said\n# only a comment\nb\n") == [
+        "a --x --y", "b"]
 
 
 #### The site
