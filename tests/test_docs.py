@@ -41,8 +41,8 @@ SMALL = {"train": ["--epochs", "1", "--train-size", "200"],
 NOT_RUN = {
     r"python3 -m venv .*": "README's set-up commands: .ci/run runs the test one; both are "
                            "tried in a fresh virtual environment before every stop",
-    r"pip install -e '\.\[\w+\]'.*": "installing an extra: .ci/run installs '.[test]', "
-                                     "which holds docs, cluster and theano's packages",
+    r"pip install -e '\.\[\w+\]'": "installing an extra: .ci/run installs '.[test]', "
+                                   "which holds docs, cluster and theano's packages",
     r"dask (scheduler|worker)( .*)?": "a cluster's machines: tests/test_runs_on_dask.py starts "
                                    "a scheduler and worker processes and sends runs to them",
     r".*--scheduler tcp://10\.0\.0\.5.*": "a remote cluster: tests/test_runs_on_dask.py",
@@ -50,7 +50,8 @@ NOT_RUN = {
         "tests/test_compat_importer.py runs the forks' test.py (tests/theano_code) this way",
     r"THEANO_FLAGS=\S+ python test\.py": "the book's script on a GPU: benchmarks/gpu.sh, on "
                                         "a GPU machine; tests/test_config.py reads the flags",
-    r"python benchmarks/.*": "a benchmark (minutes to hours, by hand): never a timed test",
+    r"pip install -e '\.\[bench\]' && python benchmarks/.*":
+        "a benchmark (minutes to hours, by hand, with PyTorch): never a timed test",
 }
 
 
