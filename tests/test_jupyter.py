@@ -93,3 +93,15 @@ def test_the_stop_button_stops_training_and_keeps_the_best_epoch(kernel, backend
         "print(net.accuracy(validation_data) == history.best_validation_accuracy)\n"
         "print(max(history.validation_accuracy) == history.best_validation_accuracy)")
     assert status == "ok" and text.split() == ["interrupted", "True", "True", "True"], text
+
+
+def test_a_jupyter_without_ipywidgets_gets_the_text_bar(kernel):
+    """tqdm's notebook bar needs ipywidgets, which `pip install -e .` does not
+    install (the notebook extra does): tqdm.auto then falls back to its text
+    bar, with a warning, and training goes on."""
+    status, text, models = kernel.run(
+        "import sys\nsys.modules['ipywidgets'] = None    # as if not installed\n"
+        + TRAIN.format("backend='numba'").replace("500, 10, 0.5", "2, 10, 0.5"))
+    assert status == "ok", text
+    assert "Epoch 1: validation accuracy" in text and "Epoch 1/2" in text
+    assert "FloatProgressModel" not in models
