@@ -80,7 +80,7 @@ def load_image(image):
     sheet of paper becomes MNIST's black.
     """
     grey = _grey(image)
-    ink = _ink(grey, image)
+    ink = _ink(grey)
     return _fit(ink).reshape(FIELD * FIELD).astype(np.float32)
 
 
@@ -140,7 +140,7 @@ def _read(filename):
 
 
 #### From grey levels to ink
-def _ink(grey, image):
+def _ink(grey):
     """Ink in [0, 1] on a background of 0: the picture inverted when its
     border is light, the background's level taken away, strokes stretched
     to 1, and what is left of the paper (:data:`NOISE`) cleared."""
