@@ -189,13 +189,16 @@ def compile_run(net, training_data, arrays, eta, lmbda, update=None):
 
 
 def interactive():
-    """Whether standard output is a terminal or a Jupyter notebook."""
+    """Whether standard output is a terminal or a Jupyter notebook's (the
+    code runs in an IPython kernel, not merely where ipykernel is imported)."""
     try:
         if sys.stdout.isatty():
             return True
     except (AttributeError, ValueError):
         return False
-    return "ipykernel" in sys.modules
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
 
 
 class Loop(object):
