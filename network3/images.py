@@ -93,6 +93,7 @@ def _grey(image):
                                      or array.dtype == bool):
         raise ValueError("load_image: image must be a file name or an array of "
                          "numbers, got {0}".format(type(image).__name__))
+    integers = np.issubdtype(array.dtype, np.integer)
     if array.ndim == 3 and array.shape[2] in (3, 4):
         # the luma of ITU-R 601, as Pillow's convert("L"); alpha ignored
         array = array[..., :3].astype(np.float64) @ np.array([0.299, 0.587, 0.114])
@@ -102,7 +103,7 @@ def _grey(image):
     array = array.astype(np.float64)
     if not np.all(np.isfinite(array)):
         raise ValueError("load_image: the array holds NaN or infinite values")
-    if np.issubdtype(np.asarray(image).dtype, np.integer):
+    if integers:
         if array.min() < 0 or array.max() > 255:
             raise ValueError("load_image: an integer array must hold values in 0..255, "
                              "got values in [{0:g}, {1:g}]".format(array.min(), array.max()))
