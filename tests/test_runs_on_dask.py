@@ -295,7 +295,9 @@ def test_a_local_cluster_listens_on_the_loopback_address_only():
 def test_a_killed_workers_run_goes_on_from_its_last_epoch(tmp_path):
     """The run's backup reaches the client after every epoch; the worker
     that takes the run over from a killed one starts from there, and the
-    result is the serial runner's."""
+    result is the serial runner's. The workers' copies of the backup leave
+    nothing behind, the killed worker's included."""
+    import dask
     from threadpoolctl import threadpool_limits
     args = ["--layers", "conv4,fc20,softmax", "--activation", "relu", "--vary", "eta=0.1",
             "--epochs", "4", "--train-size", "10000", "--eval-size", "200", "--quiet",
@@ -304,12 +306,18 @@ def test_a_killed_workers_run_goes_on_from_its_last_epoch(tmp_path):
         assert cli.main(["sweep"] + args + ["--output", str(tmp_path / "serial")]) == 0
     out = tmp_path / "cluster"
     todo = search.plan(cli.parse_arguments(["sweep"] + args + ["--output", str(out)]))
-    said = []
-    with on_dask.Engine(workers=2, say=said.append) as engine:
-        failed, killed = carry_out_killing_a_worker(
-            engine, todo, out, said, lambda: bool(list((out / "backups").glob("*.state"))))
+    said, on_workers = [], []
+
+    def backed_up():
+        on_workers[:] = [p for p in (tmp_path / "scratch").rglob("*.state")]
+        return bool(list((out / "backups").glob("*.state"))) and bool(on_workers)
+
+    with dask.config.set({"temporary-directory": str(tmp_path / "scratch")}), \
+            on_dask.Engine(workers=2, say=said.append) as engine:
+        failed, killed = carry_out_killing_a_worker(engine, todo, out, said, backed_up)
     assert failed == 0
     assert killed is not None, "no worker was killed in the run"
+    assert not list(tmp_path.rglob("*.state*")), "a backup was left behind"
     (record,) = read(out / "runs.jsonl")
     assert record["resumed_at"] >= 1, record
     assert "(resumed at epoch {0})".format(record["resumed_at"]) in said[-1]

@@ -49,7 +49,6 @@ import importlib.util
 import os
 import re
 import sys
-import tempfile
 import threading
 import uuid
 
@@ -354,7 +353,9 @@ def _worker_backup(name, content):
     written = count.get(timeout=0)          # 0 (the client's) until a backup is sent
     if written:
         content = variable.get(timeout=0)
-    path = os.path.join(tempfile.gettempdir(), "{0}-{1}.state".format(name, os.getpid()))
+    # in the worker's own scratch folder, which Dask removes when the worker
+    # closes, and purges at the next worker's start if this one was killed
+    path = os.path.join(distributed.get_worker().local_directory, name + ".state")
     if content is not None:
         with files.atomic_write(path) as f:
             f.write(content)
