@@ -49,7 +49,10 @@ def main(folder=os.path.join(HERE, "results", "ladder"),
              "accuracy), three runs of each rung, seeds 0, 1, 2; the ensemble is "
              "the dropout nets voting (`runs.jsonl` in `ladder/`). Runs "
              "not finished yet go on from their backups (`ladder/backups/`) the "
-             "next time the ladder runs; \"1 at epoch k\" counts them.", "",
+             "next time the ladder runs; \"1 at epoch k\" counts them. Minutes "
+             "per run: wall time on a machine busy with other work too (the "
+             "ladder runs at low priority); a resumed run counted whole, at the "
+             "pace of the session that finished it.", "",
              table, "Earlier, outside the repository: " + EARLIER, ""]
     far = _far_from_the_book(records)
     lines += (["Further than {0} points from the book:".format(TOLERANCE), ""] +

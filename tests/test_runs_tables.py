@@ -18,6 +18,17 @@ def test_table_reports_mean_and_spread():
         "| conv2 | 99.06% | - | - | - | - | - |"]
 
 
+def test_a_resumed_run_counts_whole_at_the_pace_of_its_last_session():
+    # resumed at epoch 45 of 60: its 600 s are 15 epochs', 40 s each
+    runs = [{"experiment": "conv2", "repeat": 0, "settings": {"epochs": 60},
+             "test_accuracy": 0.99, "epochs": 60, "seconds": 600.0, "resumed_at": 45},
+            {"experiment": "conv2", "repeat": 1, "settings": {"epochs": 60},
+             "test_accuracy": 0.99, "epochs": 60, "seconds": 1200.0}]
+    minutes = (60 * 600.0 / 15 + 1200.0) / 2 / 60
+    (row,) = tables.ladder_table(runs, names=["conv2"]).splitlines()[2:]
+    assert row.split(" | ")[5] == "{0:.1f}".format(minutes) == "30.0"
+
+
 def test_table_ranks_combinations_by_validation_accuracy():
     def record(eta, repeat, validation, test, **more):
         return dict({"config": {"eta": eta}, "repeat": repeat,

@@ -62,9 +62,20 @@ def ladder_table(runs, unfinished=None, names=NAMES):
         lines.append("| {0} | {1} | {2} | {3} | {4} | {5:.1f} | {6} |".format(
             name, book, ours,
             count + going if name != ENSEMBLE else "{0} nets".format(latest.get("nets")),
-            latest["epochs"], statistics.mean(r["seconds"] for r in mine) / 60,
+            latest["epochs"], statistics.mean(_run_seconds(r) for r in mine) / 60,
             "; ".join(machines) or "-"))
     return "\n".join(lines) + "\n"
+
+
+def _run_seconds(record):
+    """A run's seconds.  A run resumed from its backup at epoch k recorded
+    only the session that finished it (epochs k onwards): the whole run is
+    counted at that session's pace."""
+    resumed_at = record.get("resumed_at") or 0
+    epochs = record.get("epochs")
+    if not resumed_at or not epochs or epochs <= resumed_at:
+        return record["seconds"]
+    return record["seconds"] * epochs / (epochs - resumed_at)
 
 
 def _spread(values, digits=2):
@@ -97,7 +108,7 @@ def sweep_table(records, swept):
         epochs = statistics.mean(r.get("epochs", r["best_epoch"] or 0) for r in group)
         cells = [_value(v) for v in json.loads(key)] + [
             _spread(validation), _spread(test), count, "{0:g}".format(epochs),
-            "{0:.0f}".format(statistics.mean(r["seconds"] for r in group))]
+            "{0:.0f}".format(statistics.mean(_run_seconds(r) for r in group))]
         rows.append((-(statistics.mean(validation) if validation else -1), cells))
     lines = ["| " + " | ".join(list(swept) + [
                  "validation accuracy", "test accuracy", "runs", "epochs",
