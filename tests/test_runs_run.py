@@ -9,6 +9,7 @@ import numpy as np
 import network3
 from network3 import cli, data, runs, saving
 from network3 import options as network3_options
+from network3.runs import run
 
 
 def tiny_run(**changes):
@@ -84,6 +85,17 @@ def test_a_trained_run_hands_back_its_record_and_model(tmp_path):
         for k, param in enumerate(p for layer in layers for p in layer.params):
             np.testing.assert_array_equal(param.get_value(), sent["param%d" % k])
             np.testing.assert_array_equal(other["param%d" % k], sent["param%d" % k])
+
+
+def test_the_machine_names_the_cpus_widest_vector_instructions():
+    def cpuinfo(flags):
+        one = "processor\t: {0}\nmodel name\t: AMD EPYC\nflags\t\t: {1}\n"
+        return "\n".join(one.format(k, flags) for k in range(2))
+    assert run.cpu_model(cpuinfo("fpu sse2 avx avx2 fma avx512f avx512bw")) == \
+        "AMD EPYC (AVX-512)"
+    assert run.cpu_model(cpuinfo("fpu sse2 avx avx2 fma")) == "AMD EPYC (AVX2)"
+    assert run.cpu_model(cpuinfo("fpu sse2")) == "AMD EPYC"
+    assert run.cpu_model("processor\t: 0\nflags\t: avx2\n") is None
 
 
 def test_a_diverged_run_is_recorded_without_a_model():

@@ -107,19 +107,35 @@ class Outcome:
 
 
 def machine(net):
-    """What ``net`` trained on, in a few words: the CPU's model and cores
-    (as Linux names it), or the GPU's."""
+    """What ``net`` trained on, in a few words: the CPU's model, its widest
+    vector instructions and its cores (as Linux names them), or the GPU's."""
     if net.engine.device == "gpu":
         import jax
         return "{0} (JAX)".format(jax.devices("gpu")[0].device_kind)
-    model = platform.processor() or platform.machine()
     try:
         with open("/proc/cpuinfo") as f:
-            model = next(line.split(":", 1)[1].strip() for line in f
-                         if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    return "{0}, {1} cores".format(model, os.cpu_count())
+            model = cpu_model(f.read())
+    except OSError:
+        model = None
+    return "{0}, {1} cores".format(model or platform.processor() or platform.machine(),
+                                   os.cpu_count())
+
+
+def cpu_model(cpuinfo):
+    """The first CPU's model name in ``cpuinfo`` (the text of /proc/cpuinfo)
+    and its widest vector instructions, as ``"AMD EPYC (AVX2)"``; None if
+    it names none.  Virtual machines often name only the family, whose
+    hosts differ by the vector instructions (a training step by 2x)."""
+    fields = {}
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        fields.setdefault(key.strip(), value.strip())
+    if not fields.get("model name"):
+        return None
+    flags = set(fields.get("flags", "").split())
+    widest = next((name for flag, name in (("avx512f", "AVX-512"), ("avx2", "AVX2"),
+                                           ("avx", "AVX")) if flag in flags), None)
+    return fields["model name"] + (" ({0})".format(widest) if widest else "")
 
 
 #### Carrying out one run
