@@ -9,7 +9,6 @@ import numpy as np
 import network3
 from network3 import cli, data, runs, saving
 from network3 import options as network3_options
-from network3.runs import run
 
 
 def tiny_run(**changes):
@@ -91,11 +90,11 @@ def test_the_machine_names_the_cpus_widest_vector_instructions():
     def cpuinfo(flags):
         one = "processor\t: {0}\nmodel name\t: AMD EPYC\nflags\t\t: {1}\n"
         return "\n".join(one.format(k, flags) for k in range(2))
-    assert run.cpu_model(cpuinfo("fpu sse2 avx avx2 fma avx512f avx512bw")) == \
+    assert runs.run.cpu_model(cpuinfo("fpu sse2 avx avx2 fma avx512f avx512bw")) == \
         "AMD EPYC (AVX-512)"
-    assert run.cpu_model(cpuinfo("fpu sse2 avx avx2 fma")) == "AMD EPYC (AVX2)"
-    assert run.cpu_model(cpuinfo("fpu sse2")) == "AMD EPYC"
-    assert run.cpu_model("processor\t: 0\nflags\t: avx2\n") is None
+    assert runs.run.cpu_model(cpuinfo("fpu sse2 avx avx2 fma")) == "AMD EPYC (AVX2)"
+    assert runs.run.cpu_model(cpuinfo("fpu sse2")) == "AMD EPYC"
+    assert runs.run.cpu_model("processor\t: 0\nflags\t: avx2\n") is None
 
 
 def test_a_diverged_run_is_recorded_without_a_model():
