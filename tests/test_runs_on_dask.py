@@ -306,11 +306,11 @@ def test_a_killed_workers_run_goes_on_from_its_last_epoch(tmp_path):
         assert cli.main(["sweep"] + args + ["--output", str(tmp_path / "serial")]) == 0
     out = tmp_path / "cluster"
     todo = search.plan(cli.parse_arguments(["sweep"] + args + ["--output", str(out)]))
-    said, on_workers = [], []
+    said = []
 
-    def backed_up():
-        on_workers[:] = [p for p in (tmp_path / "scratch").rglob("*.state")]
-        return bool(list((out / "backups").glob("*.state"))) and bool(on_workers)
+    def backed_up():                # on the client, and on a worker (in its scratch)
+        return bool(list((out / "backups").glob("*.state"))) and bool(
+            list((tmp_path / "scratch").rglob("*.state")))
 
     with dask.config.set({"temporary-directory": str(tmp_path / "scratch")}), \
             on_dask.Engine(workers=2, say=said.append) as engine:
