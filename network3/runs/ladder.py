@@ -63,18 +63,25 @@ def ladder(args, names):
 
     The runs come round by round: first run of every rung, then every
     second run, and so on, so that a sweep cut short has covered every rung
-    once before it repeats any.
+    once before it repeats any.  The ensemble's first run is five dropout
+    nets (its voters), so all five come in the first round.
     """
     plain = DataSpec(args.data, args.train_size, args.eval_size,
                           expanded_path=args.expanded, expand_seed=args.seed)
     rungs = [name for name in LADDER if name in names]
     repeats = {name: args.repeats for name in rungs}
-    if ENSEMBLE in names and VOTERS in repeats:
+    voting = ENSEMBLE in names and VOTERS in repeats
+    if voting:
         repeats[VOTERS] = max(args.repeats, ENSEMBLE_SIZE)
-    for repeat in range(max(repeats.values(), default=0)):
-        for name in rungs:
-            if repeat < repeats[name]:
-                yield _run(args, plain, name, repeat, repeats[name])
+
+    def order(run):
+        name, repeat = run
+        first_round = voting and name == VOTERS and repeat < ENSEMBLE_SIZE
+        return (0 if first_round else repeat, rungs.index(name))
+
+    runs = [(name, repeat) for name in rungs for repeat in range(repeats[name])]
+    for name, repeat in sorted(runs, key=order):
+        yield _run(args, plain, name, repeat, repeats[name])
 
 
 def _run(args, plain, name, repeat, repeats):
