@@ -32,7 +32,8 @@ every epoch the run's backup (``SGD(backup=...)``) goes to a Dask
 middle of a run (killed, out of memory) Dask's scheduler gives the run to
 another worker (up to ``distributed.scheduler.allowed-failures`` times, 3 by
 default), which goes on from the last backup; a sweep run again after the
-client stopped hands each run the backup the client kept.  A run that
+client stopped starts each run's variable with the backup the client kept.
+A run that
 raises comes back as its error and the others go on.  Leaving the engine
 (Ctrl-C included) cancels what has not finished, once the client holds
 the last backups.
@@ -186,8 +187,8 @@ class Engine(object):
             backup = None
             if output is not None and run.file is not None:
                 path = backup_file(output, run)
-                backup = (key + "-backup", _read_if_there(path))
-                self._copier.watch(backup[0], path)
+                backup = key + "-backup"
+                self._copier.watch(backup, path, _read_if_there(path))
             run = dataclasses.replace(run, verbose=False)
             future = self.client.submit(_train_on_worker, run, backup, pure=False,
                                         key=key)
@@ -198,7 +199,7 @@ class Engine(object):
             try:
                 result = future.result()
                 if backup is not None:          # (done: no more copies)
-                    self._copier.forget(backup[0])
+                    self._copier.forget(backup)
                 yield run, result, None
             except Exception as error:
                 yield run, None, "{0}: {1}".format(type(error).__name__, error)
@@ -258,11 +259,16 @@ class _BackupCopier(object):
                                         name="network3-backups")
         self._thread.start()
 
-    def watch(self, name, path):
-        """Copy the variable ``name`` to ``path`` whenever it changes.  Its
-        count starts at 0, so that no one waits for a variable that is not
-        set (the scheduler logs each such wait as an error)."""
-        _variables(name, self.distributed, self.client)[1].set(0)
+    def watch(self, name, path, content):
+        """Copy the variable ``name`` to ``path`` whenever it changes.  It
+        starts as ``content``, the backup the client holds (None: none), and
+        its count at 0: both are set, so that no one waits for a variable
+        that is not (the scheduler logs each such wait as an error), and the
+        backup travels to the worker through the scheduler, not in the task
+        (which Dask warns about when it is large)."""
+        variable, count = _variables(name, self.distributed, self.client)
+        variable.set(content)
+        count.set(0)
         with self._lock:
             self._paths[name] = path
             self._copied[name] = 0
@@ -323,8 +329,7 @@ _prepared = []
 
 def _train_on_worker(run, backup=None):
     """Train ``run`` on the worker this runs on (a Dask task); ``backup``:
-    ``(name, content)``, the run's Dask variable and the backup the client
-    held when it submitted the run (or None)."""
+    the name of the run's Dask variable (or None: no backups)."""
     with _one_at_a_time:
         if not _prepared:
             _prepared.append(_keep_freed_memory())
@@ -339,20 +344,19 @@ def _train_on_worker(run, backup=None):
             raise DataUnavailable("on worker {0}: {1}".format(
                 get_worker().address, error)) from None
         if backup is not None:
-            run = dataclasses.replace(run, backup=_worker_backup(*backup))
+            run = dataclasses.replace(run, backup=_worker_backup(backup))
         return train(run)
 
 
-def _worker_backup(name, content):
+def _worker_backup(name):
     """The run's backup on this worker: a file of its own, holding the
-    newest backup there is (the variable's, set by a worker that died in
-    the run, or else the client's ``content``), whose every new version goes
-    to the variable."""
+    newest backup there is (the variable ``name``'s: the client's backup, or
+    a newer one from a worker that died in the run), whose every new version
+    goes to the variable."""
     import distributed
     variable, count = _variables(name, distributed, distributed.get_client())
-    written = count.get(timeout=0)          # 0 (the client's) until a backup is sent
-    if written:
-        content = variable.get(timeout=0)
+    written = count.get(timeout=0)          # how many backups workers sent
+    content = variable.get(timeout=0)
     # in the worker's own scratch folder, which Dask removes when the worker
     # closes, and purges at the next worker's start if this one was killed
     path = os.path.join(distributed.get_worker().local_directory, name + ".state")
