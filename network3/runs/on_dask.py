@@ -33,10 +33,9 @@ middle of a run (killed, out of memory) Dask's scheduler gives the run to
 another worker (up to ``distributed.scheduler.allowed-failures`` times, 3 by
 default), which goes on from the last backup; a sweep run again after the
 client stopped starts each run's variable with the backup the client kept.
-A run that
-raises comes back as its error and the others go on.  Leaving the engine
-(Ctrl-C included) cancels what has not finished, once the client holds
-the last backups.
+A run that raises comes back as its error and the others go on.  Leaving
+the engine (Ctrl-C included) cancels what has not finished, once the client
+holds the last backups.
 
 Dask is an extra: ``pip install -e '.[cluster]'``.
 
