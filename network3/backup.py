@@ -161,11 +161,16 @@ class Backup(object):
     on_write : callable, optional
         Called with the backup's bytes each time it has been written (a
         Dask worker sends them to the client: ``network3.runs.on_dask``).
+    name : str, optional
+        What messages call the backup (default: ``filename``): a Dask
+        worker's copy is called by the client's file, the one a user can
+        remove or keep.
     """
 
-    def __init__(self, filename, on_write=None):
+    def __init__(self, filename, on_write=None, name=None):
         self.filename = os.fspath(filename)
         self.on_write = on_write
+        self.name = self.filename if name is None else os.fspath(name)
 
     def exists(self):
         return os.path.exists(self.filename)
@@ -188,7 +193,7 @@ class Backup(object):
     def read(self, fingerprint):
         """The state the backup holds, if it was written by the run whose
         fingerprint is ``fingerprint``; else :class:`BackupError`."""
-        name = self.filename
+        name = self.name
         try:
             meta, arrays = _load(name)
         except _UNREADABLE as error:
@@ -344,7 +349,7 @@ def restore_after_compiling(loop, state):
         loop.engine.set_generator_state(var, saved)
     history = loop.history
     line = "Resuming from the backup {0} at epoch {1} of {2}".format(
-        loop.backup.filename, state["epoch"], loop.epochs)
+        loop.backup.name, state["epoch"], loop.epochs)
     if history.best_epoch is not None:
         line += " (best validation accuracy so far {0:.2%}, at epoch {1})".format(
             history.best_validation_accuracy, history.best_epoch)

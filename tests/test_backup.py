@@ -176,6 +176,9 @@ def test_a_damaged_backup_is_refused_with_a_clear_error(tmp_path, content):
     with pytest.raises(backup.BackupError, match="backup") as caught:
         train("numba", 2, backup=state)
     assert str(state) in str(caught.value)
+    # a Dask worker's copy is named by the client's file
+    with pytest.raises(backup.BackupError, match="backup='client/run.state'"):
+        train("numba", 2, backup=backup.Backup(state, name="client/run.state"))
     assert state.read_bytes() == before
 
 

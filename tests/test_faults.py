@@ -406,7 +406,9 @@ def test_a_ladder_killed_mid_run_goes_on_from_the_runs_last_epoch(tmp_path):
         again = subprocess.run(args + ["--output", str(where)] + engine, env=env,
                                capture_output=True, text=True, timeout=600)
         assert again.returncode == 0, again.stderr
-        assert "Resuming from the backup" in again.stderr
+        # named by the file under OUTPUT, not by a Dask worker's copy
+        assert "Resuming from the backup {0} at epoch".format(
+            where / "backups" / "fc-0.state") in again.stderr
         assert "Sending large graph" not in again.stderr
         (record,) = [json.loads(line) for line in open(where / "runs.jsonl")]
         (reference,) = [json.loads(line) for line in open(whole / "runs.jsonl")]

@@ -186,8 +186,8 @@ class Engine(object):
             backup = None
             if output is not None and run.file is not None:
                 path = backup_file(output, run)
-                backup = key + "-backup"
-                self._copier.watch(backup, path, _read_if_there(path))
+                backup = (key + "-backup", path)
+                self._copier.watch(backup[0], path, _read_if_there(path))
             run = dataclasses.replace(run, verbose=False)
             future = self.client.submit(_train_on_worker, run, backup, pure=False,
                                         key=key)
@@ -198,7 +198,7 @@ class Engine(object):
             try:
                 result = future.result()
                 if backup is not None:          # (done: no more copies)
-                    self._copier.forget(backup)
+                    self._copier.forget(backup[0])
                 yield run, result, None
             except Exception as error:
                 yield run, None, "{0}: {1}".format(type(error).__name__, error)
@@ -328,7 +328,8 @@ _prepared = []
 
 def _train_on_worker(run, backup=None):
     """Train ``run`` on the worker this runs on (a Dask task); ``backup``:
-    the name of the run's Dask variable (or None: no backups)."""
+    ``(name, shown_as)``, the run's Dask variable and the client's backup
+    file, which messages name (or None: no backups)."""
     with _one_at_a_time:
         if not _prepared:
             _prepared.append(_keep_freed_memory())
@@ -343,15 +344,15 @@ def _train_on_worker(run, backup=None):
             raise DataUnavailable("on worker {0}: {1}".format(
                 get_worker().address, error)) from None
         if backup is not None:
-            run = dataclasses.replace(run, backup=_worker_backup(backup))
+            run = dataclasses.replace(run, backup=_worker_backup(*backup))
         return train(run)
 
 
-def _worker_backup(name):
+def _worker_backup(name, shown_as):
     """The run's backup on this worker: a file of its own, holding the
     newest backup there is (the variable ``name``'s: the client's backup, or
     a newer one from a worker that died in the run), whose every new version
-    goes to the variable."""
+    goes to the variable; messages call it ``shown_as``."""
     import distributed
     variable, count = _variables(name, distributed, distributed.get_client())
     written = count.get(timeout=0)          # how many backups workers sent
@@ -370,7 +371,7 @@ def _worker_backup(name):
         written += 1
         variable.set(data)
         count.set(written)
-    return Backup(path, on_write=send)
+    return Backup(path, on_write=send, name=shown_as)
 
 
 def _keep_freed_memory():
