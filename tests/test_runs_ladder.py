@@ -81,6 +81,22 @@ def test_an_interrupted_sweep_resumes(tmp_path):
     assert "| fc | 97.80% |" in (out / "table.md").read_text()
 
 
+def test_the_ensemble_votes_as_soon_as_its_nets_are_there_and_once(tmp_path):
+    """The five dropout nets come in the first round and vote then, before
+    the second round; a sweep run again, with nothing new, votes no more."""
+    out = tmp_path / "sweep"
+    args = (["experiments", "--only", "fc,dropout,ensemble", "--repeats", "2",
+             "--epochs", "1", "--train-size", "20", "--eval-size", "20",
+             "--output", str(out), "--quiet"] + BACKEND)
+    assert cli.main(args) == 0
+    runs = read(out / "runs.jsonl")
+    assert [(r["experiment"], r["repeat"]) for r in runs] == (
+        [("fc", 0)] + [("dropout", k) for k in range(5)]
+        + [(ladder.ENSEMBLE, 0), ("fc", 1)])
+    assert cli.main(args) == 0
+    assert read(out / "runs.jsonl") == runs
+
+
 def read_clean(path):
     return [json.loads(line) for line in open(path) if line.strip().endswith("}")]
 

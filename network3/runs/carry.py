@@ -24,9 +24,12 @@ from network3.runs.log import backup_file, finished_line, forget_backup, keep, p
 from network3.runs.run import Interrupted, train
 
 
-def carry_out(todo, output, say=print, workers=None, scheduler=None, engine=None):
+def carry_out(todo, output, say=print, workers=None, scheduler=None, engine=None,
+              kept=None):
     """Carry out the runs ``todo`` that ``output/runs.jsonl`` does not hold
-    yet; return the number of runs that failed.
+    yet; return the number of runs that failed.  ``kept``, if given, is
+    called with each finished run's record once it is kept (the ladder's
+    ensemble votes as soon as its nets are there).
 
     Here, one after another, unless ``workers`` or ``scheduler`` ask for Dask
     (a :class:`network3.runs.on_dask.Engine` is started only if some run is
@@ -38,30 +41,32 @@ def carry_out(todo, output, say=print, workers=None, scheduler=None, engine=None
     for folder in ("nets", "backups"):
         os.makedirs(os.path.join(output, folder), exist_ok=True)
     todo = pending(todo, output)
+    kept = kept or (lambda record: None)
     if engine is not None:
-        return _train_there(todo, output, say, engine)
+        return _train_there(todo, output, say, engine, kept)
     if (workers is None and scheduler is None) or not todo:
         for run in todo:
-            _train_here(run, output, say)
+            _train_here(run, output, say, kept)
         return 0
     from network3.runs.on_dask import Engine
     with Engine(workers, scheduler, say) as engine:
-        return _train_there(todo, output, say, engine)
+        return _train_there(todo, output, say, engine, kept)
 
 
-def _train_here(run, output, say):
+def _train_here(run, output, say, kept):
     say("== {0}, seed {1}".format(run.description, run.seed))
     with Interruption() as interruption:
         outcome = train(dataclasses.replace(run, backup=backup_file(output, run)), say)
         with interruption.shielded():      # a finished run is kept whole
             keep(output, outcome)
-    say(finished_line(run.experiment if run.config is None else run.label(),
-                      outcome.record))
+        say(finished_line(run.experiment if run.config is None else run.label(),
+                          outcome.record))
+        kept(outcome.record)
     if interruption.requested:
         raise Interrupted(run.label())
 
 
-def _train_there(todo, output, say, engine):
+def _train_there(todo, output, say, engine, kept):
     from tqdm.auto import tqdm
     failed = finished = 0
     started = time.perf_counter()
@@ -89,6 +94,8 @@ def _train_there(todo, output, say, engine):
                 say(line + _progress(finished, len(todo), time.perf_counter() - started))
             else:
                 bar.write(line)
+            if error is None:
+                kept(outcome.record)
             if interruption.requested:
                 raise Interrupted(run.label())
     return failed

@@ -115,10 +115,16 @@ def run(args, say=print):
             ", ".join(unknown), ", ".join(NAMES)))
     check_engine_arguments(args.workers, args.scheduler)
     todo = list(ladder(args, names))
-    failed = carry_out(todo, args.output, say, args.workers, args.scheduler)
     path = os.path.join(args.output, "runs.jsonl")
-    if ENSEMBLE in names:
-        _run_ensemble(args, path, say)
+    # the ensemble votes once the sweep's dropout nets are all there (with
+    # --only ensemble, whichever are there), as soon as they are
+    voters = max(1, sum(run.experiment == VOTERS for run in todo))
+
+    def vote(record=None):
+        if ENSEMBLE in names and (record is None or record["experiment"] == VOTERS):
+            _run_ensemble(args, path, say, voters, finished=record is None)
+    failed = carry_out(todo, args.output, say, args.workers, args.scheduler, kept=vote)
+    vote()
     text = ladder_table(read_runs(path), unfinished(todo, args.output), names)
     with open(os.path.join(args.output, "table.md"), "w") as f:
         f.write(text)
@@ -137,14 +143,23 @@ def unfinished(todo, output):
     return found
 
 
-def _run_ensemble(args, path, say):
-    """Let the nets of the dropout runs vote; record it as one more run."""
+def _run_ensemble(args, path, say, wanted, finished):
+    """Let the nets of the dropout runs vote, once there are ``wanted`` of
+    them and unless the latest vote (at these settings) had as many;
+    record it as one more run.  ``finished``: the sweep is over (say so if
+    the nets are not all there)."""
     settings = _settings(args, chapter.RECIPES[VOTERS])
-    voters = [r for r in read_runs(path) if r["experiment"] == VOTERS
+    runs = read_runs(path)
+    voters = [r for r in runs if r["experiment"] == VOTERS
               and r["settings"] == settings and "net" in r]
-    if not voters:
-        say("== ensemble: no dropout runs to vote with; run 'dropout' first")
+    if len(voters) < wanted:
+        if finished:
+            say("== ensemble: {0} of its {1} dropout nets are there; it votes when "
+                "all are".format(len(voters), wanted))
         return
+    votes = [r for r in runs if r["experiment"] == ENSEMBLE]
+    if votes and votes[-1]["settings"] == dict(settings, nets=len(voters)):
+        return                                  # (this vote is recorded)
     test = data.load_data(args.data)[2]
     if args.eval_size:
         test = tuple(part[:args.eval_size] for part in test)
