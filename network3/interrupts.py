@@ -12,6 +12,7 @@ however Numba wrapped it.
 # Standard library
 import contextlib
 import signal
+import sys
 import threading
 
 
@@ -38,6 +39,13 @@ class Interruption(object):
     SIGINT is ignored, or outside the main thread, nothing is installed:
     KeyboardInterrupt arrives as usual, and :func:`is_interrupt` recognises
     it.
+
+    Python runs a signal handler wherever the main thread is, a finalizer
+    (``__del__``, a weakref callback) included, and cannot raise out of
+    one: it prints "Exception ignored in ..." with a traceback and goes on.
+    A KeyboardInterrupt of ours lost that way is not printed (the request
+    is recorded, and training stops at the next check); other exceptions
+    in finalizers are printed as before.
     """
 
     def __init__(self):
@@ -46,6 +54,7 @@ class Interruption(object):
         self._mode = "record"
         self._previous = None
         self._outer = None
+        self._previous_hook = None
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
@@ -58,12 +67,14 @@ class Interruption(object):
                 if isinstance(self._outer, Interruption):
                     self.requested = self._outer.requested
                 signal.signal(signal.SIGINT, self._handle)
+                self._previous_hook, sys.unraisablehook = sys.unraisablehook, self._unraisable
         return self
 
     def __exit__(self, *exc_info):
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+            sys.unraisablehook = self._previous_hook
+            self._previous = self._previous_hook = None
             if isinstance(self._outer, Interruption) and self.requested:
                 self._outer.requested = True
         return False
@@ -77,6 +88,12 @@ class Interruption(object):
         self.requested = True
         if abort:
             raise KeyboardInterrupt
+
+    def _unraisable(self, unraisable):
+        """Python's report of an exception a finalizer could not raise: not
+        printed if it is our KeyboardInterrupt (the request is recorded)."""
+        if not (self.requested and unraisable.exc_type is KeyboardInterrupt):
+            self._previous_hook(unraisable)
 
     @contextlib.contextmanager
     def _in_mode(self, mode):
