@@ -160,6 +160,7 @@ def test_an_interrupt_in_a_thread_other_than_the_main_one(subset, tmp_path):
     net = fc_net(hidden=200)
     net.SGD(training_data, 1, 10, 0.1, validation_data, None, verbose=False)
     rng = np.random.default_rng(3)
+    kept = 0
     for trial in range(5):
         checkpoint = tmp_path / "best{0}.npz".format(trial)
         result = {}
@@ -173,9 +174,16 @@ def test_an_interrupt_in_a_thread_other_than_the_main_one(subset, tmp_path):
         thread.join(timeout=60)
         history = result["history"]
         assert history.stopped == "interrupted"
+        if history.best_epoch is None:
+            # stopped before an epoch ended (on a busy machine, the step's
+            # compiling can outlast the delay): nothing was kept
+            assert not checkpoint.exists()
+            continue
         best = network3.load_network(checkpoint)
         for ours, saved in zip(net.params, best.params):
             np.testing.assert_array_equal(ours.get_value(), saved.get_value())
+        kept += 1
+    assert kept > 0
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
