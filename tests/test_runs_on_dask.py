@@ -1,6 +1,7 @@
 """runs/on_dask.py, sweeps on Dask: a real LocalCluster of two worker processes on the
 loopback address gives the serial runner's results; a worker killed in the
-middle of a run loses nothing; Ctrl-C keeps the finished runs and the next
+middle of a run loses nothing; the runs start in the order they were
+given; Ctrl-C keeps the finished runs and the next
 sweep trains only the rest; ``dask scheduler`` and ``dask worker`` processes
 take the same runs through --scheduler; bad addresses fail fast."""
 
@@ -290,6 +291,29 @@ def test_a_local_cluster_listens_on_the_loopback_address_only():
         for port in ports:
             with pytest.raises(OSError):
                 socket.create_connection((outward, port), timeout=5).close()
+
+
+def test_a_local_cluster_starts_the_runs_in_the_order_they_were_given(tmp_path,
+                                                                      monkeypatch):
+    """A worker is sent a run only when it is free, and the runs wait in
+    the order they were given: none waits behind the long first one while
+    the other worker starts later ones."""
+    def train_on_worker(run, backup=None):       # what each run does here
+        import time
+        start = time.monotonic()        # (one clock for the machine's processes)
+        time.sleep(3 if run.config["eta"] == 1 else 0.2)
+        return start
+
+    monkeypatch.setattr(on_dask, "_train_on_worker", train_on_worker)
+    etas = [1] + [k / 100 for k in range(1, 8)]
+    todo = search.plan(cli.parse_arguments(
+        ["sweep", "--layers", "fc20,softmax", "--vary", "eta=" + ",".join(map(str, etas)),
+         "--output", str(tmp_path)]))
+    with on_dask.Engine(workers=2, say=[].append) as engine:
+        started = {run.config["eta"]: start for run, start, _ in engine.results(todo)}
+    order = sorted(started, key=started.get)
+    assert order[0:2] in ([1, 0.01], [0.01, 1]), started
+    assert order[2:] == etas[2:], started
 
 
 def test_a_killed_workers_run_goes_on_from_its_last_epoch(tmp_path):

@@ -13,7 +13,9 @@ hyper-parameters is many more runs.  They are independent, so an
   processes on the loopback address (scheduler, workers and dashboard: nothing
   listens on another interface), each with one thread (the nanny that
   starts it sets OpenMP, MKL and OpenBLAS to one thread too), so N runs share
-  the machine's cores without getting in each other's way;
+  the machine's cores without getting in each other's way; a worker is sent a
+  run only when it is free, so the runs start in the order they were
+  submitted (the ladder's first round first);
 * ``Engine(scheduler="tcp://host:8786")`` connects to a cluster someone
   started (``dask scheduler`` and ``dask worker``, dask-jobqueue,
   Kubernetes): a scheduler that does not answer is an error within
@@ -142,12 +144,18 @@ class Engine(object):
                     "({2})".format(self.scheduler, CONNECT_TIMEOUT, error)) from None
             where = "the cluster at " + self.scheduler
         else:
+            import dask                 # (there when distributed is)
             # everything on the loopback address, the dashboard included
             # (Dask's default serves it on every interface)
             dashboard = "127.0.0.1:0" if importlib.util.find_spec("bokeh") else None
-            self.cluster = distributed.LocalCluster(
-                n_workers=self.workers, threads_per_worker=1, processes=True,
-                host="127.0.0.1", dashboard_address=dashboard)
+            # a worker is sent its next run only when it is free, so the runs
+            # start in the order they were submitted (Dask's default of 1.1
+            # sends a one-thread worker two, the second waiting there behind
+            # the first while another worker starts a later run)
+            with dask.config.set({"distributed.scheduler.worker-saturation": 1.0}):
+                self.cluster = distributed.LocalCluster(
+                    n_workers=self.workers, threads_per_worker=1, processes=True,
+                    host="127.0.0.1", dashboard_address=dashboard)
             self.client = distributed.Client(self.cluster, set_as_default=False)
             where = "a local cluster at " + self.cluster.scheduler_address
         workers = self.client.scheduler_info(n_workers=-1)["workers"]
@@ -178,20 +186,24 @@ class Engine(object):
         its backups are copied there after every epoch."""
         distributed = _distributed()
         tag = uuid.uuid4().hex[:8]
-        futures = {}
+        keys = ["network3-{0}-{1}".format(tag, k) for k in range(len(todo))]
+        runs = [dataclasses.replace(run, verbose=False) for run in todo]
+        backups = []
         if output is not None and self._copier is None:
             self._copier = _BackupCopier(self.client, distributed)
-        for k, run in enumerate(todo):
-            key = "network3-{0}-{1}".format(tag, k)
+        for key, run in zip(keys, runs):
             backup = None
             if output is not None and run.file is not None:
                 path = backup_file(output, run)
                 backup = (key + "-backup", path)
                 self._copier.watch(backup[0], path, _read_if_there(path))
-            run = dataclasses.replace(run, verbose=False)
-            future = self.client.submit(_train_on_worker, run, backup, pure=False,
-                                        key=key)
-            futures[future] = run, backup
+            backups.append(backup)
+        # all in one call, so the scheduler sees them as one group and queues
+        # them in this order (submitted one by one, the first few would each
+        # be sent to a worker at once, two to a worker)
+        futures = dict(zip(self.client.map(_train_on_worker, runs, backups,
+                                           key=keys, pure=False),
+                           zip(runs, backups)))
         self._futures = list(futures)
         for future in distributed.as_completed(futures, loop=self.client.loop):
             run, backup = futures[future]
