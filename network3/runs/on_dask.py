@@ -13,9 +13,10 @@ hyper-parameters is many more runs.  They are independent, so an
   processes on the loopback address (scheduler, workers and dashboard: nothing
   listens on another interface), each with one thread (the nanny that
   starts it sets OpenMP, MKL and OpenBLAS to one thread too), so N runs share
-  the machine's cores without getting in each other's way; a worker is sent a
-  run only when it is free, so the runs start in the order they were
-  submitted (the ladder's first round first);
+  the machine's cores without getting in each other's way; the runs of a
+  sweep of more than twice N runs wait in the scheduler's queue, a worker
+  being sent the next only when it is free, so they start in the order they
+  were submitted (the ladder's first round first);
 * ``Engine(scheduler="tcp://host:8786")`` connects to a cluster someone
   started (``dask scheduler`` and ``dask worker``, dask-jobqueue,
   Kubernetes): a scheduler that does not answer is an error within
@@ -198,9 +199,10 @@ class Engine(object):
                 backup = (key + "-backup", path)
                 self._copier.watch(backup[0], path, _read_if_there(path))
             backups.append(backup)
-        # all in one call, so the scheduler sees them as one group and queues
-        # them in this order (submitted one by one, the first few would each
-        # be sent to a worker at once, two to a worker)
+        # all in one call: one group, which the scheduler queues in this
+        # order when it has more tasks than twice the cluster's threads (a
+        # smaller group is shared out at once; submitted one by one, the
+        # first few runs of every sweep would be, two to a worker)
         futures = dict(zip(self.client.map(_train_on_worker, runs, backups,
                                            key=keys, pure=False),
                            zip(runs, backups)))
