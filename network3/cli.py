@@ -6,6 +6,7 @@ The ``network3`` command (also ``python -m network3``)::
     network3 train        train one of the chapter's networks, or layers you describe
     network3 evaluate     measure a saved network on a data set
     network3 predict      say which digit each of your pictures shows
+    network3 export       write a saved network as an ONNX file
     network3 expand       make the expanded training set (scripts/expand_mnist.py)
     network3 experiments  run the chapter's ladder of experiments
     network3 sweep        search hyper-parameters: a grid, or random combinations
@@ -28,6 +29,9 @@ import sys
 import threading
 import time
 
+# Third-party libraries
+import numpy as np
+
 # network3
 from network3 import backends, chapter, data, options, runs, seeding
 from network3.interrupts import Interruption, is_interrupt
@@ -37,7 +41,8 @@ from network3.schedules import halve_on_plateau
 from network3 import specs
 from network3.specs import format_augmentation, parse_layers
 
-_COMMANDS = ("train", "evaluate", "predict", "expand", "experiments", "sweep", "run")
+_COMMANDS = ("train", "evaluate", "predict", "export", "expand", "experiments", "sweep",
+             "run")
 
 _EXAMPLES = """\
 examples:
@@ -192,6 +197,19 @@ def _evaluate_parser(commands):
     predict.add_argument("images", nargs="+", metavar="IMAGE", help="a picture of a digit")
     _device_arguments(predict)
 
+    export = commands.add_parser(
+        "export", help="write a saved network as an ONNX file",
+        description="Write a saved network as an ONNX model (input 'images', "
+                    "float32 (N, 784); output 'probabilities' (N, 10)), check it "
+                    "with onnx.checker, run it with onnxruntime on the test images "
+                    "and print how well it agrees with network3.  Needs pip install "
+                    "-e '.[onnx]'.")
+    export.add_argument("model", metavar="MODEL", help="a saved network (.npz)")
+    export.add_argument("output", metavar="OUT", help="the ONNX file to write")
+    _data_arguments(export, runs_too=None)
+    export.add_argument("--no-check", dest="check", action="store_false",
+                        help="do not run the file on the test images afterwards")
+
     expand = commands.add_parser(
         "expand", help="make the expanded training set (250,000 images)",
         description="Add four one-pixel shifts of every training image and shuffle: "
@@ -328,7 +346,7 @@ def main(argv=None):
     except SystemExit as exit:        # --help (0), bad arguments (2, with usage)
         return exit.code
     command = {"train": _train, "evaluate": _evaluate, "predict": _predict,
-               "expand": _expand, "experiments": _experiments,
+               "export": _export, "expand": _expand, "experiments": _experiments,
                "sweep": _sweep}[args.command]
     try:
         return command(args)
@@ -478,6 +496,32 @@ def _predict(args):
     for name in args.images:
         p = net.predict_proba(load_image(name))
         print("{0}: {1} ({2:.1%})".format(name, int(p.argmax()), float(p.max())))
+    return 0
+
+
+def _export(args):
+    """``network3 export``: a bad model file or output path is one line and
+    status 2, and leaves no file behind."""
+    from network3 import onnx
+    from network3.saving import ModelFileError
+    try:
+        net = load(args.model)
+        onnx.export(net, args.output)
+    except (ModelFileError, TypeError, ValueError, OSError) as error:
+        print("network3 export: error: {0}".format(error), file=sys.stderr)
+        return 2
+    print("network3: wrote {0} ({1} bytes, ONNX opset {2})".format(
+        args.output, os.path.getsize(args.output), onnx.OPSET))
+    if args.check:
+        images, labels = data.load_data(args.data)[2]
+        mine, theirs = net.predict_proba(images), onnx.run(args.output, images)
+        same = int((mine.argmax(axis=1) == theirs.argmax(axis=1)).sum())
+        print("network3: onnxruntime gives the same digit as network3 for {0} of {1} "
+              "test images; probabilities differ by at most {2:.2g}; test accuracy "
+              "{3:.2%}".format(same, len(labels), float(np.abs(mine - theirs).max()),
+                               float(np.mean(theirs.argmax(axis=1) == labels))))
+        if same != len(labels):
+            return 1
     return 0
 
 

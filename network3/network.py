@@ -209,6 +209,14 @@ class Network(object):
         self.engine.sync()
         saving.save(self, filename)
 
+    def export_onnx(self, filename):
+        """Write the network to ``filename`` as an ONNX model: input
+        ``images`` (N, 784) float32, output ``probabilities`` (N, 10), what
+        :meth:`predict_proba` gives (see :mod:`network3.onnx`; needs
+        ``pip install -e '.[onnx]'``)."""
+        from network3 import onnx
+        return onnx.export(self, filename)
+
     @classmethod
     def load(cls, filename, mini_batch_size=None, **kwargs):
         """The network saved in ``filename`` (see :func:`network3.load_network`)."""
