@@ -11,7 +11,9 @@ progress bar (:class:`BookLines`), keeping the best epoch and the checkpoint
 (:class:`KeepBest`), a learning-rate schedule (:class:`LearningRateSchedule`),
 ``early_stopping`` (:class:`EarlyStopping`), ``monitor_training``
 (:class:`MonitorTraining`) and each layer's speed of learning
-(:class:`GradientNorms`, always on).  At the end of an epoch their hooks run
+(:class:`GradientNorms`, always on).  :class:`TensorBoard` writes what
+training measures to TensorBoard's event files, and :class:`Reports` hands
+the same reports to a function of yours.  At the end of an epoch their hooks run
 in that order (the measurements, then the best epoch, then the book's
 lines, then whatever may end training), then yours, in the order given.
 
@@ -27,6 +29,7 @@ While training, a callback's :attr:`Callback.loop` is the running loop
 #### Libraries
 # Standard library
 import numbers
+import os
 import sys
 import threading
 
@@ -34,7 +37,7 @@ import threading
 import numpy as np
 
 # network3
-from network3 import saving
+from network3 import saving, tensorboard
 from network3.schedules import Plateau
 
 
@@ -48,6 +51,10 @@ class Callback(object):
 
     #: The running loop, set before ``on_train_begin`` (see the module's docstring).
     loop = None
+    #: Whether a backup's fingerprint names the callback (``SGD(backup=...)``
+    #: refuses a backup written with other callbacks): False for one that
+    #: only watches, so that a run resumes with it or without it.
+    fingerprinted = True
 
     def on_train_begin(self, net, history):
         """Before anything is compiled (``history`` is empty)."""
@@ -398,3 +405,118 @@ class GradientNorms(Callback):
                          for p in layer.params)) / steps
              for layer in net.layers])
         self.before = now
+
+
+#### Reports: TensorBoard
+class Reports(Callback):
+    """Hands ``send`` a report (a dict: see ``network3.tensorboard``) after
+    each epoch, the mean cost of every ``batch_cost_every`` mini-batches as
+    they train, and a last report when training ends.  If ``send`` returns
+    a string for an epoch's report, training ends after that epoch with it
+    as ``history.stopped`` (a search pruning a hopeless run says
+    ``"pruned"``).
+
+    Parameters
+    ----------
+    send : callable
+        Called with each report.
+    histograms : bool, optional
+        Histograms of every layer's weights and biases, each epoch.
+    images : bool, optional
+        The first layer's filters each epoch (a ConvPoolLayer's), and the
+        misclassified validation digits at the end.
+    batch_cost_every : int, optional
+        Also report the mean cost of every this many mini-batches.
+    hparams : dict, optional
+        The run's settings, reported at the end with its final numbers
+        (default: eta, lmbda, the mini-batch size, the epochs and the
+        update rule of the SGD call).
+    """
+
+    # it watches: a run resumes from its backup with it or without it (a
+    # run it prunes ends, and leaves no backup)
+    fingerprinted = False
+
+    def __init__(self, send, histograms=True, images=True, batch_cost_every=None,
+                 hparams=None):
+        if batch_cost_every is not None and (isinstance(batch_cost_every, bool) or not
+                                             isinstance(batch_cost_every, int)
+                                             or batch_cost_every < 1):
+            raise ValueError("{0}: batch_cost_every must be a positive integer or "
+                             "None, got {1!r}".format(type(self).__name__,
+                                                      batch_cost_every))
+        self.send = send
+        self.histograms, self.images = bool(histograms), bool(images)
+        self.batch_cost_every = batch_cost_every
+        self.hparams = hparams
+        self._reported = 0          # the epoch's mini-batches reported so far
+
+    def on_epoch_begin(self, net, epoch, history):
+        self._reported = 0
+
+    def on_batches_end(self, net, epoch, costs):
+        every = self.batch_cost_every
+        if every is None or len(costs) - self._reported < every:
+            return
+        first = self.loop.num_training_batches * epoch
+        groups = range(self._reported, len(costs) - every + 1, every)
+        self._reported = groups[-1] + every
+        self.send({"kind": "batches", "costs": [
+            (first + k + every - 1, float(np.mean(costs[k:k + every])))
+            for k in groups]})
+
+    def on_epoch_end(self, net, epoch, history):
+        verdict = self.send(tensorboard.epoch_report(
+            net, history, epoch, histograms=self.histograms, images=self.images))
+        return verdict if isinstance(verdict, str) else None
+
+    def on_train_end(self, net, history):
+        # (an interrupted run goes on later, and ends then)
+        if self.loop.error is not None or history.stopped == "interrupted":
+            return
+        loop = self.loop
+        hparams = self.hparams
+        if hparams is None:
+            hparams = {"eta": history.eta[0] if history.eta else loop.eta,
+                       "lmbda": loop.lmbda, "mini_batch_size": net.mini_batch_size,
+                       "epochs": loop.epochs, "update": loop.update.name}
+        self.send(tensorboard.end_report(net, history, loop.validation, hparams,
+                                         images=self.images))
+
+
+class TensorBoard(Reports):
+    """Writes what training measures to TensorBoard's event files in
+    ``log_dir``, as it trains (see ``network3.tensorboard``; needs ``pip
+    install -e '.[tensorboard]'``), then ``tensorboard --logdir LOG_DIR``.
+
+    Per epoch: the training cost, validation, test (at each new best) and,
+    with ``monitor_training``, training accuracy, eta, each layer's speed of
+    learning; with ``histograms``, each layer's weights and biases; with
+    ``images``, the first layer's filters, and at the end the misclassified
+    validation digits.  At the end, the run's settings and final numbers
+    for the HParams tab.  A run resumed from a backup goes on with the same
+    event files: the epochs from the one it resumes at replace any written
+    before.  The other arguments are those of :class:`Reports`.
+    """
+
+    def __init__(self, log_dir, histograms=True, images=True, batch_cost_every=None,
+                 hparams=None):
+        super().__init__(self._write, histograms, images, batch_cost_every, hparams)
+        if not isinstance(log_dir, (str, os.PathLike)):
+            raise TypeError("TensorBoard: log_dir must be a folder's name, got "
+                            "{0!r}".format(log_dir))
+        tensorboard.EventWriter(log_dir)        # (tensorboardX is there)
+        self.log_dir = log_dir
+        self.writer = None
+
+    def on_train_begin(self, net, history):
+        self.writer = tensorboard.EventWriter(self.log_dir)
+
+    def _write(self, report):
+        self.writer.write(report)
+
+    def on_train_end(self, net, history):
+        try:
+            super().on_train_end(net, history)
+        finally:
+            self.writer.close()

@@ -34,6 +34,7 @@ import numpy as np
 
 # network3
 from network3 import backends, chapter, data, options, runs, seeding
+from network3.callbacks import TensorBoard
 from network3.interrupts import Interruption, is_interrupt
 from network3.network import Network, load
 from network3.runs import ladder, search
@@ -120,6 +121,13 @@ def _dask_arguments(p):
                         "their own disks")
 
 
+def _tensorboard_argument(p, where):
+    p.add_argument("--tensorboard", metavar="DIR",
+                   help="write what training measures each epoch to TensorBoard's "
+                        "event files, " + where + " (then: tensorboard --logdir "
+                        "DIR); needs pip install -e '.[tensorboard]'")
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog="network3",
@@ -169,6 +177,7 @@ def _train_parser(commands):
                             "epoch; run the same command again after a Ctrl-C or a "
                             "crash and it goes on from there (removed once training "
                             "ends)")
+    _tensorboard_argument(train, "in DIR")
     train.add_argument("--progress", action=argparse.BooleanOptionalAction,
                        default=None,
                        help="a progress bar per epoch (default: on a terminal)")
@@ -244,6 +253,7 @@ def _experiments_parser(commands):
     _device_arguments(p)
     p.add_argument("--seed", type=int, default=0,
                    help="run k of an experiment uses seed SEED+k (default 0)")
+    _tensorboard_argument(p, "each run's in a folder of its own under DIR")
     _dask_arguments(p)
 
 
@@ -264,14 +274,28 @@ def _sweep_parser(commands):
         "--epochs 10\n"
         "  network3 sweep --net relu --vary eta=0.003:0.3 --vary momentum=0:0.9 "
         "--random 20 --workers\n"
+        "  network3 sweep --net fc --vary eta=0.001:100 --vary lmbda=0.01:10 "
+        "--search tpe --trials 30 --prune median --tensorboard runs\n"
         "  network3 sweep --layers conv20,fc100,softmax --activation relu "
         "--vary pool_mode=max,l2,average_exc_pad --repeats 3")
     p.add_argument("--vary", action="append", required=True, metavar="NAME=VALUES",
                    help="an option and its values: NAME=V1,V2,... (or NAME=LOW:HIGH "
                         "with --random); repeat --vary for more options")
+    p.add_argument("--search", choices=["grid", "random", "tpe"],
+                   help="grid: every combination (the default); random: --trials K "
+                        "combinations drawn at random (seeded by --seed); tpe: an "
+                        "Optuna study of --trials K trials, each chosen from those "
+                        "before it (OUTPUT/study.journal: run again with a larger K "
+                        "to go on); needs pip install -e '.[optuna]'")
+    p.add_argument("--trials", type=_whole(1), metavar="K",
+                   help="how many combinations --search random or tpe trains")
+    p.add_argument("--prune", choices=["median", "hyperband"],
+                   help="with --search tpe: stop a trial whose validation accuracy "
+                        "falls behind the others' at the same epoch (the median "
+                        "of theirs from the second epoch on, or Hyperband)")
     p.add_argument("--random", type=_whole(1), metavar="K",
                    help="train K combinations drawn at random (seeded by --seed) "
-                        "instead of every one")
+                        "instead of every one: --search random --trials K")
     _net_arguments(p, " (see 'network3 train --help')")
     p.add_argument("--repeats", type=_whole(1), default=1,
                    help="runs of each combination, run k with seed SEED+k (default 1)")
@@ -282,6 +306,7 @@ def _sweep_parser(commands):
     p.add_argument("--output", default="sweep", metavar="DIR",
                    help="where runs.jsonl, table.md, sweep.png and the nets go "
                         "(default: ./sweep)")
+    _tensorboard_argument(p, "each run's in a folder of its own under DIR")
     _dask_arguments(p)
 
 
@@ -455,7 +480,9 @@ def _train(args):
                           progress=args.progress, early_stopping=args.early_stopping,
                           momentum=args.momentum, update=None if args.update == "sgd"
                           else args.update, monitor_training=args.monitor_training,
-                          augment=augment, backup=args.backup)
+                          augment=augment, backup=args.backup,
+                          callbacks=[TensorBoard(args.tensorboard)] if args.tensorboard
+                          else [])
         if args.save and history.epochs:
             with interruption.shielded():    # what was trained is kept
                 net.save(args.save)

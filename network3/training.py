@@ -170,7 +170,8 @@ def sgd(net, training_data, epochs, mini_batch_size, eta, validation_data,
         backups.attach(loop, backup, dict(
             epochs=epochs, eta=eta, lmbda=lmbda, update=loop.update,
             early_stopping=early_stopping, monitor_training=monitor_training,
-            augment=augment, callbacks=[type(c).__name__ for c in callbacks]))
+            augment=augment, callbacks=[type(c).__name__ for c in callbacks
+                                        if c.fingerprinted]))
     return loop.run(epochs)
 
 

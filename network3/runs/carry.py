@@ -14,22 +14,31 @@ on from its last epoch.
 
 #### Libraries
 # Standard library
+import collections
 import dataclasses
+import functools
 import os
 import time
 
 # network3
 from network3.interrupts import Interruption
 from network3.runs.log import backup_file, finished_line, forget_backup, keep, pending
+from network3.runs.reports import Listener, wanted
 from network3.runs.run import Interrupted, train
 
 
 def carry_out(todo, output, say=print, workers=None, scheduler=None, engine=None,
-              kept=None):
+              kept=None, tensorboard=None, judge=None, more=None):
     """Carry out the runs ``todo`` that ``output/runs.jsonl`` does not hold
     yet; return the number of runs that failed.  ``kept``, if given, is
     called with each finished run's record once it is kept (the ladder's
-    ensemble votes as soon as its nets are there).
+    ensemble votes as soon as its nets are there).  With ``tensorboard`` (a
+    folder) or ``judge`` the runs report each epoch to a
+    ``runs.reports.Listener`` here: TensorBoard's event files, a folder per
+    run, and ``judge(run, report)``'s verdict, which may prune the run.
+    ``more``, if given, is called with each run that ends and its record
+    (None if it failed) and returns the runs to carry out next (a search
+    that chooses each trial from those before it).
 
     Here, one after another, unless ``workers`` or ``scheduler`` ask for Dask
     (a :class:`network3.runs.on_dask.Engine` is started only if some run is
@@ -40,23 +49,42 @@ def carry_out(todo, output, say=print, workers=None, scheduler=None, engine=None
     """
     for folder in ("nets", "backups"):
         os.makedirs(os.path.join(output, folder), exist_ok=True)
-    todo = pending(todo, output)
+    report = wanted(tensorboard, judge is not None)
+    listen = None if report is None else Listener(tensorboard, judge)
+
+    def reporting(runs):
+        return [dataclasses.replace(run, report=report) for run in runs]
+    todo = reporting(pending(todo, output))
     kept = kept or (lambda record: None)
-    if engine is not None:
-        return _train_there(todo, output, say, engine, kept)
-    if (workers is None and scheduler is None) or not todo:
-        for run in todo:
-            _train_here(run, output, say, kept)
-        return 0
-    from network3.runs.on_dask import Engine
-    with Engine(workers, scheduler, say) as engine:
-        return _train_there(todo, output, say, engine, kept)
+    hooks = (kept, listen, lambda run, record: reporting((more or _none)(run, record)))
+    try:
+        if engine is not None:
+            return _train_there(todo, output, say, engine, *hooks)
+        if (workers is None and scheduler is None) or not todo:
+            todo = collections.deque(todo)
+            while todo:
+                run = todo.popleft()
+                todo.extend(_train_here(run, output, say, *hooks))
+            return 0
+        from network3.runs.on_dask import Engine
+        with Engine(workers, scheduler, say) as engine:
+            return _train_there(todo, output, say, engine, *hooks)
+    finally:
+        if listen is not None:
+            listen.close()
 
 
-def _train_here(run, output, say, kept):
+def _none(run, record):
+    return []
+
+
+def _train_here(run, output, say, kept, listen, more):
+    """Train ``run`` here, keep it; return the runs ``more`` adds."""
     say("== {0}, seed {1}".format(run.description, run.seed))
+    send = None if listen is None else functools.partial(listen, run)
     with Interruption() as interruption:
-        outcome = train(dataclasses.replace(run, backup=backup_file(output, run)), say)
+        outcome = train(dataclasses.replace(run, backup=backup_file(output, run)), say,
+                        send)
         with interruption.shielded():      # a finished run is kept whole
             keep(output, outcome)
         say(finished_line(run.experiment if run.config is None else run.label(),
@@ -64,16 +92,18 @@ def _train_here(run, output, say, kept):
         kept(outcome.record)
     if interruption.requested:
         raise Interrupted(run.label())
+    return more(run, outcome.record)
 
 
-def _train_there(todo, output, say, engine, kept):
+def _train_there(todo, output, say, engine, kept, listen, more):
     from tqdm.auto import tqdm
     failed = finished = 0
+    total = len(todo)
     started = time.perf_counter()
     # a bar on a terminal; in a log, each run's line says how far the sweep is
     with tqdm(total=len(todo), unit="run", desc="runs", dynamic_ncols=True,
               disable=None) as bar, Interruption() as interruption:
-        results = engine.results(todo, output)
+        results = engine.results(todo, output, listen)
         while True:
             with interruption.immediately():
                 item = next(results, None)
@@ -89,13 +119,18 @@ def _train_there(todo, output, say, engine, kept):
                 failed += 1
                 line = "== {0}: failed: {1}".format(run.label(), error)
             finished += 1
-            bar.update()
-            if bar.disable:         # (and then bar.n stays 0)
-                say(line + _progress(finished, len(todo), time.perf_counter() - started))
-            else:
-                bar.write(line)
             if error is None:
                 kept(outcome.record)
+            added = more(run, outcome.record if error is None else None)
+            if added:
+                engine.add(added)
+                total += len(added)
+                bar.total = total
+            bar.update()
+            if bar.disable:         # (and then bar.n stays 0)
+                say(line + _progress(finished, total, time.perf_counter() - started))
+            else:
+                bar.write(line)
             if interruption.requested:
                 raise Interrupted(run.label())
     return failed

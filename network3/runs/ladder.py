@@ -123,7 +123,8 @@ def run(args, say=print):
     def vote(record=None):
         if ENSEMBLE in names and (record is None or record["experiment"] == VOTERS):
             _run_ensemble(args, path, say, voters, finished=record is None)
-    failed = carry_out(todo, args.output, say, args.workers, args.scheduler, kept=vote)
+    failed = carry_out(todo, args.output, say, args.workers, args.scheduler,
+                       kept=vote, tensorboard=args.tensorboard)
     vote()
     text = ladder_table(read_runs(path), unfinished(todo, args.output), names)
     with open(os.path.join(args.output, "table.md"), "w") as f:

@@ -4,8 +4,8 @@
 ``runs.jsonl``, the log of finished runs that makes a sweep resumable: one
 JSON line per finished run, appended (and synced) only once the run's
 network is written whole under ``nets/``.  A run whose cost diverged is
-recorded as diverged, with its epoch, so that resuming does not try it
-again.  A run not finished yet keeps its backup under ``backups/``
+recorded as diverged, with its epoch, and a run a search pruned as pruned,
+so that resuming does not try them again.  A run not finished yet keeps its backup under ``backups/``
 (:func:`backup_file`; see ``SGD(backup=...)``): run the sweep again and it
 goes on from its last epoch.
 
@@ -71,6 +71,10 @@ def finished_line(name, record):
     if record.get("diverged"):
         return "== {0}: diverged in epoch {1}; recorded as diverged{2}".format(
             name, record["diverged_epoch"], resumed)
+    if record.get("pruned"):
+        return "== {0}: pruned after {1} epoch{2}, validation accuracy {3:.2%}{4}".format(
+            name, record["epochs"], "" if record["epochs"] == 1 else "s",
+            record["best_validation_accuracy"] or 0.0, resumed)
     return "== {0}: test accuracy {1:.2%} in {2:.0f} s{3}".format(
         name, record["test_accuracy"] or 0.0, record["seconds"], resumed)
 

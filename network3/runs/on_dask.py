@@ -50,9 +50,11 @@ import ctypes
 import dataclasses
 import importlib.util
 import os
+import pickle
 import re
 import sys
 import threading
+import time
 import uuid
 
 # network3
@@ -121,7 +123,8 @@ class Engine(object):
         self.say = say
         self.cluster = self.client = None
         self._futures = []
-        self._copier = None
+        self._copier = self._relay = self._completed = self._output = None
+        self._jobs = {}
 
     def __enter__(self):
         distributed = _distributed()
@@ -180,51 +183,75 @@ class Engine(object):
         except Exception:            # no dashboard running (bokeh missing)
             return None
 
-    def results(self, todo, output=None):
+    def results(self, todo, output=None, listen=None):
         """Submit the runs ``todo``, one task each, and yield ``(run,
-        outcome, None)`` or ``(run, None, error)`` as each finishes.  With
-        ``output``, each run starts from its backup there (if it has one) and
-        its backups are copied there after every epoch."""
+        outcome, None)`` or ``(run, None, error)`` as each finishes; runs
+        given to :meth:`add` meanwhile are yielded too.  With ``output``,
+        each run starts from its backup there (if it has one) and its
+        backups are copied there after every epoch.  With ``listen``, the
+        reports of the runs that report (``Run.report``) come to
+        ``listen(run, report)`` here, whose verdict goes back to the run
+        (:class:`_ReportRelay`); a run's reports are all taken before it is
+        yielded."""
         distributed = _distributed()
-        tag = uuid.uuid4().hex[:8]
-        keys = ["network3-{0}-{1}".format(tag, k) for k in range(len(todo))]
-        runs = [dataclasses.replace(run, verbose=False) for run in todo]
-        backups = []
+        self._output = output
         if output is not None and self._copier is None:
             self._copier = _BackupCopier(self.client, distributed)
-        for key, run in zip(keys, runs):
-            backup = None
-            if output is not None and run.file is not None:
-                path = backup_file(output, run)
-                backup = (key + "-backup", path)
-                self._copier.watch(backup[0], path, _read_if_there(path))
-            backups.append(backup)
-        # all in one call: one group, which the scheduler queues in this
-        # order when it has more tasks than twice the cluster's threads (a
-        # smaller group is shared out at once; submitted one by one, the
-        # first few runs of every sweep would be, two to a worker)
-        futures = dict(zip(self.client.map(_train_on_worker, runs, backups,
-                                           key=keys, pure=False),
-                           zip(runs, backups)))
-        self._futures = list(futures)
-        for future in distributed.as_completed(futures, loop=self.client.loop):
-            run, backup = futures[future]
+        if listen is not None and self._relay is None:
+            self._relay = _ReportRelay(self.client, distributed, listen)
+        self._completed = distributed.as_completed(loop=self.client.loop)
+        self.add(todo)
+        for future in self._completed:
+            run, key, backup = self._jobs.pop(future)
             try:
                 result = future.result()
                 if backup is not None:          # (done: no more copies)
                     self._copier.forget(backup[0])
+                if self._relay is not None:
+                    self._relay.finish(key)
                 yield run, result, None
             except Exception as error:
                 yield run, None, "{0}: {1}".format(type(error).__name__, error)
             finally:
                 future.release()
 
+    def add(self, todo):
+        """Submit the runs ``todo`` to the :meth:`results` being yielded."""
+        if not todo:
+            return
+        tag = uuid.uuid4().hex[:8]
+        keys = ["network3-{0}-{1}".format(tag, k) for k in range(len(todo))]
+        runs = [dataclasses.replace(run, verbose=False) for run in todo]
+        backups, reports = [], []
+        for key, run in zip(keys, runs):
+            backup = None
+            if self._output is not None and run.file is not None:
+                path = backup_file(self._output, run)
+                backup = (key + "-backup", path)
+                self._copier.watch(backup[0], path, _read_if_there(path))
+            backups.append(backup)
+            reporting = self._relay is not None and run.report is not None
+            reports.append(self._relay.watch(key, run) if reporting else None)
+        # all in one call: one group, which the scheduler queues in this
+        # order when it has more tasks than twice the cluster's threads (a
+        # smaller group is shared out at once; submitted one by one, the
+        # first few runs of every sweep would be, two to a worker)
+        futures = self.client.map(_train_on_worker, runs, backups, reports, key=keys,
+                                  pure=False)
+        for future, run, key, backup in zip(futures, todo, keys, backups):
+            self._jobs[future] = (run, key, backup)
+            self._completed.add(future)
+        self._futures += futures
+
     def __exit__(self, *exc_info):
         futures, self._futures = self._futures, []
         copier, self._copier = self._copier, None
+        relay, self._relay = self._relay, None
         try:
             if copier is not None:
                 copier.stop()           # the last backups copied first
+            if relay is not None:
+                relay.stop()            # and the last reports taken
             if self.client is not None and futures:
                 self.client.cancel(futures)
         finally:
@@ -333,6 +360,104 @@ def _variables(name, distributed, client):
             distributed.Variable(name + "-count", client=client))
 
 
+class _ReportRelay(object):
+    """Brings the reports of runs on workers to ``listen(run, report)`` here,
+    in a thread of its own: a worker puts each report (pickled) in a Dask
+    ``Queue`` of the sweep's, on the scheduler; after an epoch's report it
+    waits for the verdict, which comes back in a ``Variable`` of the run's
+    (:class:`_ToClient`)."""
+
+    def __init__(self, client, distributed, listen):
+        self.client, self.distributed, self.listen = client, distributed, listen
+        self.queue = distributed.Queue("network3-reports-" + uuid.uuid4().hex[:8],
+                                       client=client)
+        self._runs = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name="network3-reports")
+        self._thread.start()
+
+    def watch(self, key, run):
+        """Take the reports of ``run``, whose task is ``key``; what the task
+        needs to send them: ``(queue's name, key)``."""
+        self._verdict(key).set([-1, None])      # (set: a worker never waits for it)
+        self._runs[key] = run
+        return self.queue.name, key
+
+    def _verdict(self, key):
+        return self.distributed.Variable(key + "-verdict", client=self.client)
+
+    def _run(self):
+        while not self._stop.wait(0 if self.relay() else RELAY_EVERY):
+            pass
+
+    def relay(self):
+        """Take the reports that have come, in order; whether there were any.
+        (The queue is polled: a ``get`` that waits and times out is logged
+        by the scheduler as an error.)"""
+        with self._lock:
+            try:
+                items = self.queue.get(batch=True)
+            except Exception:            # (the client is closing)
+                return False
+            for key, payload in items:
+                report, run = pickle.loads(payload), self._runs.get(key)
+                verdict = None
+                try:
+                    if run is not None:
+                        verdict = self.listen(run, report)
+                finally:                 # (the run waits for it)
+                    if report["kind"] == "epoch":
+                        self._verdict(key).set([report["epoch"], verdict])
+            return bool(items)
+
+    def finish(self, key):
+        """The task ``key`` has ended: take the reports it left (all in the
+        queue by now), then forget it."""
+        self.relay()
+        self._runs.pop(key, None)
+        self._verdict(key).delete()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
+        self.relay()
+
+
+#: Seconds between two looks at the queue of reports.
+RELAY_EVERY = 0.05
+
+
+#: Seconds a run waits for the verdict on an epoch before it goes on.
+VERDICT_TIMEOUT = 60
+
+
+class _ToClient(object):
+    """A run's ``send`` on a worker: each report to the sweep's queue; after
+    an epoch's, the verdict from the run's variable (None if none comes
+    within :data:`VERDICT_TIMEOUT` seconds)."""
+
+    def __init__(self, queue, key):
+        self.queue, self.key = queue, key
+
+    def __call__(self, report):
+        import distributed
+        client = distributed.get_client()
+        distributed.Queue(self.queue, client=client).put(
+            [self.key, pickle.dumps(report)])
+        if report["kind"] != "epoch":
+            return None
+        verdict = distributed.Variable(self.key + "-verdict", client=client)
+        deadline = time.monotonic() + VERDICT_TIMEOUT
+        while time.monotonic() < deadline:
+            epoch, answer = verdict.get(timeout=0)
+            if epoch == report["epoch"]:
+                return answer
+            time.sleep(0.01)
+        return None
+
+
 #### On a worker
 # A worker process trains one run at a time: runs seed network3's generator
 # and compile, which are this process's, not a thread's.
@@ -340,10 +465,11 @@ _one_at_a_time = threading.Lock()
 _prepared = []
 
 
-def _train_on_worker(run, backup=None):
+def _train_on_worker(run, backup=None, reports=None):
     """Train ``run`` on the worker this runs on (a Dask task); ``backup``:
     ``(name, shown_as)``, the run's Dask variable and the client's backup
-    file, which messages name (or None: no backups)."""
+    file, which messages name (or None: no backups); ``reports``: ``(queue,
+    key)``, where its reports go (see :class:`_ToClient`), or None."""
     with _one_at_a_time:
         if not _prepared:
             _prepared.append(_keep_freed_memory())
@@ -359,7 +485,7 @@ def _train_on_worker(run, backup=None):
                 get_worker().address, error)) from None
         if backup is not None:
             run = dataclasses.replace(run, backup=_worker_backup(*backup))
-        return train(run)
+        return train(run, send=None if reports is None else _ToClient(*reports))
 
 
 def _worker_backup(name, shown_as):

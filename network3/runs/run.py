@@ -21,7 +21,8 @@ import platform
 import time
 
 # network3
-from network3 import backup, chapter, data, saving, seeding, updates
+from network3 import backup, chapter, data, options, saving, seeding, updates
+from network3.callbacks import Reports
 from network3.network import Network
 from network3.schedules import halve_on_plateau
 from network3.specs import parse_layers
@@ -65,6 +66,9 @@ class Run:
     output folder's ``nets``; ``backup`` is where training keeps its backup
     (a file name or a ``network3.backup.Backup``; see ``SGD(backup=...)``),
     so that a run cut short goes on from its last epoch when it is run again.
+    ``trial`` numbers a search's trial (``runs.study``); ``report``, if
+    given, asks the run to report each epoch (the keywords of
+    ``network3.callbacks.Reports``; see ``runs.reports``).
     """
 
     experiment: str
@@ -82,6 +86,8 @@ class Run:
     verbose: bool = True
     file: str = None
     backup: object = None
+    trial: int = None
+    report: dict = None
 
     def matches(self, record):
         """Whether ``record`` (a line of runs.jsonl) is this run, finished."""
@@ -185,9 +191,21 @@ def build_layers(run):
     return chapter.build_layers(run.net, o["mini_batch_size"], o["init"], o["pool_mode"])
 
 
-def train(run, say=None):
+def hparams(run):
+    """``run``'s settings, as TensorBoard's HParams tab shows them: its
+    options, then the values its sweep gave it, and its seed."""
+    shown = {"net": run.net or run.layers, "seed": run.seed}
+    for name, value in dict(run.options, **(run.config or {})).items():
+        shown[name] = options.OPTIONS[name].record(value) if name in options.OPTIONS \
+            else value
+    return shown
+
+
+def train(run, say=None, send=None):
     """Carry out ``run`` in this process and return its :class:`Outcome`
-    (``say``, if given, tells when the expanded set is made).
+    (``say``, if given, tells when the expanded set is made).  If the run
+    reports (``run.report``), ``send`` takes its reports; a verdict that
+    prunes it ends it after that epoch, recorded as pruned.
 
     Raises :class:`Interrupted` when Ctrl-C stops the training.
     """
@@ -201,11 +219,13 @@ def train(run, say=None):
     resumed_at = backup.epoch_of(run.backup)
     start = time.perf_counter()
     update = o.get("update", "sgd")
+    reports = [] if run.report is None or send is None else [
+        Reports(send, hparams=hparams(run), **run.report)]
     history = net.SGD(training, o["epochs"], mbs, eta, validation, test,
                       lmbda=o["lmbda"], verbose=run.verbose, augment=o["augment"],
                       momentum=o["momentum"], early_stopping=o["early_stopping"],
                       update=None if update == "sgd" else updates.by_name(update),
-                      backup=run.backup)
+                      backup=run.backup, callbacks=reports)
     seconds = time.perf_counter() - start
     if history.stopped == "interrupted":
         raise Interrupted(run.label())
@@ -213,6 +233,8 @@ def train(run, say=None):
               "settings": run.settings}
     if run.config is not None:
         record["config"] = run.config
+    if run.trial is not None:
+        record["trial"] = run.trial
     if resumed_at is not None:
         record["resumed_at"] = resumed_at
     record.update(best_validation_accuracy=history.best_validation_accuracy,
@@ -222,6 +244,9 @@ def train(run, say=None):
                   machine=machine(net))
     if history.stopped == "diverged":
         record.update(diverged=True, diverged_epoch=history.epochs, test_accuracy=None)
+        return Outcome(record)
+    if history.stopped == "pruned":        # (its network is not kept)
+        record.update(pruned=True)
         return Outcome(record)
     record["net"] = os.path.join("nets", run.file)
     model = io.BytesIO()

@@ -14,7 +14,9 @@ is checked, and every network built once, before any run starts
 (:func:`sweep_runs`); :func:`run` carries the runs out (``runs.carry``),
 writes ``OUTPUT/table.md`` (``runs.tables.sweep_table``: the combinations
 ranked by validation accuracy, as the book chooses) and draws accuracy
-against each option to ``OUTPUT/sweep.png``.
+against each option to ``OUTPUT/sweep.png``.  ``--search tpe`` instead
+lets Optuna choose each combination from those before it and stop hopeless
+runs early (``runs.study``).
 
 """
 
@@ -180,9 +182,9 @@ def records_of(path, todo):
             and r.get("settings") == first.settings and r.get("config") is not None]
 
 
-def check(args):
-    """The combinations ``args`` asks for (``args.vary``, ``args.random``),
-    checked; raise ValueError naming the first bad argument."""
+def axes(args):
+    """The options ``args.vary`` varies, each with its values or range
+    (:func:`parse_vary`); raise ValueError naming the first bad one."""
     varied = {}
     for item in args.vary:
         name, values = parse_vary(item)
@@ -190,28 +192,71 @@ def check(args):
             raise ValueError("--vary {0}: given twice".format(name))
         varied[name] = values
     check_engine_arguments(args.workers, args.scheduler)
-    return combinations(varied, args.random, args.seed)
+    return varied
+
+
+def check(args):
+    """The combinations ``args`` asks for (``args.vary``, ``args.search``,
+    ``args.random`` or ``args.trials``), checked; raise ValueError naming the
+    first bad argument.  ``args.search`` is set to the search's kind; a
+    ``tpe`` search has no combinations until it runs (None)."""
+    varied = axes(args)
+    search = args.search = args.search or ("random" if args.random else "grid")
+    if args.prune is not None and search != "tpe":
+        raise ValueError("--prune {0}: pruning is for --search tpe".format(args.prune))
+    if search == "tpe":
+        if args.random is not None:
+            raise ValueError("--random K is a random search; give --search tpe "
+                             "--trials K")
+        if args.trials is None:
+            raise ValueError("--search tpe: give the study's size, --trials K")
+        if args.repeats != 1:
+            raise ValueError("--repeats {0}: a trial of --search tpe is one run; "
+                             "leave --repeats out".format(args.repeats))
+        return None
+    if search == "grid" and (args.random or args.trials):
+        raise ValueError("--search grid trains every combination; --random K and "
+                         "--trials K are for --search random or tpe")
+    count = args.random if search == "random" and args.random else args.trials
+    if search == "random" and count is None:
+        raise ValueError("--search random: give how many combinations, --trials K")
+    return combinations(varied, count, args.seed)
 
 
 def plan(args):
     """The runs of the sweep ``args`` describes, every value and network
-    checked; raise ValueError naming the first bad one."""
-    return sweep_runs(args, check(args))
+    checked; raise ValueError naming the first bad one.  For a ``tpe``
+    study, None: its runs are chosen as it goes (``runs.study``), but every
+    network it may build is built here."""
+    found = check(args)
+    if found is not None:
+        return sweep_runs(args, found)
+    ends = [values if not isinstance(values, tuple) else list(values[1:])
+            for values in axes(args).values()]
+    sweep_runs(args, [dict(zip(axes(args), corner)) for corner in itertools.product(
+        *ends)])
+    return None
 
 
 def run(args, say=print, todo=None):
     """Run the sweep ``args`` describes (see :func:`parser`), whose runs are
     ``todo`` if :func:`plan` has made them, here or on Dask (``args.workers``,
-    ``args.scheduler``); return the number of runs that failed.
+    ``args.scheduler``), an Optuna study for ``--search tpe``
+    (``runs.study``), TensorBoard's event files in ``args.tensorboard`` if
+    given; return the number of runs that failed.
 
     Raises :class:`network3.runs.run.Interrupted` when Ctrl-C stops the sweep.
     """
     todo = plan(args) if todo is None else todo
+    if args.search == "tpe":
+        from network3.runs import study
+        return study.run(args, axes(args), say)
     swept = list(dict.fromkeys(n for run in todo for n in run.config))
     say("network3 sweep: {0} combination{1} of {2}, {3} run{4} each".format(
         len(todo) // args.repeats, "" if len(todo) == args.repeats else "s",
         ", ".join(swept), args.repeats, "" if args.repeats == 1 else "s"))
-    failed = carry_out(todo, args.output, say, args.workers, args.scheduler)
+    failed = carry_out(todo, args.output, say, args.workers, args.scheduler,
+                       tensorboard=args.tensorboard)
     records = records_of(os.path.join(args.output, "runs.jsonl"), todo)
     text = tables.sweep_table(records, swept)
     with open(os.path.join(args.output, "table.md"), "w") as f:

@@ -92,7 +92,9 @@ def sweep_table(records, swept):
     in ``records`` (runs.jsonl's lines of one sweep), best mean validation
     accuracy first: its validation and test accuracy (mean ± standard
     deviation over the repeats; diverged runs counted, not averaged), runs,
-    mean epochs trained and seconds per run."""
+    mean epochs trained and seconds per run.  Runs a search pruned are
+    counted and their accuracies shown, but a combination whose runs were
+    all pruned ranks below those trained to the end."""
     groups = {}
     for r in records:
         key = json.dumps([r["config"].get(n) for n in swept])
@@ -103,19 +105,24 @@ def sweep_table(records, swept):
         validation = [100 * r["best_validation_accuracy"] for r in ok
                       if r["best_validation_accuracy"] is not None]
         test = [100 * r["test_accuracy"] for r in ok if r["test_accuracy"] is not None]
-        count = str(len(group)) + (" ({0} diverged)".format(len(group) - len(ok))
-                                   if len(ok) < len(group) else "")
+        pruned = sum(1 for r in group if r.get("pruned"))
+        notes = [n for n in ("{0} diverged".format(len(group) - len(ok))
+                             if len(ok) < len(group) else None,
+                             "pruned" if pruned and len(group) == 1 else
+                             "{0} pruned".format(pruned) if pruned else None) if n]
+        count = str(len(group)) + (" ({0})".format(", ".join(notes)) if notes else "")
         epochs = statistics.mean(r.get("epochs", r["best_epoch"] or 0) for r in group)
         cells = [_value(v) for v in json.loads(key)] + [
             _spread(validation), _spread(test), count, "{0:g}".format(epochs),
             "{0:.0f}".format(statistics.mean(_run_seconds(r) for r in group))]
-        rows.append((-(statistics.mean(validation) if validation else -1), cells))
+        rows.append((pruned == len(group),
+                     -(statistics.mean(validation) if validation else -1), cells))
     lines = ["| " + " | ".join(list(swept) + [
                  "validation accuracy", "test accuracy", "runs", "epochs",
                  "s per run"]) + " |",
              "|" + "---|" * (len(swept) + 5)]
-    lines += ["| " + " | ".join(cells) + " |" for _, cells in sorted(
-        rows, key=lambda row: row[0])]
+    lines += ["| " + " | ".join(cells) + " |" for *_, cells in sorted(
+        rows, key=lambda row: row[:2])]
     return "\n".join(lines) + "\n"
 
 
