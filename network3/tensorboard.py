@@ -36,6 +36,7 @@ to write, tensorboard to look: ``tensorboard --logdir DIR``).
 import math
 import os
 import re
+import time
 
 # Third-party libraries
 import numpy as np
@@ -185,7 +186,11 @@ class EventWriter(object):
                 writer.close()
             folder = self.log_dir if which == "epochs" else os.path.join(
                 self.log_dir, which)
-            writer = self.SummaryWriter(folder, purge_step=step, flush_secs=5)
+            # (the file's name is the second it was made in and the host's:
+            # a suffix sets apart, in order, the files of one second)
+            writer = self.SummaryWriter(folder, purge_step=step, flush_secs=5,
+                                        filename_suffix=".{0:020d}".format(
+                                            time.time_ns()))
         self._writers[which] = [writer, step]
         return writer
 
