@@ -259,3 +259,16 @@ def test_folder_names_and_grids():
     assert (n, sum(counts), len(edges)) == (1000, 1000, tensorboard.BUCKETS)
     assert edges[-1] == high == values.max() and low == values.min()
     assert squares == pytest.approx(np.sum(values ** 2))
+
+
+def test_an_earlier_step_replaces_the_steps_from_it_on(tmp_path):
+    """As when a Dask worker dies after reporting epoch 2 and another goes on
+    from the backup of epoch 1's end."""
+    writer = tensorboard.EventWriter(tmp_path)
+    for epoch, value in ((0, 0.1), (1, 0.2), (2, 0.3), (1, 0.25), (2, 0.35), (3, 0.4)):
+        writer.write({"kind": "epoch", "epoch": epoch,
+                      "scalars": {"accuracy/validation": value}})
+    writer.close()
+    assert scalars(read(tmp_path), "accuracy/validation") == [
+        (0, pytest.approx(0.1)), (1, pytest.approx(0.25)), (2, pytest.approx(0.35)),
+        (3, pytest.approx(0.4))]

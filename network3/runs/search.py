@@ -22,6 +22,7 @@ runs early (``runs.study``).
 
 #### Libraries
 # Standard library
+import argparse
 import hashlib
 import itertools
 import json
@@ -32,7 +33,7 @@ import numpy as np
 
 # network3
 from network3 import chapter, options
-from network3.runs import tables
+from network3.runs import study, tables
 from network3.runs.carry import carry_out
 from network3.runs.log import read_runs
 from network3.runs.on_dask import check_engine_arguments
@@ -172,6 +173,13 @@ def sweep_runs(args, found):
     return todo
 
 
+def trial_plan(args):
+    """The run of one trial of a study (``runs.study``) from its values,
+    a dict: as a combination of a sweep's, run once."""
+    once = argparse.Namespace(**dict(vars(args), repeats=1))
+    return lambda config: sweep_runs(once, [config])[0]
+
+
 def records_of(path, todo):
     """The records of runs.jsonl that belong to the sweep of ``todo``'s
     settings (earlier sweeps of other values with the same settings too)."""
@@ -249,8 +257,7 @@ def run(args, say=print, todo=None):
     """
     todo = plan(args) if todo is None else todo
     if args.search == "tpe":
-        from network3.runs import study
-        return study.run(args, axes(args), say)
+        return study.run(args, axes(args), trial_plan(args), say)
     swept = list(dict.fromkeys(n for run in todo for n in run.config))
     say("network3 sweep: {0} combination{1} of {2}, {3} run{4} each".format(
         len(todo) // args.repeats, "" if len(todo) == args.repeats else "s",

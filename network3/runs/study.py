@@ -31,7 +31,6 @@ Optuna is an extra: ``pip install -e '.[optuna]'``.
 
 #### Libraries
 # Standard library
-import argparse
 import dataclasses
 import hashlib
 import json
@@ -88,17 +87,14 @@ def distributions(varied):
 
 
 class Study(object):
-    """The Optuna study of a sweep's ``args``, whose trials are runs like
-    those of ``search.sweep_runs(args, ...)``; ``varied`` as for
-    :func:`distributions`."""
+    """The Optuna study of a sweep's ``args`` over the axes ``varied`` (as
+    for :func:`distributions`), whose trials are the runs ``plan(config)``
+    makes of their values (``runs.search.trial_plan``)."""
 
-    def __init__(self, args, varied):
-        from network3.runs import search
+    def __init__(self, args, varied, plan):
         optuna = self.optuna = _optuna()
-        self.args, self.search = args, search
+        self.args, self.plan = args, plan
         self.space = distributions(varied)
-        one = argparse.Namespace(**dict(vars(args), repeats=1))
-        self.plan = lambda config: search.sweep_runs(one, [config])[0]
         self.settings = self.plan({n: _first(v) for n, v in varied.items()}).settings
         identity = json.dumps([self.settings, {n: repr(d) for n, d in self.space.items()},
                                args.prune, args.seed], sort_keys=True)
@@ -110,7 +106,8 @@ class Study(object):
                       n_startup_trials=MEDIAN_STARTUP_TRIALS,
                       n_warmup_steps=MEDIAN_WARMUP_EPOCHS),
                   "hyperband": optuna.pruners.HyperbandPruner(
-                      min_resource=1, max_resource=max(1, self.epochs()))}[args.prune]
+                      min_resource=1, max_resource=max(1, self.plan_epochs()))}[
+                          args.prune]
         self.study = optuna.create_study(
             study_name=self.name, storage=storage, direction="maximize",
             sampler=optuna.samplers.TPESampler(seed=args.seed,
@@ -119,8 +116,10 @@ class Study(object):
         self._alive = {}                # trial number -> (optuna Trial, run)
         self._lock = threading.Lock()
 
-    def epochs(self):
-        return self.search.base_options(self.args)["epochs"]
+    def plan_epochs(self):
+        """The epochs a trial trains, if it is not pruned."""
+        return self.plan({n: d.choices[0] if hasattr(d, "choices") else d.low
+                          for n, d in self.space.items()}).options["epochs"]
 
     def finished(self):
         """The study's trials that count: complete or pruned."""
@@ -235,16 +234,16 @@ def _first(values):
     return values[1] if isinstance(values, tuple) else values[0]
 
 
-def run(args, varied, say=print):
-    """Run the study ``args`` describes over the axes ``varied``, here or on
-    Dask; write its table, sweep.png and Optuna's plots; return the number
+def run(args, varied, plan, say=print):
+    """Run the study ``args`` describes over the axes ``varied``, whose
+    trials ``plan`` makes into runs (see :class:`Study`), here or on Dask; write its table, sweep.png and Optuna's plots; return the number
     of trials that failed.
 
     Raises :class:`network3.runs.run.Interrupted` when Ctrl-C stops it
     (finished trials are kept; the one being trained goes on next time).
     """
     os.makedirs(args.output, exist_ok=True)
-    study = Study(args, varied)
+    study = Study(args, varied, plan)
     done = len(study.finished())
     say("network3 sweep: an Optuna study (TPE{0}) of {1} trials of {2}: {3} done, "
         "{4} to go; in {5}".format(
