@@ -23,12 +23,22 @@ EXTRAS = {
     "cluster": ["dask[distributed]>=2024.1,<2027", "bokeh>=3.1,<4"],
     # the peer of benchmarks/bench_cpu.py; never needed to use network3
     "bench": ["torch>=2.4,<3"],
+    # watching training in TensorBoard: tensorboardX writes the event files
+    # (no TensorFlow), tensorboard shows them (tensorboard --logdir DIR)
+    "tensorboard": ["tensorboardX>=2.6,<3", "tensorboard>=2.16,<3"],
+    # a trained net as an ONNX file (net.export_onnx, network3 export), and
+    # onnxruntime to run and check it
+    "onnx": ["onnx>=1.16,<2", "onnxruntime>=1.17,<2"],
+    # network3 sweep --search tpe: an Optuna study (its journal file storage)
+    "optuna": ["optuna>=4.0,<6"],
     # the progress bar as a widget in Jupyter
     "notebook": ["ipywidgets>=8.1,<9"],
     "docs": DOCS,
 }
-# the tests build the site and drive Jupyter kernels
-EXTRAS["test"] += DOCS + ["jupyter_client>=8,<9", "nbclient>=0.10,<0.11"]
+# the tests build the site and drive Jupyter kernels, and test TensorBoard's
+# files, ONNX's and Optuna's studies
+EXTRAS["test"] += DOCS + ["jupyter_client>=8,<9", "nbclient>=0.10,<0.11"] + \
+    EXTRAS["tensorboard"] + EXTRAS["onnx"] + EXTRAS["optuna"]
 
 setup(
     name="network3",

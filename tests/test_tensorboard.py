@@ -272,3 +272,44 @@ def test_an_earlier_step_replaces_the_steps_from_it_on(tmp_path):
     assert scalars(read(tmp_path), "accuracy/validation") == [
         (0, pytest.approx(0.1)), (1, pytest.approx(0.25)), (2, pytest.approx(0.35)),
         (3, pytest.approx(0.4))]
+
+
+def browser():
+    import shutil
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(not browser(), reason="no Chromium to take the screenshot with")
+def test_a_screenshot_of_tensorboard_comparing_a_sweep(tmp_path):
+    """The picture of docs/watching.md: a sweep of three learning rates, as
+    TensorBoard shows it in a real browser (NETWORK3_FIGURES=docs/figures
+    writes it there)."""
+    from PIL import Image
+    tb = tmp_path / "tb"
+    assert cli.main(["sweep", "--net", "fc", "--vary", "eta=0.03,0.3,3", "--epochs", "6",
+                     "--train-size", "3000", "--eval-size", "1000", "--quiet",
+                     "--output", str(tmp_path / "sweep"), "--tensorboard", str(tb)]) == 0
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tensorboard.main", "--logdir", str(tb),
+         "--host", "127.0.0.1", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    picture = os.path.join(os.environ.get("NETWORK3_FIGURES", tmp_path), "tensorboard.png")
+    try:
+        for line in server.stdout:
+            found = re.search(r"at (http://127\.0\.0\.1:\d+/)", line)
+            if found:
+                break
+        shot = subprocess.run(
+            [browser(), "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+             "--window-size=1400,900", "--virtual-time-budget=40000",
+             "--screenshot=" + picture, found.group(1) + "?smoothing=0#timeseries"],
+            capture_output=True, text=True, timeout=300)
+        assert shot.returncode == 0, shot.stderr[-2000:]
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    image = np.asarray(Image.open(picture).convert("RGB"))
+    assert image.shape == (900, 1400, 3)
+    # TensorBoard's orange bar, and the three runs' curves in their colours
+    assert np.all(np.abs(image[20, 700].astype(int) - (245, 124, 0)) < 30)
+    assert len(np.unique(image.reshape(-1, 3), axis=0)) > 1000
