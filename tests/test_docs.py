@@ -50,6 +50,8 @@ NOT_RUN = {
         "tests/test_compat_importer.py runs the forks' test.py (tests/theano_code) this way",
     r"THEANO_FLAGS=\S+ python test\.py": "the book's script on a GPU: benchmarks/gpu.sh, on "
                                         "a GPU machine; tests/test_config.py reads the flags",
+    r"tensorboard --logdir \S+": "TensorBoard's own server: tests/test_tensorboard.py "
+                                  "starts it and reads the scalars it serves",
     r"pip install -e '\.\[bench\]' && python benchmarks/.*":
         "a benchmark (minutes to hours, by hand, with PyTorch): never a timed test",
 }
