@@ -178,20 +178,24 @@ def test_the_export_command_writes_the_file_and_prints_the_agreement(
                                atol=1e-5)
 
 
-@pytest.mark.parametrize("bad", ["not a model", "missing model", "missing folder",
-                                 "a folder", "a file as folder"])
+@pytest.mark.parametrize("bad", ["not a model", "other arrays", "missing model",
+                                 "missing folder", "a folder", "a file as folder",
+                                 "unwritable"])
 def test_the_export_command_refuses_bad_input_in_one_line_with_status_2(
         tmp_path, model_file, capsys, bad):
     (tmp_path / "junk.npz").write_bytes(b"not an npz archive")
     (tmp_path / "plain").write_text("a file")
+    np.savez(tmp_path / "arrays.npz", w=np.zeros(3))
     model, out = {
         "not a model": (tmp_path / "junk.npz", tmp_path / "net.onnx"),
+        "other arrays": (tmp_path / "arrays.npz", tmp_path / "net.onnx"),
         "missing model": (tmp_path / "nothing.npz", tmp_path / "net.onnx"),
         "missing folder": (model_file, tmp_path / "no" / "net.onnx"),
         "a folder": (model_file, tmp_path),
         "a file as folder": (model_file, tmp_path / "plain" / "net.onnx"),
+        "unwritable": (model_file, "/proc/net.onnx"),      # (even for root)
     }[bad]
     assert cli.main(["export", str(model), str(out), "--no-check"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("network3 export: error: ") and "\n" not in err
-    assert sorted(os.listdir(tmp_path)) == ["junk.npz", "plain"]
+    assert sorted(os.listdir(tmp_path)) == ["arrays.npz", "junk.npz", "plain"]

@@ -161,7 +161,7 @@ class Study(object):
                 run, trial=trial.number,
                 description="{0}, trial {1} ({2})".format(
                     run.experiment, trial.number, ", ".join(
-                        "{0}={1}".format(k, tables._value(v)) for k, v in config.items())))
+                        "{0}={1}".format(k, tables.shown(v)) for k, v in config.items())))
             self._alive[trial.number] = (trial, run)
             return run
         return None
@@ -270,6 +270,6 @@ def run(args, varied, plan, say=print):
         best = study.study.best_trial
         say("network3 sweep: best trial {0}: validation accuracy {1:.2%} with {2} "
             "(seed {3})".format(best.number, best.value, ", ".join(
-                "{0}={1}".format(k, tables._value(v)) for k, v in best.params.items()),
+                "{0}={1}".format(k, tables.shown(v)) for k, v in best.params.items()),
                 args.seed))
     return failed

@@ -112,7 +112,7 @@ def sweep_table(records, swept):
                              "{0} pruned".format(pruned) if pruned else None) if n]
         count = str(len(group)) + (" ({0})".format(", ".join(notes)) if notes else "")
         epochs = statistics.mean(r.get("epochs", r["best_epoch"] or 0) for r in group)
-        cells = [_value(v) for v in json.loads(key)] + [
+        cells = [shown(v) for v in json.loads(key)] + [
             _spread(validation), _spread(test), count, "{0:g}".format(epochs),
             "{0:.0f}".format(statistics.mean(_run_seconds(r) for r in group))]
         rows.append((pruned == len(group),
@@ -126,6 +126,7 @@ def sweep_table(records, swept):
     return "\n".join(lines) + "\n"
 
 
-def _value(value):
+def shown(value):
+    """A swept value as the tables show it (floats in their shortest form)."""
     return "none" if value is None else "{0:g}".format(value) if isinstance(
         value, float) else str(value)
