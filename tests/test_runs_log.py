@@ -27,3 +27,11 @@ def test_a_run_is_kept_model_first_and_then_found_done(tmp_path):
                      options={}, data=runs.DataSpec("d"))
     assert runs.pending([done, other], str(tmp_path)) == [other]
     assert runs.finished_line("fc", record) == "== fc: test accuracy 50.00% in 2 s"
+
+
+def test_the_line_of_a_pruned_run():
+    record = {"pruned": True, "epochs": 2, "best_validation_accuracy": 0.9123,
+              "test_accuracy": 0.9, "seconds": 3.0, "resumed_at": 1}
+    assert runs.finished_line("fc, trial 3", record) == (
+        "== fc, trial 3: pruned after 2 epochs, validation accuracy 91.23% (resumed at "
+        "epoch 1)")

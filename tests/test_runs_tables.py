@@ -45,3 +45,18 @@ def test_table_ranks_combinations_by_validation_accuracy():
         "| 1 | 95.00% | 94.00% | 1 | 2 | 4 |",
         "| 0.1 | 91.00% ± {0:.2f} | 90.00% ± {0:.2f} | 2 | 2 | 4 |".format(sd),
         "| 10 | - | - | 1 (1 diverged) | 2 | 4 |"]
+
+
+def test_a_pruned_combination_is_marked_and_ranks_below_those_trained_to_the_end():
+    def record(eta, validation, epochs, **more):
+        return dict({"config": {"eta": eta}, "repeat": 0, "best_validation_accuracy":
+                     validation, "test_accuracy": validation - 0.01, "best_epoch": 0,
+                     "epochs": epochs, "seconds": 2.0}, **more)
+    records = [record(0.3, 0.97, 2, pruned=True), record(0.1, 0.93, 3),
+               record(0.01, 0.50, 2, pruned=True), record(1.0, 0.95, 3)]
+    lines = tables.sweep_table(records, ["eta"]).splitlines()
+    assert lines[2:] == [
+        "| 1 | 95.00% | 94.00% | 1 | 3 | 2 |",
+        "| 0.1 | 93.00% | 92.00% | 1 | 3 | 2 |",
+        "| 0.3 | 97.00% | 96.00% | 1 (pruned) | 2 | 2 |",
+        "| 0.01 | 50.00% | 49.00% | 1 (pruned) | 2 | 2 |"]
