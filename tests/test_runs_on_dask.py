@@ -298,7 +298,7 @@ def test_a_local_cluster_starts_the_runs_in_the_order_they_were_given(tmp_path,
     """A worker is sent a run only when it is free, and the runs wait in
     the order they were given: none waits behind the long first one while
     the other worker starts later ones."""
-    def train_on_worker(run, backup=None):       # what each run does here
+    def train_on_worker(run, backup=None, reports=None):   # what each run does here
         import time
         start = time.monotonic()        # (one clock for the machine's processes)
         time.sleep(3 if run.config["eta"] == 1 else 0.2)

@@ -56,7 +56,8 @@ def carry_out(todo, output, say=print, workers=None, scheduler=None, engine=None
         return [dataclasses.replace(run, report=report) for run in runs]
     todo = reporting(pending(todo, output))
     kept = kept or (lambda record: None)
-    hooks = (kept, listen, lambda run, record: reporting((more or _none)(run, record)))
+    more = more or (lambda run, record: [])
+    hooks = (kept, listen, lambda run, record: reporting(more(run, record)))
     try:
         if engine is not None:
             return _train_there(todo, output, say, engine, *hooks)
@@ -72,10 +73,6 @@ def carry_out(todo, output, say=print, workers=None, scheduler=None, engine=None
     finally:
         if listen is not None:
             listen.close()
-
-
-def _none(run, record):
-    return []
 
 
 def _train_here(run, output, say, kept, listen, more):

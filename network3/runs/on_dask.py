@@ -207,13 +207,15 @@ class Engine(object):
                 result = future.result()
                 if backup is not None:          # (done: no more copies)
                     self._copier.forget(backup[0])
-                if self._relay is not None:
-                    self._relay.finish(key)
-                yield run, result, None
-            except Exception as error:
-                yield run, None, "{0}: {1}".format(type(error).__name__, error)
+            except Exception as failure:
+                result, error = None, "{0}: {1}".format(type(failure).__name__, failure)
+            else:
+                error = None
             finally:
                 future.release()
+            if self._relay is not None:
+                self._relay.finish(key)
+            yield run, result, error
 
     def add(self, todo):
         """Submit the runs ``todo`` to the :meth:`results` being yielded."""
@@ -372,6 +374,8 @@ class _ReportRelay(object):
         self.queue = distributed.Queue("network3-reports-" + uuid.uuid4().hex[:8],
                                        client=client)
         self._runs = {}
+        #: the first error taking a report raised (the sweep goes on)
+        self.error = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True,
@@ -407,17 +411,25 @@ class _ReportRelay(object):
                 try:
                     if run is not None:
                         verdict = self.listen(run, report)
-                finally:                 # (the run waits for it)
-                    if report["kind"] == "epoch":
-                        self._verdict(key).set([report["epoch"], verdict])
+                except Exception as error:      # (said once; the sweep goes on)
+                    if self.error is None:
+                        self.error = error
+                        print("network3: a run's report could not be taken: "
+                              "{0}: {1}".format(type(error).__name__, error),
+                              file=sys.stderr)
+                if report["kind"] == "epoch":   # (the run waits for it)
+                    self._verdict(key).set([report["epoch"], verdict])
             return bool(items)
 
     def finish(self, key):
         """The task ``key`` has ended: take the reports it left (all in the
         queue by now), then forget it."""
         self.relay()
-        self._runs.pop(key, None)
-        self._verdict(key).delete()
+        if self._runs.pop(key, None) is not None:
+            try:
+                self._verdict(key).delete()
+            except Exception:            # (the client is closing)
+                pass
 
     def stop(self):
         self._stop.set()

@@ -239,10 +239,10 @@ def plan(args):
     found = check(args)
     if found is not None:
         return sweep_runs(args, found)
+    varied = axes(args)
     ends = [values if not isinstance(values, tuple) else list(values[1:])
-            for values in axes(args).values()]
-    sweep_runs(args, [dict(zip(axes(args), corner)) for corner in itertools.product(
-        *ends)])
+            for values in varied.values()]
+    sweep_runs(args, [dict(zip(varied, corner)) for corner in itertools.product(*ends)])
     return None
 
 
