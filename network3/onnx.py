@@ -125,21 +125,31 @@ def _conv_pool(layer, g, inpt):
                         type(layer).__name__)
 
 
-def pool(g, inpt, window, stride, pad, mode, ignore_border=True):
+def pool(g, inpt, window, stride, pad, mode, ignore_border=True, size=None):
     """Theano's ``pool_2d`` of ``inpt`` (see ``network3.ops.pool_2d``) as
     ONNX nodes: MaxPool (padding never wins), AveragePool counting the
     padding or not, LpPool with p=2 (padding adds nothing), and sum pooling
-    as the average over the whole window times its size."""
+    as the average over the whole window times its size.  Without
+    ``ignore_border`` (which needs the image's ``size``, (height, width),
+    and no ``pad``, as in Theano) the last windows, which do not fit whole,
+    reach into padding added at the bottom and right, which no max picks, no
+    sum counts and no average divides by."""
+    after = (0, 0)
+    if not ignore_border:
+        after = tuple(max(0, (shapes.window_positions(n, w, s, p, False) - 1) * s + w
+                          - (n + 2 * p))
+                      for n, w, s, p in zip(size, window, stride, pad))
     attributes = dict(kernel_shape=list(window), strides=list(stride),
-                      pads=[pad[0], pad[1], pad[0], pad[1]],
-                      ceil_mode=0 if ignore_border else 1)
+                      pads=[pad[0], pad[1], pad[0] + after[0], pad[1] + after[1]])
     if mode == "max":
         return g.node("MaxPool", [inpt], "pooled", **attributes)
     if mode == "l2":
-        return g.node("LpPool", [inpt], "pooled", p=2, **{
-            k: v for k, v in attributes.items() if k != "ceil_mode" or v})
-    average = g.node("AveragePool", [inpt], "pooled",
-                     count_include_pad=int(mode != "average_exc_pad"), **attributes)
+        return g.node("LpPool", [inpt], "pooled", p=2, **attributes)
+    # (without ignore_border there is no padding but the added one, which
+    # average_inc_pad does not count either)
+    counted = mode == "sum" or (mode == "average_inc_pad" and ignore_border)
+    average = g.node("AveragePool", [inpt], "pooled", count_include_pad=int(counted),
+                     **attributes)
     if mode == "sum":
         return g.node("Mul", [average, g.constant("window", np.prod(window))], "summed")
     return average

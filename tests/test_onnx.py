@@ -199,3 +199,29 @@ def test_the_export_command_refuses_bad_input_in_one_line_with_status_2(
     err = capsys.readouterr().err.strip()
     assert err.startswith("network3 export: error: ") and "\n" not in err
     assert sorted(os.listdir(tmp_path)) == ["arrays.npz", "junk.npz", "plain"]
+
+
+@pytest.mark.parametrize("mode", POOL_MODES)
+@pytest.mark.parametrize("window, stride", [((2, 2), (2, 2)), ((3, 2), (2, 3))])
+def test_pooling_without_ignore_border_as_theano_pooled(mode, window, stride):
+    """Windows that do not fit whole (Theano's ignore_border=False, which
+    network3.ops.pool_2d offers): ONNX's ceil_mode, against the NumPy reference."""
+    from conftest import reference_pool
+    x = np.random.default_rng(1).standard_normal((2, 3, 7, 8)).astype(np.float32)
+    g = export.Graph()
+    out = export.pool(g, "x", window, stride, (0, 0), mode, ignore_border=False,
+                      size=x.shape[2:])
+    graph = onnx.helper.make_graph(
+        g.nodes, "pool", [onnx.helper.make_tensor_value_info(
+            "x", onnx.TensorProto.FLOAT, x.shape)],
+        [onnx.helper.make_tensor_value_info(out, onnx.TensorProto.FLOAT, None)],
+        g.initializers)
+    model = onnx.helper.make_model(graph, opset_imports=[
+        onnx.helper.make_opsetid("", export.OPSET)])
+    model.ir_version = 8
+    import onnxruntime
+    session = onnxruntime.InferenceSession(model.SerializeToString(),
+                                           providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {"x": x})[0],
+                               reference_pool(x, window, stride, mode=mode,
+                                              ignore_border=False), rtol=1e-5, atol=1e-5)
