@@ -156,3 +156,45 @@ def test_the_same_study_on_a_local_cluster_with_tensorboard(tmp_path, capsys):
         assert steps == list(range(r["epochs"]))
         assert max(e.value for e in events.Scalars("accuracy/validation")) == \
             pytest.approx(r["best_validation_accuracy"])
+
+
+def test_ctrl_c_keeps_the_finished_trials_and_the_next_run_goes_on(tmp_path):
+    """A real SIGINT while the third trial trains: the two finished trials
+    are kept, the study's journal holds the third as running, and the same
+    command again asks for it first (its run goes on from its backup) and
+    finishes the study."""
+    import signal
+    import subprocess
+    import sys
+    out = tmp_path / "study"
+    command = [sys.executable, "-m", "network3", "sweep", "--net", "fc", "--vary",
+               "eta=0.1:3", "--search", "tpe", "--trials", "4", "--epochs", "3",
+               "--train-size", "5000", "--eval-size", "500", "--output", str(out)]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"),
+                            preexec_fn=lambda: signal.signal(signal.SIGINT,
+                                                             signal.SIG_DFL))
+    third = False
+    for line in proc.stdout:            # Ctrl-C once the third trial has an epoch
+        third = third or line.startswith("== fc, trial 2 ")
+        if third and line.startswith("Epoch 0: validation accuracy"):
+            proc.send_signal(signal.SIGINT)
+            break
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 130, err
+    assert "interrupted; finished runs are in" in err
+    kept = read(out / "runs.jsonl")
+    assert [r["trial"] for r in kept] == [0, 1]
+    states = [t.state for t in trials_of(out)]
+    assert states[:2] == [optuna.trial.TrialState.COMPLETE] * 2
+    assert states[2] == optuna.trial.TrialState.RUNNING
+    cut_short = trials_of(out)[2].params
+    again = subprocess.run(command + ["--quiet"], capture_output=True, text=True,
+                           timeout=300)
+    assert again.returncode == 0, again.stderr
+    records = read(out / "runs.jsonl")
+    assert records[:2] == kept and len(records) == 4
+    resumed = [r for r in records if r["config"] == cut_short]
+    assert len(resumed) == 1 and resumed[0]["trial"] == 3
+    assert resumed[0]["resumed_at"] >= 1       # from its backup, not from the start
+    assert len(trials_of(out)) == 5                  # the cut-short one failed, asked again

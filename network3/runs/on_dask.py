@@ -54,7 +54,6 @@ import pickle
 import re
 import sys
 import threading
-import time
 import uuid
 
 # network3
@@ -365,19 +364,19 @@ def _variables(name, distributed, client):
 class _ReportRelay(object):
     """Brings the reports of runs on workers to ``listen(run, report)`` here,
     in a thread of its own: a worker puts each report (pickled) in a Dask
-    ``Queue`` of the sweep's, on the scheduler; after an epoch's report it
-    waits for the verdict, which comes back in a ``Variable`` of the run's
-    (:class:`_ToClient`)."""
+    ``Queue`` of the sweep's, on the scheduler, where the thread waits for
+    it; after an epoch's report the worker waits for the verdict, which
+    comes back in a ``Queue`` of the run's (:class:`_ToClient`).  Each is a
+    round trip through the scheduler: a few milliseconds an epoch
+    (benchmarks/dask_reports.py)."""
 
     def __init__(self, client, distributed, listen):
         self.client, self.distributed, self.listen = client, distributed, listen
         self.queue = distributed.Queue("network3-reports-" + uuid.uuid4().hex[:8],
                                        client=client)
-        self._runs = {}
+        self._runs, self._finished = {}, {}
         #: the first error taking a report raised (the sweep goes on)
         self.error = None
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True,
                                         name="network3-reports")
         self._thread.start()
@@ -385,60 +384,62 @@ class _ReportRelay(object):
     def watch(self, key, run):
         """Take the reports of ``run``, whose task is ``key``; what the task
         needs to send them: ``(queue's name, key)``."""
-        self._verdict(key).set([-1, None])      # (set: a worker never waits for it)
         self._runs[key] = run
         return self.queue.name, key
 
-    def _verdict(self, key):
-        return self.distributed.Variable(key + "-verdict", client=self.client)
+    def _verdicts(self, key):
+        return self.distributed.Queue(key + "-verdicts", client=self.client)
 
     def _run(self):
-        while not self._stop.wait(0 if self.relay() else RELAY_EVERY):
-            pass
-
-    def relay(self):
-        """Take the reports that have come, in order; whether there were any.
-        (The queue is polled: a ``get`` that waits and times out is logged
-        by the scheduler as an error.)"""
-        with self._lock:
+        while True:
             try:
-                items = self.queue.get(batch=True)
-            except Exception:            # (the client is closing)
-                return False
-            for key, payload in items:
-                report, run = pickle.loads(payload), self._runs.get(key)
-                verdict = None
+                item = self.queue.get()
+            except Exception:               # (the client is closing)
+                return
+            if item is None:                # (stop)
+                return
+            key, payload = item
+            if payload is None:             # (the task ended: see finish)
+                self._runs.pop(key, None)
                 try:
-                    if run is not None:
-                        verdict = self.listen(run, report)
-                except Exception as error:      # (said once; the sweep goes on)
-                    if self.error is None:
-                        self.error = error
-                        print("network3: a run's report could not be taken: "
-                              "{0}: {1}".format(type(error).__name__, error),
-                              file=sys.stderr)
-                if report["kind"] == "epoch":   # (the run waits for it)
-                    self._verdict(key).set([report["epoch"], verdict])
-            return bool(items)
+                    self._verdicts(key).close()
+                except Exception:           # (the client is closing)
+                    pass
+                self._finished.pop(key).set()
+            else:
+                self._take(key, pickle.loads(payload))
+
+    def _take(self, key, report):
+        run, verdict = self._runs.get(key), None
+        try:
+            if run is not None:
+                verdict = self.listen(run, report)
+        except Exception as error:          # (said once; the sweep goes on)
+            if self.error is None:
+                self.error = error
+                print("network3: a run's report could not be taken: {0}: {1}".format(
+                    type(error).__name__, error), file=sys.stderr)
+        if report["kind"] == "epoch":       # (the run waits for it)
+            self._verdicts(key).put([report["epoch"], verdict])
 
     def finish(self, key):
-        """The task ``key`` has ended: take the reports it left (all in the
-        queue by now), then forget it."""
-        self.relay()
-        if self._runs.pop(key, None) is not None:
-            try:
-                self._verdict(key).delete()
-            except Exception:            # (the client is closing)
-                pass
+        """The task ``key`` has ended: return once the reports it sent (all
+        in the queue by now, before this mark) are taken."""
+        if key not in self._runs:
+            return
+        done = self._finished[key] = threading.Event()
+        try:
+            self.queue.put([key, None])
+        except Exception:                   # (the client is closing)
+            return
+        done.wait(VERDICT_TIMEOUT)
 
     def stop(self):
-        self._stop.set()
-        self._thread.join()
-        self.relay()
-
-
-#: Seconds between two looks at the queue of reports.
-RELAY_EVERY = 0.05
+        try:
+            self.queue.put(None)
+        except Exception:                   # (the cluster is gone)
+            pass
+        self._thread.join(VERDICT_TIMEOUT)
 
 
 #: Seconds a run waits for the verdict on an epoch before it goes on.
@@ -447,8 +448,9 @@ VERDICT_TIMEOUT = 60
 
 class _ToClient(object):
     """A run's ``send`` on a worker: each report to the sweep's queue; after
-    an epoch's, the verdict from the run's variable (None if none comes
-    within :data:`VERDICT_TIMEOUT` seconds)."""
+    an epoch's, the verdict from the run's own queue (None if none comes
+    within :data:`VERDICT_TIMEOUT` seconds).  A verdict on another epoch (a
+    worker that died before it read it) is passed over."""
 
     def __init__(self, queue, key):
         self.queue, self.key = queue, key
@@ -460,14 +462,14 @@ class _ToClient(object):
             [self.key, pickle.dumps(report)])
         if report["kind"] != "epoch":
             return None
-        verdict = distributed.Variable(self.key + "-verdict", client=client)
-        deadline = time.monotonic() + VERDICT_TIMEOUT
-        while time.monotonic() < deadline:
-            epoch, answer = verdict.get(timeout=0)
+        verdicts = distributed.Queue(self.key + "-verdicts", client=client)
+        while True:
+            try:
+                epoch, answer = verdicts.get(timeout=VERDICT_TIMEOUT)
+            except Exception:               # (none came: go on)
+                return None
             if epoch == report["epoch"]:
                 return answer
-            time.sleep(0.01)
-        return None
 
 
 #### On a worker

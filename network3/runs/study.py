@@ -13,7 +13,8 @@ accuracy, reported every epoch, falls behind the others' at the same epoch
 The study lives in the output folder, in Optuna's journal file
 (``study.journal``), under a name made from the sweep's settings and axes: a
 rerun with a larger ``--trials`` goes on with the same study, keeping every
-finished trial.  Each trial is a run (``runs.Run``, with its ``trial``
+finished trial (TPE's generator is seeded with ``--seed`` plus the trials
+the study has, so that it goes on with values it has not drawn).  Each trial is a run (``runs.Run``, with its ``trial``
 number) carried out here or on Dask like any sweep's (``runs.carry``): it
 keeps a backup after each epoch, and its record goes to ``runs.jsonl`` (a
 pruned one marked ``"pruned"``, with its epochs).  A trial whose values a
@@ -108,11 +109,14 @@ class Study(object):
                   "hyperband": optuna.pruners.HyperbandPruner(
                       min_resource=1, max_resource=max(1, self.plan_epochs()))}[
                           args.prune]
-        self.study = optuna.create_study(
-            study_name=self.name, storage=storage, direction="maximize",
-            sampler=optuna.samplers.TPESampler(seed=args.seed,
-                                               n_startup_trials=TPE_STARTUP_TRIALS),
-            pruner=pruner, load_if_exists=True)
+        # the sampler's seed: --seed, moved on by the trials the study has,
+        # so that a study that goes on draws values it has not drawn before
+        made = optuna.create_study(study_name=self.name, storage=storage,
+                                   direction="maximize", load_if_exists=True)
+        self.study = optuna.load_study(
+            study_name=self.name, storage=storage, pruner=pruner,
+            sampler=optuna.samplers.TPESampler(seed=args.seed + len(made.trials),
+                                               n_startup_trials=TPE_STARTUP_TRIALS))
         self._alive = {}                # trial number -> (optuna Trial, run)
         self._lock = threading.Lock()
 
