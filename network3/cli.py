@@ -37,7 +37,7 @@ from network3 import backends, chapter, data, options, runs, seeding
 from network3.callbacks import TensorBoard
 from network3.interrupts import Interruption, is_interrupt
 from network3.network import Network, load
-from network3.runs import ladder, search
+from network3.runs import ladder, search, study
 from network3.schedules import halve_on_plateau
 from network3 import specs
 from network3.specs import format_augmentation, parse_layers
@@ -289,7 +289,7 @@ def _sweep_parser(commands):
                         "to go on); needs pip install -e '.[optuna]'")
     p.add_argument("--trials", type=_whole(1), metavar="K",
                    help="how many combinations --search random or tpe trains")
-    p.add_argument("--prune", choices=["median", "hyperband"],
+    p.add_argument("--prune", choices=study.PRUNERS,
                    help="with --search tpe: stop a trial whose validation accuracy "
                         "falls behind the others' at the same epoch (the median "
                         "of theirs from the second epoch on, or Hyperband)")

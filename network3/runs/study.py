@@ -14,13 +14,14 @@ The study lives in the output folder, in Optuna's journal file
 (``study.journal``), under a name made from the sweep's settings and axes: a
 rerun with a larger ``--trials`` goes on with the same study, keeping every
 finished trial (TPE's generator is seeded with ``--seed`` plus the trials
-the study has, so that it goes on with values it has not drawn).  Each trial is a run (``runs.Run``, with its ``trial``
-number) carried out here or on Dask like any sweep's (``runs.carry``): it
-keeps a backup after each epoch, and its record goes to ``runs.jsonl`` (a
-pruned one marked ``"pruned"``, with its epochs).  A trial whose values a
-finished run already had is told that run's result instead of training it
-again.  A trial that Ctrl-C or a crash left unfinished is asked again
-first, its values the same, so its run goes on from its backup.
+the study has, so that it goes on with values it has not drawn).  Each
+trial is a run (``runs.Run``, with its ``trial`` number) carried out here or
+on Dask like any sweep's (``runs.carry``): it keeps a backup after each
+epoch, and its record goes to ``runs.jsonl`` (a pruned one marked
+``"pruned"``, with its epochs).  A trial whose values a finished run already
+had is told that run's result instead of training it again.  A trial that
+Ctrl-C or a crash left unfinished is asked again first, its values the same,
+so its run goes on from its backup (one process runs a study at a time).
 
 The study is owned here: on Dask the trials' reports come back to this
 process (``runs.reports``), which tells the pruner and sends its verdict to
@@ -47,8 +48,8 @@ from network3.runs.log import read_runs
 
 _INSTALL = "pip install -e '.[optuna]' (or pip install optuna)"
 
-#: Pruners, by ``--prune``'s names.  The median pruner judges a trial from
-#: its second epoch on (``n_warmup_steps=1``), once 4 trials have finished.
+#: ``--prune``'s pruners.  The median pruner judges a trial from its second
+#: epoch on (``n_warmup_steps=1``), once 4 trials have finished.
 PRUNERS = ("median", "hyperband")
 MEDIAN_STARTUP_TRIALS, MEDIAN_WARMUP_EPOCHS = 4, 1
 #: Trials TPE draws at random before it models the others.
@@ -240,8 +241,9 @@ def _first(values):
 
 def run(args, varied, plan, say=print):
     """Run the study ``args`` describes over the axes ``varied``, whose
-    trials ``plan`` makes into runs (see :class:`Study`), here or on Dask; write its table, sweep.png and Optuna's plots; return the number
-    of trials that failed.
+    trials ``plan`` makes into runs (see :class:`Study`), here or on Dask;
+    write its table, sweep.png and Optuna's plots; return the number of
+    trials that failed.
 
     Raises :class:`network3.runs.run.Interrupted` when Ctrl-C stops it
     (finished trials are kept; the one being trained goes on next time).
