@@ -105,11 +105,8 @@ def test_a_worker_killed_in_a_run_loses_nothing(tmp_path, serial):
         assert len(set(dirs.values())) == 2 and None not in dirs.values()
         assert all(os.path.basename(d).startswith("worker-") for d in dirs.values())
 
-        def well_into_a_run():
-            if read_if_there(out / "runs.jsonl"):
-                return False
-            time.sleep(0.5)                # compiled, training
-            return True
+        def well_into_a_run():             # its first epoch's backup is here
+            return bool(list((out / "backups").glob("*.state")))
 
         failed, killed = carry_out_killing_a_worker(engine, todo, out, said,
                                                     well_into_a_run)
@@ -122,21 +119,24 @@ def test_a_worker_killed_in_a_run_loses_nothing(tmp_path, serial):
 
 
 def carry_out_killing_a_worker(engine, todo, out, said, when):
-    """``runs.carry_out`` on ``engine``, killing (SIGKILL) a worker busy with
-    a run the first time ``when()`` says so; return the number of failed
-    runs and the killed process's id (None if none was killed)."""
+    """``runs.carry_out`` on ``engine``, killing (SIGKILL) the worker that
+    stops after its first backup (:func:`stall_after_the_first_backup`),
+    once ``when()`` says so; return the number of failed runs and the killed
+    process's id (None if none was killed).  The kill waits for events, not
+    for time: on a fast machine a run would otherwise end before it."""
+    from distributed import Variable
+    stalled = Variable("network3-test-stalled-pid", client=engine.client)
+    stalled.set(None)
+    engine.client.run(stall_after_the_first_backup)
     killed = []
 
     def killer():
         deadline = time.time() + 300
         while time.time() < deadline and not killed:
-            busy = [w for w, keys in engine.client.processing().items() if keys]
-            if busy and when():
-                busy = [w for w, keys in engine.client.processing().items() if keys]
-                if busy:
-                    pid = engine.client.run(os.getpid, workers=busy[:1])[busy[0]]
-                    os.kill(pid, signal.SIGKILL)
-                    killed.append(pid)
+            pid = stalled.get(timeout=0)
+            if pid is not None and when():
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
             time.sleep(0.02)
 
     thread = threading.Thread(target=killer)
@@ -147,6 +147,30 @@ def carry_out_killing_a_worker(engine, todo, out, said, when):
         killed.append(None)
         thread.join()
     return failed, killed[0]
+
+
+def stall_after_the_first_backup():
+    """On a worker: once a backup is written, the first worker to get there
+    (a Dask ``Event`` says which) says its process id and stops until it is
+    killed, for at most :data:`STALL` seconds; the others, and the worker
+    started in its place, go on."""
+    from distributed import Event, Variable, get_client
+    from network3 import backup
+    write = backup.Backup.write
+
+    def stalling(self, state, fingerprint):
+        write(self, state, fingerprint)
+        once = Event("network3-test-stalled", client=get_client())
+        if not once.is_set():
+            once.set()
+            Variable("network3-test-stalled-pid", client=get_client()).set(os.getpid())
+            time.sleep(STALL)
+    backup.Backup.write = stalling
+
+
+#: Seconds the stopped worker waits for its kill (it comes as soon as the
+#: client holds the backup, within a second).
+STALL = 120
 
 
 def read_if_there(path):
