@@ -221,6 +221,7 @@ def check(args):
         if args.repeats != 1:
             raise ValueError("--repeats {0}: a trial of --search tpe is one run; "
                              "leave --repeats out".format(args.repeats))
+        study.distributions(varied)         # (Optuna is there)
         return None
     if search == "grid" and (args.random or args.trials):
         raise ValueError("--search grid trains every combination; --random K and "

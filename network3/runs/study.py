@@ -65,8 +65,8 @@ def _optuna():
     try:
         import optuna
     except ImportError:
-        raise RuntimeError("--search tpe runs an Optuna study, and Optuna is not "
-                           "installed: " + _INSTALL) from None
+        raise ValueError("--search tpe runs an Optuna study, and Optuna is not "
+                         "installed: " + _INSTALL) from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     return optuna
 
