@@ -505,7 +505,7 @@ class TensorBoard(Reports):
         if not isinstance(log_dir, (str, os.PathLike)):
             raise TypeError("TensorBoard: log_dir must be a folder's name, got "
                             "{0!r}".format(log_dir))
-        tensorboard.EventWriter(log_dir)        # (tensorboardX is there)
+        tensorboard.require()       # (before anything trains)
         self.log_dir = log_dir
         self.writer = None
 

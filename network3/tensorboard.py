@@ -35,7 +35,6 @@ to write, tensorboard to look: ``tensorboard --logdir DIR``).
 # Standard library
 import math
 import os
-import re
 import time
 
 # Third-party libraries
@@ -147,15 +146,9 @@ def _hparam(value):
     return "none" if value is None else str(value)
 
 
-def folder_name(label):
-    """A run's label (``"relu (eta=0.03), run 1"``) as the name of its
-    folder of event files: TensorBoard's name of the run."""
-    name = re.sub(r"[^A-Za-z0-9=.,+_-]+", "_", label).strip("_.")
-    return name or "run"
-
-
 #### The event files
-def _summary_writer():
+def require():
+    """tensorboardX's ``SummaryWriter``; a clear error if it is not installed."""
     try:
         from tensorboardX import SummaryWriter
     except ImportError:
@@ -173,7 +166,7 @@ class EventWriter(object):
     curves."""
 
     def __init__(self, log_dir):
-        self.SummaryWriter = _summary_writer()
+        self.SummaryWriter = require()
         self.log_dir = os.fspath(log_dir)
         self._writers = {}          # "epochs", "batches" -> [writer, last step]
 

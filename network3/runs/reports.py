@@ -61,7 +61,7 @@ class Listener(object):
         self._writers = {}
         self._lock = threading.Lock()
         if tensorboard_dir is not None:
-            tensorboard.EventWriter(tensorboard_dir)        # (tensorboardX is there)
+            tensorboard.require()       # (before anything trains)
 
     def __call__(self, run, report):
         with self._lock:

@@ -49,7 +49,8 @@ from network3.runs.log import read_runs
 _INSTALL = "pip install -e '.[optuna]' (or pip install optuna)"
 
 #: ``--prune``'s pruners.  The median pruner judges a trial from its second
-#: epoch on (``n_warmup_steps=1``), once 4 trials have finished.
+#: epoch on (``n_warmup_steps=1``), once 4 trials have finished; Hyperband's
+#: brackets run from 1 epoch to as many as the first finished trial trained.
 PRUNERS = ("median", "hyperband")
 MEDIAN_STARTUP_TRIALS, MEDIAN_WARMUP_EPOCHS = 4, 1
 #: Trials TPE draws at random before it models the others.
@@ -107,9 +108,9 @@ class Study(object):
                   "median": optuna.pruners.MedianPruner(
                       n_startup_trials=MEDIAN_STARTUP_TRIALS,
                       n_warmup_steps=MEDIAN_WARMUP_EPOCHS),
-                  "hyperband": optuna.pruners.HyperbandPruner(
-                      min_resource=1, max_resource=max(1, self.plan_epochs()))}[
-                          args.prune]
+                  # (Hyperband's most epochs: the first finished trial's)
+                  "hyperband": optuna.pruners.HyperbandPruner(min_resource=1)}[
+                      args.prune]
         # the sampler's seed: --seed, moved on by the trials the study has,
         # so that a study that goes on draws values it has not drawn before
         made = optuna.create_study(study_name=self.name, storage=storage,
@@ -120,11 +121,6 @@ class Study(object):
                                                n_startup_trials=TPE_STARTUP_TRIALS))
         self._alive = {}                # trial number -> (optuna Trial, run)
         self._lock = threading.Lock()
-
-    def plan_epochs(self):
-        """The epochs a trial trains, if it is not pruned."""
-        return self.plan({n: d.choices[0] if hasattr(d, "choices") else d.low
-                          for n, d in self.space.items()}).options["epochs"]
 
     def finished(self):
         """The study's trials that count: complete or pruned."""
