@@ -198,3 +198,16 @@ def test_ctrl_c_keeps_the_finished_trials_and_the_next_run_goes_on(tmp_path):
     assert len(resumed) == 1 and resumed[0]["trial"] == 3
     assert resumed[0]["resumed_at"] >= 1       # from its backup, not from the start
     assert len(trials_of(out)) == 5                  # the cut-short one failed, asked again
+
+
+def test_hyperband_prunes_too(tmp_path):
+    out = tmp_path / "hyperband"
+    args = study_args(out, 10)
+    args[args.index("median")] = "hyperband"
+    args[args.index("--epochs") + 1] = "4"
+    assert cli.main(args) == 0
+    records = read(out / "runs.jsonl")
+    assert len(records) == 10
+    pruned = [r for r in records if r.get("pruned")]
+    assert pruned and all(r["epochs"] < 4 for r in pruned)
+    assert any(r["epochs"] == 4 for r in records if not r.get("diverged"))
