@@ -202,12 +202,13 @@ def test_ctrl_c_keeps_the_finished_trials_and_the_next_run_goes_on(tmp_path):
 
 def test_hyperband_prunes_too(tmp_path):
     out = tmp_path / "hyperband"
-    args = study_args(out, 10)
+    args = study_args(out, 16)
     args[args.index("median")] = "hyperband"
-    args[args.index("--epochs") + 1] = "4"
+    args[args.index("--epochs") + 1] = "6"
     assert cli.main(args) == 0
     records = read(out / "runs.jsonl")
-    assert len(records) == 10
+    assert len(records) == 16
+    # pruned before the last epoch (a verdict after it would spare nothing)
     pruned = [r for r in records if r.get("pruned")]
-    assert pruned and all(r["epochs"] < 4 for r in pruned)
-    assert any(r["epochs"] == 4 for r in records if not r.get("diverged"))
+    assert pruned and all(r["epochs"] < 6 for r in pruned)
+    assert any(r["epochs"] == 6 for r in records if not r.get("diverged"))

@@ -188,6 +188,8 @@ class Study(object):
             if accuracy is None:
                 return None
             trial.report(accuracy, report["epoch"])
+            if report["epoch"] + 1 >= run.options["epochs"]:
+                return None             # (trained to the end: nothing to spare)
             return "pruned" if trial.should_prune() else None
 
     def more(self, run, record):
