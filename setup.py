@@ -35,9 +35,11 @@ EXTRAS = {
     "notebook": ["ipywidgets>=8.1,<9"],
     "docs": DOCS,
 }
-# the tests build the site and drive Jupyter kernels, and test TensorBoard's
-# files, ONNX's and Optuna's studies
-EXTRAS["test"] += DOCS + ["jupyter_client>=8,<9", "nbclient>=0.10,<0.11"] + \
+# the tests build the site and drive Jupyter kernels, test TensorBoard's
+# files, ONNX's and Optuna's studies, and drive network3 serve's page in
+# Chromium with Playwright (pointed at the system's chromium: no download)
+EXTRAS["test"] += DOCS + ["jupyter_client>=8,<9", "nbclient>=0.10,<0.11",
+                          "playwright>=1.40,<2"] + \
     EXTRAS["tensorboard"] + EXTRAS["onnx"] + EXTRAS["optuna"]
 
 setup(
@@ -49,6 +51,8 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     packages=find_packages(include=["network3", "network3.*"]),
+    # the page of network3 serve
+    package_data={"network3.serve": ["page/*"]},
     python_requires=">=3.10",
     install_requires=[
     "numpy>=1.26,<3",

@@ -7,6 +7,7 @@ The ``network3`` command (also ``python -m network3``)::
     network3 evaluate     measure a saved network on a data set
     network3 predict      say which digit each of your pictures shows
     network3 export       write a saved network as an ONNX file
+    network3 serve        a page in the browser: draw a digit, watch the net answer
     network3 expand       make the expanded training set (scripts/expand_mnist.py)
     network3 experiments  run the chapter's ladder of experiments
     network3 sweep        search hyper-parameters: a grid, or random combinations
@@ -42,8 +43,8 @@ from network3.schedules import halve_on_plateau
 from network3 import specs
 from network3.specs import format_augmentation, parse_layers
 
-_COMMANDS = ("train", "evaluate", "predict", "export", "expand", "experiments", "sweep",
-             "run")
+_COMMANDS = ("train", "evaluate", "predict", "export", "serve", "expand", "experiments",
+             "sweep", "run")
 
 _EXAMPLES = """\
 examples:
@@ -78,6 +79,14 @@ def _net_arguments(p, what):
                    "The expanded* and dropout nets train on the expanded data "
                    "(--expanded).")
     p.add_argument("--layers", metavar="SPEC", help="describe the layers instead" + what)
+
+
+def _port(text):
+    """An argparse type: a TCP port, 0..65535."""
+    port = _whole(0)(text)
+    if port > 65535:
+        raise argparse.ArgumentTypeError("expected a port, 0..65535, got {0}".format(port))
+    return port
 
 
 def _data_arguments(p, runs_too=False):
@@ -218,6 +227,20 @@ def _evaluate_parser(commands):
     _data_arguments(export, runs_too=None)
     export.add_argument("--no-check", dest="check", action="store_false",
                         help="do not run the file on the test images afterwards")
+
+    serve = commands.add_parser(
+        "serve", help="a page in the browser: draw a digit, watch the net answer",
+        description="Serve a page where you draw a digit (or upload a picture of "
+                    "one) and watch a saved network answer: the image it sees, "
+                    "its probabilities, its first layer's feature maps; and the "
+                    "JSON API behind it (POST /api/predict, GET /api/model).  "
+                    "Ctrl-C stops it.")
+    serve.add_argument("model", metavar="MODEL", help="a saved network (.npz)")
+    serve.add_argument("--port", type=_port, default=8000,
+                       help="the port to listen on (default 8000; 0: any free one)")
+    serve.add_argument("--host", default="127.0.0.1",
+                       help="the address to listen on (default 127.0.0.1, this machine "
+                            "only; another lets anyone who reaches it use the page)")
 
     expand = commands.add_parser(
         "expand", help="make the expanded training set (250,000 images)",
@@ -371,7 +394,7 @@ def main(argv=None):
     except SystemExit as exit:        # --help (0), bad arguments (2, with usage)
         return exit.code
     command = {"train": _train, "evaluate": _evaluate, "predict": _predict,
-               "export": _export, "expand": _expand, "experiments": _experiments,
+               "export": _export, "serve": _serve, "expand": _expand, "experiments": _experiments,
                "sweep": _sweep}[args.command]
     try:
         return command(args)
@@ -549,6 +572,30 @@ def _export(args):
                                float(np.mean(theirs.argmax(axis=1) == labels))))
         if same != len(labels):
             return 1
+    return 0
+
+
+def _serve(args):
+    """``network3 serve``: a bad model file is one line and status 2; the
+    server runs until Ctrl-C (status 130)."""
+    from network3 import serve
+    from network3.saving import ModelFileError
+    try:
+        model = serve.Model(load(args.model), os.path.basename(args.model))
+    except (ModelFileError, ValueError) as error:
+        print("network3 serve: error: {0}".format(error), file=sys.stderr)
+        return 2
+    if not serve.server.is_loopback(args.host):
+        print("network3 serve: warning: listening on {0}: anyone who can reach this "
+              "machine there can use the page and its API".format(args.host),
+              file=sys.stderr)
+    try:
+        serve.serve(model, args.host, args.port,
+                    say=lambda line: print(line, flush=True))
+    except OSError as error:
+        print("network3 serve: error: cannot listen on {0} port {1}: {2}".format(
+            args.host, args.port, error.strerror or error), file=sys.stderr)
+        return 1
     return 0
 
 

@@ -138,6 +138,9 @@ class PredictionGraph:
     output : symbolic matrix
         The last layer's output per image: for a softmax layer, the
         probability of each class.
+    layer_outputs : tuple of symbolic tensors
+        Each layer's output, in order, as its ``forward`` gives it: a
+        ConvPoolLayer's feature maps (images, maps, height, width).
     batch_size : int
         How many images a back end evaluates per call.
     """
@@ -148,25 +151,37 @@ class PredictionGraph:
     correct: object = None
     cost: object = None
     output: object = None
+    layer_outputs: tuple = ()
     batch_size: int = EVAL_BATCH_SIZE
+
+    def variable(self, name):
+        """The graph's variable called ``name``: an attribute's name
+        (``"y_out"``, ``"output"``) or ``"layer"`` and a layer's index
+        (``"layer0"``: ``layer_outputs[0]``), as back ends are asked for
+        them."""
+        if name.startswith("layer"):
+            return self.layer_outputs[int(name[len("layer"):])]
+        return getattr(self, name)
 
 
 def prediction_graph(layers):
     """The prediction graph of a network made of ``layers``."""
     x, y = T.matrix("x"), T.ivector("y")
-    output = x
+    output, outputs = x, []
     for layer in layers[:-1]:
         output = layer.forward(layer.reshape_input(output, -1))
+        outputs.append(output)
     last = layers[-1]
     inpt = last.reshape_input(output, -1)
     output = last.forward(inpt)
+    outputs.append(output)
     y_out = T.argmax(output, axis=1)
     cost = None
     if hasattr(last, "logits"):
         cost = ops.log_likelihood(last.logits(inpt), y) * T.cast(y.shape[0],
                                                                  config.floatX)
     return PredictionGraph(x=x, y_out=y_out, y=y, correct=T.sum(T.eq(y_out, y)),
-                           cost=cost, output=output)
+                           cost=cost, output=output, layer_outputs=tuple(outputs))
 
 
 def _scalar(name):

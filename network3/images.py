@@ -47,15 +47,19 @@ EXTENT = 0.2
 
 
 #### Reading a picture
-def load_image(image):
+def load_image(image, *, max_pixels=MAX_PIXELS):
     """A picture of one digit as an MNIST-like image.
 
     Parameters
     ----------
-    image : str or path or array-like
-        A file Pillow can read (PNG, JPEG, ...), or an array: grey levels of
-        shape (height, width), or colours of shape (height, width, 3 or 4);
-        integers in 0..255 or floats in [0, 1].
+    image : str or path or binary file or array-like
+        A file Pillow can read (PNG, JPEG, ...), by name or opened for
+        reading in binary (``io.BytesIO(data)`` for bytes received), or an
+        array: grey levels of shape (height, width), or colours of shape
+        (height, width, 3 or 4); integers in 0..255 or floats in [0, 1].
+    max_pixels : int, optional
+        A file with more pixels than this is refused before it is decoded
+        (a server can keep it well below :data:`MAX_PIXELS`).
 
     Returns
     -------
@@ -69,7 +73,7 @@ def load_image(image):
     ------
     ValueError
         If ``image`` is not an image (not a file Pillow reads, empty, of
-        another shape), is larger than :data:`MAX_PIXELS`, or shows nothing
+        another shape), has more than ``max_pixels`` pixels, or shows nothing
         (every pixel the same).
 
     Notes
@@ -79,15 +83,15 @@ def load_image(image):
     the strokes stretched to reach 1, so that the grey of a photographed
     sheet of paper becomes MNIST's black.
     """
-    grey = _grey(image)
+    grey = _grey(image, max_pixels)
     ink = _ink(grey)
     return _fit(ink).reshape(FIELD * FIELD).astype(np.float32)
 
 
-def _grey(image):
+def _grey(image, max_pixels):
     """Grey levels in [0, 1] (0 black, 1 white) of ``image``, shape (h, w)."""
-    if isinstance(image, (str, bytes, os.PathLike)):
-        return _read(image)
+    if isinstance(image, (str, bytes, os.PathLike)) or hasattr(image, "read"):
+        return _read(image, max_pixels)
     array = np.asarray(image)
     if array.dtype == object or not (np.issubdtype(array.dtype, np.number)
                                      or array.dtype == bool):
@@ -115,29 +119,38 @@ def _grey(image):
     return array
 
 
-def _read(filename):
-    """Grey levels of the picture in ``filename`` (a transparent background
-    counts as white paper)."""
+def _read(source, max_pixels):
+    """Grey levels of the picture in ``source``, a file's name or a binary
+    file object (a transparent background counts as white paper)."""
     from PIL import Image, UnidentifiedImageError
-    if not os.path.isfile(filename):
-        raise ValueError("load_image: no such file {0!r}".format(os.fspath(filename)))
-    if os.path.getsize(filename) == 0:
-        raise ValueError("load_image: {0!r} is empty".format(os.fspath(filename)))
+    if hasattr(source, "read"):
+        name = "the picture"
+        empty = not source.read(1)
+        source.seek(0)
+    else:
+        name = repr(os.fspath(source))
+        if not os.path.isfile(source):
+            raise ValueError("load_image: no such file {0}".format(name))
+        empty = os.path.getsize(source) == 0
+    if empty:
+        raise ValueError("load_image: {0} is empty".format(name))
     try:
-        with Image.open(filename) as picture:
+        with Image.open(source) as picture:
             width, height = picture.size
-            if width * height > MAX_PIXELS:
+            if width * height > max_pixels:
                 raise ValueError(
-                    "load_image: {0!r} has {1}x{2} pixels, more than the {3:,} a "
+                    "load_image: {0} has {1}x{2} pixels, more than the {3:,} a "
                     "digit needs; scale it down first".format(
-                        os.fspath(filename), width, height, MAX_PIXELS))
+                        name, width, height, max_pixels))
             picture = picture.convert("RGBA")
             paper = Image.new("RGBA", picture.size, "white")
             grey = Image.alpha_composite(paper, picture).convert("L")
             return np.asarray(grey, dtype=np.float64) / 255.0
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as e:
-        raise ValueError("load_image: {0!r} is not an image Pillow can read (PNG, "
-                         "JPEG, ...): {1}".format(os.fspath(filename), e)) from None
+        if isinstance(e, UnidentifiedImageError):   # its text names the file object
+            e = "its first bytes are no kind of picture Pillow knows"
+        raise ValueError("load_image: {0} is not an image Pillow can read (PNG, "
+                         "JPEG, ...): {1}".format(name, e)) from None
 
 
 #### From grey levels to ink

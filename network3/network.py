@@ -239,6 +239,22 @@ class Network(object):
         p = self.engine.predict(self.prediction_graph, batch, output="output")
         return p[0] if one else p
 
+    def layer_output(self, images, layer=0):
+        """What layer number ``layer`` outputs for ``images`` (as for
+        :meth:`predict`), dropout replaced by scaling as in prediction: a
+        ConvPoolLayer's feature maps, shape (n, maps, height, width) (the
+        chapter's first layer: (n, 20, 12, 12)); another layer's
+        activations, shape (n, size).  For one image the first axis is
+        left out."""
+        if isinstance(layer, bool) or not isinstance(layer, (int, np.integer)) \
+                or not 0 <= layer < len(self.layers):
+            raise ValueError("layer: expected a layer's index, 0..{0}, got {1!r}".format(
+                len(self.layers) - 1, layer))
+        batch, one = as_batch(images, self.layers[0].input_size, config.floatX)
+        out = self.engine.predict(self.prediction_graph, batch,
+                                  output="layer{0}".format(int(layer)))
+        return out[0] if one else out
+
     def accuracy(self, dataset):
         """Fraction of ``dataset``'s images (a pair ``(images, labels)`` of
         shared variables or arrays; every image counts) classified right."""

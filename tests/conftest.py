@@ -3,6 +3,13 @@ every test starting from the same process-wide state; and independent
 NumPy/SciPy references (convolution, pooling, finite differences, a whole
 network's forward pass) to check network3 against."""
 
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from scipy.signal import convolve2d
@@ -30,6 +37,77 @@ def subset(mnist):
         return [network3.shared((x[:n], y[:n]))
                 for (x, y), n in zip(mnist, (n_train, n_valid, n_test))]
     return make
+
+
+@pytest.fixture(scope="session")
+def conv_model_file(tmp_path_factory, mnist):
+    """A small net starting with a ConvPool layer (8 ReLU maps of 12x12),
+    trained for two epochs on 3,000 images (some 90% right), saved:
+    what network3 serve's tests serve."""
+    (x, y), validation, _ = mnist
+    network3.seed(5)
+    net = network3.Network([
+        network3.ConvPoolLayer((8, 1, 5, 5), (10, 1, 28, 28), activation_fn=network3.ReLU),
+        network3.FullyConnectedLayer(8 * 12 * 12, 30, activation_fn=network3.ReLU),
+        network3.SoftmaxLayer(30, 10)], 10)
+    net.SGD(network3.shared((x[:3000], y[:3000])), 2, 10, 0.03,
+            network3.shared(tuple(part[:500] for part in validation)), None,
+            verbose=False)
+    path = tmp_path_factory.mktemp("served") / "digits.npz"
+    net.save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def digit_files(tmp_path_factory, mnist):
+    """MNIST's first 200 test digits as files, drawn four ways in turn: as
+    MNIST has them (28x28 PNG), dark on light at three times the size, a
+    JPEG, light strokes on a transparent background."""
+    from PIL import Image
+    folder = tmp_path_factory.mktemp("digits")
+    files = []
+    for n, image in enumerate(mnist[2][0][:200]):
+        ink = (image.reshape(28, 28) * 255).round().astype(np.uint8)
+        kind = n % 4
+        if kind == 0:
+            picture, name = Image.fromarray(ink), "mnist{0}.png"
+        elif kind == 1:
+            picture = Image.fromarray(255 - ink).resize((84, 84), Image.Resampling.BILINEAR)
+            name = "paper{0}.png"
+        elif kind == 2:
+            picture, name = Image.fromarray(255 - ink).convert("RGB"), "photo{0}.jpg"
+        else:
+            rgba = np.zeros((28, 28, 4), dtype=np.uint8)
+            rgba[..., 3] = ink
+            picture, name = Image.fromarray(rgba), "transparent{0}.png"
+        path = folder / name.format(n)
+        picture.save(path, **({"quality": 95} if kind == 2 else {}))
+        files.append(path)
+    return files
+
+
+def start_serving(model, *args):
+    """``network3 serve MODEL ARGS`` in a process of its own (SIGINT as an
+    interactive shell leaves it), and its address once it prints it."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "network3", "serve", str(model), "--port", "0", *args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    line = proc.stdout.readline()
+    found = re.search(r"is at (http://\S+/) \(Ctrl-C stops it\)", line)
+    assert found, (line, proc.stderr.read() if proc.poll() is not None else "")
+    return proc, found.group(1)
+
+
+def chromium():
+    """Debian's Chromium (or Chromium by another name), or None."""
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+#: Why a test that needs a real browser is skipped here.
+NO_CHROMIUM = ("no Chromium: apt-get install chromium (Debian's package) to run the tests "
+               "that use a real browser")
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,8 @@ import pytest
 
 from network3 import cli, runs
 
+from conftest import start_serving
+
 
 def network3(*args):
     return subprocess.run([sys.executable, "-m", "network3", *args],
@@ -220,3 +222,58 @@ def test_backup_resumes_a_run_stopped_by_ctrl_c(tmp_path):
     refused = network3(*args, "--backup", str(state))
     assert refused.returncode == 1 and "not a readable network3 backup" in refused.stderr
     assert state.read_bytes() == b"junk"
+
+
+@pytest.mark.parametrize("moment", ["idle", "answering"])
+def test_serve_answers_and_stops_on_ctrl_c(conv_model_file, digit_files, moment):
+    """Ctrl-C while the server waits, or while a client keeps it busy
+    predicting: status 130, one line, no traceback."""
+    import json
+    import signal
+    import threading
+    import urllib.request
+    proc, url = start_serving(conv_model_file)
+    try:
+        with urllib.request.urlopen(url + "api/model", timeout=60) as response:
+            assert json.load(response)["file"] == conv_model_file.name
+        answered, stop = threading.Semaphore(0), threading.Event()
+
+        def keep_asking():
+            while not stop.is_set():
+                try:
+                    urllib.request.urlopen(urllib.request.Request(
+                        url + "api/predict", data=digit_files[0].read_bytes()),
+                        timeout=60).read()
+                except OSError:
+                    return              # the server has gone
+                answered.release()
+
+        client = threading.Thread(target=keep_asking, daemon=True)
+        if moment == "answering":
+            client.start()
+            for _ in range(5):
+                assert answered.acquire(timeout=60)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=120)
+        stop.set()
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    assert err.strip() == "network3: interrupted"
+
+
+def test_serve_refuses_a_bad_model_and_warns_of_an_open_host(tmp_path, conv_model_file):
+    import signal
+    (tmp_path / "junk.npz").write_bytes(b"junk")
+    result = network3("serve", str(tmp_path / "junk.npz"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("network3 serve: error: ") and \
+        len(result.stderr.splitlines()) == 1, result.stderr
+    result = network3("serve", str(conv_model_file), "--port", "70000")
+    assert result.returncode == 2 and "expected a port, 0..65535, got 70000" in result.stderr
+    proc, url = start_serving(conv_model_file, "--host", "0.0.0.0")
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert url.startswith("http://0.0.0.0:")
+    assert "warning: listening on 0.0.0.0: anyone who can reach this machine there can " \
+           "use the page" in err

@@ -181,3 +181,26 @@ def test_network3_predict_prints_each_pictures_digit(relu_net, mnist, tmp_path, 
     (tmp_path / "bad.png").write_text("no")
     assert cli.main(["predict", str(tmp_path / "relu.npz"), str(tmp_path / "bad.png")]) == 1
     assert "is not an image Pillow can read" in capsys.readouterr().err
+
+
+def test_a_picture_received_as_bytes_is_prepared_as_its_file_is(mnist, tmp_path):
+    """What a server receives (the file's bytes, in a BytesIO) gives what
+    the file gives; its errors say "the picture"; max_pixels refuses a
+    picture before it is decoded."""
+    import io
+    rng = np.random.default_rng(11)
+    for n, kind in enumerate(KINDS):
+        path = tmp_path / "digit{0}.png".format(n)
+        Image.fromarray(rendering(mnist[2][0][n], kind, rng)).save(path)
+        np.testing.assert_array_equal(network3.load_image(io.BytesIO(path.read_bytes())),
+                                      network3.load_image(path))
+    with pytest.raises(ValueError, match="the picture is not an image Pillow can read.*"
+                                         "no kind of picture Pillow knows"):
+        network3.load_image(io.BytesIO(b"GIF? no, text"))
+    with pytest.raises(ValueError, match="the picture is empty"):
+        network3.load_image(io.BytesIO(b""))
+    with pytest.raises(ValueError, match="the picture has 300x200 pixels, more than the "
+                                         "50,000 a digit needs"):
+        big = io.BytesIO()
+        Image.new("L", (300, 200)).save(big, "PNG")
+        network3.load_image(io.BytesIO(big.getvalue()), max_pixels=50_000)

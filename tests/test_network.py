@@ -335,3 +335,34 @@ def test_predict_rejects_wrong_image_size():
 
 def test_repr():
     assert repr(fc_net()).startswith("Network([FullyConnectedLayer(n_in=784, n_out=20")
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_layer_output_gives_each_layers_activations(mnist, backend):
+    """A ConvPool layer's feature maps and a fully connected layer's
+    activations, as SciPy/NumPy compute them from the same weights (dropout
+    scaled as in prediction); one image or many."""
+    network3.seed(12)
+    net = Network([ConvPoolLayer((3, 1, 5, 5), (10, 1, 28, 28), activation_fn=ReLU),
+                   FullyConnectedLayer(3 * 12 * 12, 7, activation_fn=sigmoid,
+                                       p_dropout=0.5),
+                   SoftmaxLayer(7, 10)], 10, backend=backend,
+                  **({"device": "cpu"} if backend == "jax" else {}))
+    images = mnist[2][0][:6]
+    (w, b), (w1, b1) = ([p.get_value().astype(float) for p in layer.params]
+                        for layer in net.layers[:2])
+    maps = np.maximum(0, reference_pool(reference_conv(images.reshape(6, 1, 28, 28), w),
+                                        (2, 2)) + b[None, :, None, None])
+    hidden = 1 / (1 + np.exp(-(0.5 * maps.reshape(6, -1) @ w1 + b1)))
+    got = net.layer_output(images)
+    assert got.shape == (6, 3, 12, 12)
+    np.testing.assert_allclose(got, maps, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(net.layer_output(images[2].reshape(28, 28)), maps[2],
+                               rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(net.layer_output(images, 1), hidden, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(net.layer_output(images, 2), net.predict_proba(images),
+                               rtol=1e-6)
+    for wrong in (3, -1, 1.0, True, "0"):
+        with pytest.raises(ValueError, match=r"layer: expected a layer's index, 0\.\.2, "
+                                             r"got " + re.escape(repr(wrong))):
+            net.layer_output(images, wrong)

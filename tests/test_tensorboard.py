@@ -29,6 +29,8 @@ from network3 import (ConvPoolLayer, FullyConnectedLayer, ReLU, SoftmaxLayer,  #
                       cli, tensorboard)
 from network3.callbacks import Callback, Reports, TensorBoard  # noqa: E402
 
+from conftest import NO_CHROMIUM, chromium  # noqa: E402
+
 
 def small_net():
     network3.seed(3)
@@ -281,12 +283,7 @@ def colours(picture):
                          axis=0))
 
 
-def browser():
-    import shutil
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-@pytest.mark.skipif(not browser(), reason="no Chromium to take the screenshot with")
+@pytest.mark.skipif(not chromium(), reason=NO_CHROMIUM)
 def test_a_screenshot_of_tensorboard_comparing_a_sweep(tmp_path):
     """The picture of docs/watching.md: a sweep of three learning rates, as
     TensorBoard shows it in a real browser (NETWORK3_FIGURES=docs/figures
@@ -310,7 +307,7 @@ def test_a_screenshot_of_tensorboard_comparing_a_sweep(tmp_path):
         # again (a few times at most) until the curves are on it
         for _ in range(6):
             shot = subprocess.run(
-                [browser(), "--headless", "--no-sandbox", "--disable-gpu",
+                [chromium(), "--headless", "--no-sandbox", "--disable-gpu",
                  "--hide-scrollbars", "--window-size=1400,900",
                  "--virtual-time-budget=40000", "--screenshot=" + picture,
                  found.group(1) + "?smoothing=0#timeseries"],

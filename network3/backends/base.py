@@ -113,9 +113,10 @@ class Backend(object):
 
     def predictor(self, graph, images, output="y_out"):
         """A function ``(start, stop)`` giving the predicted classes of
-        ``images[start:stop]`` (or, ``output="output"``, the last layer's
-        outputs) with the parameters as they are now (``images``: a
-        C-contiguous floatX array of shape (n, pixels))."""
+        ``images[start:stop]`` (or another of the graph's variables, by
+        ``graph.variable(output)``: ``"output"``, the last layer's outputs;
+        ``"layer0"``, the first layer's) with the parameters as they are now
+        (``images``: a C-contiguous floatX array of shape (n, pixels))."""
         raise NotImplementedError
 
     def evaluator(self, graph, images, labels):
@@ -126,9 +127,9 @@ class Backend(object):
         raise NotImplementedError
 
     def predict(self, graph, images, output="y_out"):
-        """Predicted classes of ``images`` (any number of them; or, with
-        ``output="output"``, the last layer's outputs), evaluated in batches
-        of ``graph.batch_size``."""
+        """Predicted classes of ``images`` (any number of them; or another
+        ``output``, as for :meth:`predictor`), evaluated in batches of
+        ``graph.batch_size``."""
         batch, size = self.predictor(graph, images, output), graph.batch_size
         parts = [np.asarray(batch(k, k + size)) for k in range(0, len(images), size)]
         return np.concatenate(parts or [np.asarray(batch(0, 0))])

@@ -296,7 +296,7 @@ class JaxBackend(Backend):
 
     def predictor(self, graph, images, output="y_out"):
         fn, shared = self._function(self._predict, (graph, output), [graph.x],
-                                    [getattr(graph, output)])
+                                    [graph.variable(output)])
         device_images = self._to_device(images)
         values = [self._value(var) for var in shared]
         return lambda start, stop: fn(device_images[start:stop], *values)[0]

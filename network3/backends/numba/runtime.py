@@ -89,7 +89,7 @@ class NumbaBackend(Backend):
     def predictor(self, graph, images, output="y_out"):
         fn = self._predict.get((graph, output))
         if fn is None:
-            fn = pytensor.function([graph.x], getattr(graph, output), mode=config.mode)
+            fn = pytensor.function([graph.x], graph.variable(output), mode=config.mode)
             fn.trust_input = True    # images is a checked floatX array
             self._predict[graph, output] = fn
         return lambda start, stop: fn(images[start:stop])
