@@ -52,6 +52,9 @@ NOT_RUN = {
                                         "a GPU machine; tests/test_config.py reads the flags",
     r"tensorboard --logdir \S+": "TensorBoard's own server: tests/test_tensorboard.py "
                                   "starts it and reads the scalars it serves",
+    r"network3 serve \S+": "a server that runs until Ctrl-C: tests/test_cli.py starts it, asks "
+                          "it and stops it; tests/test_serve_page.py drives its page in "
+                          "Chromium",
     r"pip install -e '\.\[bench\]' && python benchmarks/.*":
         "a benchmark (minutes to hours, by hand, with PyTorch): never a timed test",
 }

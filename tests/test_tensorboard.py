@@ -5,7 +5,6 @@ parameters, the filters and the mistakes as images, the run's settings for
 the HParams tab; a run resumed from its backup continues its curves without
 a step twice."""
 
-import dataclasses
 import json
 import os
 import re

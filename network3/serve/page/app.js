@@ -7,8 +7,8 @@
 // about the image is computed here: the page draws and shows.
 //
 // While a stroke goes down the pad is sent again as soon as the answer
-// before comes back (one request at a time), and once more when the stroke
-// ends.  For tests and the curious, <body> says how many answers have been
+// before comes back (one request at a time), and at once when the stroke
+// ends (an answer older than one shown is dropped).  For tests and the curious, <body> says how many answers have been
 // shown (data-answered), whether one is awaited (data-busy) and how long the
 // last stroke took to reach the bars, in milliseconds (data-latency).
 "use strict";
@@ -31,8 +31,10 @@
   let last = null;            // where it was
   let empty = true;           // nothing drawn or uploaded since Clear
   let upload = null;          // the uploaded file, sent as it is until a stroke
-  let busy = false;           // a request is awaited
-  let again = false;          // the pad changed while it was
+  let waiting = 0;            // requests awaiting their answers
+  let again = false;          // the pad changed while one was
+  let sent = 0;               // requests sent, numbered
+  let newest = 0;             // the number of the newest answer shown
   let generation = 0;         // Clear starts a new one; older answers are dropped
   let strokeEnded = null;     // when the latest stroke ended, until its answer shows
 
@@ -99,7 +101,7 @@
     }
     pointer = null;
     strokeEnded = performance.now();
-    ask();
+    ask(true);
   }
   pad.addEventListener("pointerup", strokeEnds);
   pad.addEventListener("pointercancel", strokeEnds);
@@ -112,26 +114,30 @@
     return new Promise((resolve) => pad.toBlob(resolve, "image/png"));
   }
 
-  function ask() {
+  function ask(now = false) {
+    // While drawing, one request at a time (the pad is sent again when it
+    // comes back); a stroke's end (now) is sent at once, beside any
+    // request still out, whose older answer is then never shown.
     if (empty) {
       return;
     }
-    if (busy) {
+    if (waiting > 0 && !now) {
       again = true;
       return;
     }
-    busy = true;
     again = false;
+    waiting += 1;
     document.body.dataset.busy = "true";
-    const asked = {generation, strokeEnded};
+    const asked = {generation, strokeEnded, number: ++sent};
     picture()
       .then((body) => fetch("/api/predict", {
         method: "POST", body,
         headers: {"Content-Type": body.type || "application/octet-stream"}}))
       .then((response) => response.json().then((answer) => {
-        if (asked.generation !== generation) {
+        if (asked.generation !== generation || asked.number < newest) {
           return;
         }
+        newest = asked.number;
         if (!response.ok) {
           say("The server says: " + answer.error, true);
         } else {
@@ -141,10 +147,10 @@
       .catch((error) => say("No answer from the server (" + error.message +
                             "): is network3 serve still running?", true))
       .finally(() => {
-        busy = false;
-        if (again) {
+        waiting -= 1;
+        if (again && waiting === 0) {
           ask();
-        } else {
+        } else if (waiting === 0) {
           document.body.dataset.busy = "false";
         }
       });
