@@ -235,3 +235,20 @@ def test_the_loopback_check_and_the_address(conv_model_file):
         assert httpd.url == "http://127.0.0.1:{0}/".format(httpd.server_address[1])
         with pytest.raises(OSError):                  # the port is taken
             serve.make_server(model, "127.0.0.1", httpd.server_address[1])
+
+
+def test_a_body_nobody_reads_is_not_taken_for_the_next_request(server):
+    """GET with a body (a request smuggled in it): one answer, then the
+    connection is closed."""
+    smuggled = b"GET /favicon.svg HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    with socket.create_connection(server.server_address[:2], timeout=60) as s:
+        s.sendall(b"GET /api/model HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: "
+                  + str(len(smuggled)).encode() + b"\r\n\r\n" + smuggled)
+        received = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            received += chunk
+    assert received.count(b"HTTP/1.1 ") == 1 and b"Connection: close" in received
+    assert b"<svg" not in received

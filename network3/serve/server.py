@@ -21,10 +21,10 @@ read), 500 if the server itself failed (the traceback goes to stderr); the
 server answers the next request as before.  Each response says what the
 page may load (``Content-Security-Policy``: its own files and API only).
 
-Nothing is written anywhere.  The standard library's server was chosen as
-the simplest for one learner on their own machine: no dependency, about as
-fast as the net (a round trip takes a few milliseconds), and a surface
-small enough to read here whole.
+Nothing is written anywhere.  The standard library's server was measured
+against Starlette on uvicorn (benchmarks/results/serve.md): no slower, and
+no dependency; what it lacks (the bounds, the Host check, the headers) is
+here, small enough to read whole.
 
 """
 
@@ -162,6 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
         raise AttributeError(name)
 
     def _route(self, method):
+        self.body_read = False
         try:
             path = urllib.parse.urlsplit(self.path).path
             if self.server.loopback and not self._to_loopback():
@@ -218,6 +219,7 @@ class _Handler(BaseHTTPRequestHandler):
             raise RequestError(413, "the picture has {0:,} bytes; at most {1:,} are "
                                     "taken".format(length, MAX_BYTES))
         body = self.rfile.read(length)
+        self.body_read = True
         if len(body) < length:
             raise ConnectionError("the body ended early")
         return body
@@ -228,20 +230,27 @@ class _Handler(BaseHTTPRequestHandler):
                    "application/json", headers)
 
     def _send(self, status, body, content_type, headers=None):
-        """Send a whole response.  After an error the connection is closed:
-        a body left unread (a refused upload) must not be taken for the
-        next request."""
+        """Send a whole response.  After an error, or a request whose body
+        was not read, the connection is closed: a body left unread (a
+        refused upload) must not be taken for the next request."""
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         for name, value in {**HEADERS, **(headers or {})}.items():
             self.send_header(name, value)
-        if status >= 400:
+        if status >= 400 or self._body_unread():
             self.send_header("Connection", "close")
             self.close_connection = True
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def _body_unread(self):
+        """Whether the request came with a body that was not read."""
+        if getattr(self, "body_read", True):
+            return False
+        return ("Transfer-Encoding" in self.headers or
+                self.headers.get("Content-Length", "0").strip() != "0")
 
     def send_error(self, code, message=None, explain=None):
         # the base class's errors (a malformed request line, a line or
