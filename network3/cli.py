@@ -394,8 +394,8 @@ def main(argv=None):
     except SystemExit as exit:        # --help (0), bad arguments (2, with usage)
         return exit.code
     command = {"train": _train, "evaluate": _evaluate, "predict": _predict,
-               "export": _export, "serve": _serve, "expand": _expand, "experiments": _experiments,
-               "sweep": _sweep}[args.command]
+               "export": _export, "serve": _serve, "expand": _expand,
+               "experiments": _experiments, "sweep": _sweep}[args.command]
     try:
         return command(args)
     except (OSError, ValueError, TypeError, RuntimeError, SystemError) as error:
