@@ -306,3 +306,87 @@ def test_settings_are_described_the_same_in_every_process():
         {"rule": "adam", "hyper": {"beta1": 0.9, "beta2": 0.999, "epsilon": 1e-8}},
         "shift=2", 0.1, None]
     assert "0x" not in str(described)       # no address, which differs per process
+
+
+#### What a resume restores beside the step
+class HalveAtEnd(Callback):
+    """Halves eta at each epoch's end (for the next epoch): a learning rate
+    no schedule re-derives, that only the backup can give back."""
+
+    def on_epoch_end(self, net, epoch, history):
+        self.loop.set_eta(self.loop.eta / 2)
+
+
+def test_a_resume_restores_eta_and_every_generator_whatever_the_process_drew(tmp_path):
+    """The resumed process draws from network3's and NumPy's generators
+    before SGD (as other work would): the run still ends as one never
+    stopped, with its augmentation and its eta, and leaves both generators
+    as that run left them."""
+    def run(stop=None, backup=None, disturb=False):
+        net = small_net("numba")
+        if disturb:
+            network3.seed(99)
+            np.random.seed(99)
+        training, validation, test = small_data()
+        history = net.SGD(training, 3, 10, 0.05, validation, test, 0.1, verbose=False,
+                          callbacks=[HalveAtEnd(), StopAfter(stop)], backup=backup,
+                          augment=Augmentation(shift=2, rotate=10))
+        return outcome(net, history), network3.seeding.get_state(), \
+            np.random.get_state(legacy=False)
+
+    whole, network3_rng, numpy_rng = run()
+    state = tmp_path / "run.state"
+    run(stop=1, backup=state)
+    resumed, network3_after, numpy_after = run(backup=state, disturb=True)
+    assert_same(resumed, whole)
+    assert resumed[1]["eta"] == [0.05, 0.025, 0.0125]
+    assert json.dumps(network3_after) == json.dumps(network3_rng)
+    assert json.dumps(numpy_after, default=str) == json.dumps(numpy_rng, default=str)
+
+
+def test_a_callback_given_to_two_sgd_calls_starts_afresh_in_each():
+    """EarlyStopping's count, like every callback's state, begins again at
+    each SGD call (on_train_begin)."""
+    from network3.callbacks import EarlyStopping
+    stopping = EarlyStopping(1)
+    net = small_net("numba")
+    training, validation, test = small_data()
+    first = net.SGD(training, 6, 10, 1e-9, validation, None, verbose=False,
+                    callbacks=[stopping])
+    second = net.SGD(training, 6, 10, 1e-9, validation, None, verbose=False,
+                     callbacks=[stopping])
+    # eta=1e-9: the accuracy never changes, so each call stops after its second epoch
+    assert first.stopped == second.stopped == "early_stopping"
+    assert first.epochs == second.epochs == 2
+
+
+def test_the_best_epochs_parameters_come_back_with_keepbests_state():
+    from network3.callbacks import KeepBest
+    net = small_net("numba")
+    kept = [p.get_value() + 1 for p in net.params]
+    keeper = KeepBest()
+    keeper.on_train_begin(net, None)
+    keeper.set_state({"accuracy": 0.5, "params": kept, "pending": False})
+    keeper.restore()
+    for param, value in zip(net.params, kept):
+        np.testing.assert_array_equal(param.get_value(), value)
+    assert keeper.state()["accuracy"] == 0.5
+
+
+def test_a_resumed_run_does_not_warn_again_of_a_cost_worse_than_guessing(tmp_path):
+    """The warning is given once per run, however often it is resumed."""
+    import warnings
+
+    def run(stop=None):
+        net = small_net("numba")
+        rng = np.random.default_rng(3)       # confidently wrong: cost far above log 10
+        net.layers[-1].w.set_value(rng.normal(0, 4, (16, 10)).astype("float32"))
+        training, validation, test = small_data()
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            net.SGD(training, 3, 10, 1e-9, validation, test, verbose=False,
+                    callbacks=[StopAfter(stop)], backup=tmp_path / "run.state")
+        return [w for w in caught if "worse than guessing" in str(w.message)]
+
+    assert len(run(stop=1)) == 1
+    assert run() == []
