@@ -23,7 +23,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = ["tests/test_schedules.py", "tests/test_callbacks.py", "tests/test_backup.py",
-         "tests/test_training.py", "tests/test_options.py", "tests/test_network.py"]
+         "tests/test_training.py", "tests/test_options.py", "tests/test_settings.py",
+         "tests/test_network.py"]
 
 #: (id, what it breaks, file, the text, what it becomes)
 MUTANTS = [
@@ -36,12 +37,14 @@ MUTANTS = [
     ("resume-no-callback-state", "a resume skips the callbacks' set_state (the plateau count...)",
      "network3/backup.py", "        callback.set_state(saved)\n", "        pass\n"),
     ("eta-not-recorded", "a set eta is not recorded in history.eta",
-     "network3/training.py", "self.eta = self.guard.eta = eta", "self.guard.eta = eta"),
+     "network3/training.py", "        self.eta = eta\n        if self.graph is not None:",
+     "        if self.graph is not None:"),
     ("fingerprint-no-lmbda", "the backup's fingerprint ignores lmbda",
-     "network3/training.py", "epochs=epochs, eta=eta, lmbda=lmbda,", "epochs=epochs, eta=eta,"),
+     "network3/settings.py", '        shaped["callbacks"] = [',
+     '        shaped.pop("lmbda")\n        shaped["callbacks"] = ['),
     ("fingerprint-no-early-stopping", "the backup's fingerprint ignores early_stopping",
-     "network3/training.py", "early_stopping=early_stopping, monitor_training",
-     "monitor_training"),
+     "network3/settings.py", '        shaped["callbacks"] = [',
+     '        shaped.pop("early_stopping")\n        shaped["callbacks"] = ['),
     ("resume-no-eta", "a resume does not restore eta",
      "network3/backup.py", '"eta": loop.eta,', '"eta": None,'),
     ("resume-no-warned", "a resume forgets the cost warning was given",
@@ -76,7 +79,8 @@ MUTANTS = [
      "network3/callbacks.py", 'if self.restore_at_end or history.stopped == "diverged":',
      "if self.restore_at_end:"),
     ("early-stopping-without-validation", "early_stopping without validation data is let through",
-     "network3/options.py", "    if early_stopping is not None and validation_data is None:",
+     "network3/settings.py",
+     '    if values["early_stopping"] is not None and validation_data is None:',
      "    if False:"),
     ("momentum-one", "momentum=1 is accepted",
      "network3/options.py", "lambda v: 0 <= v < 1", "lambda v: 0 <= v <= 1"),

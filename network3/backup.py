@@ -324,7 +324,7 @@ def restore_before_compiling(loop, state):
     for callback, saved in zip(loop.callbacks, state["callbacks"]):
         callback.set_state(saved)
     if state["eta"] is not None:
-        loop.eta = loop.guard.eta = state["eta"]
+        loop.eta = state["eta"]
     loop.guard.warned = state["warned"]
     loop.pages.seed = state["augment_seed"]
     loop.initial_params = state["initial_params"]

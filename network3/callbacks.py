@@ -5,17 +5,18 @@ What happens around the SGD loop, as callbacks (the habit Keras made
 familiar): objects whose hooks the loop calls at the start and end of
 training, of each epoch, and of each run of mini-batches.
 
-``Network.SGD(..., callbacks=[...])`` takes your own.  SGD's keywords are
-shorthands that add the callbacks here: the book's printed lines and the
-progress bar (:class:`BookLines`), keeping the best epoch and the checkpoint
+``Network.SGD(..., callbacks=[...])`` takes your own.  SGD's settings
+(``network3.settings``) make the callbacks here, each by its
+``from_settings``: the book's printed lines and the progress bar
+(:class:`BookLines`), keeping the best epoch and the checkpoint
 (:class:`KeepBest`), a learning-rate schedule (:class:`LearningRateSchedule`),
 ``early_stopping`` (:class:`EarlyStopping`), ``monitor_training``
 (:class:`MonitorTraining`) and each layer's speed of learning
-(:class:`GradientNorms`, always on).  :class:`TensorBoard` writes what
-training measures to TensorBoard's event files, and :class:`Reports` hands
-the same reports to a function of yours.  At the end of an epoch their hooks run
-in that order (the measurements, then the best epoch, then the book's
-lines, then whatever may end training), then yours, in the order given.
+(:class:`GradientNorms`, always on).  :data:`BUILT_IN` states the order their
+hooks run in (the measurements, then the best epoch, then the book's lines,
+then whatever may end training); yours run after them, in the order given.
+:class:`TensorBoard` writes what training measures to TensorBoard's event
+files, and :class:`Reports` hands the same reports to a function of yours.
 
 While training, a callback's :attr:`Callback.loop` is the running loop
 (``network3.training.Loop``), which a callback may read: ``eta`` (and
@@ -55,6 +56,13 @@ class Callback(object):
     #: refuses a backup written with other callbacks): False for one that
     #: only watches, so that a run resumes with it or without it.
     fingerprinted = True
+
+    @classmethod
+    def from_settings(cls, settings):
+        """The callback ``settings`` (a ``network3.settings.TrainingSettings``)
+        ask for, or None: how SGD makes the built-in callbacks
+        (:data:`BUILT_IN`) from its options."""
+        return None
 
     def on_train_begin(self, net, history):
         """Before anything is compiled (``history`` is empty)."""
@@ -112,6 +120,12 @@ class BookLines(Callback):
         self.progress = progress
         self._bar = None
         self._notice = None
+
+    @classmethod
+    def from_settings(cls, settings):
+        # the bar by default when the lines are printed where a person reads them
+        return cls(settings.verbose, settings.verbose and interactive()
+                   if settings.progress is None else settings.progress)
 
     def say(self, line):
         """One line (above the bar, if there is one), when verbose."""
@@ -198,6 +212,19 @@ class BookLines(Callback):
                     history.best_test_accuracy))
 
 
+def interactive():
+    """Whether standard output is a terminal or a Jupyter notebook's (the
+    code runs in an IPython kernel, not merely where ipykernel is imported)."""
+    try:
+        if sys.stdout.isatty():
+            return True
+    except (AttributeError, ValueError):
+        return False
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+
+
 #### The best epoch
 class KeepBest(Callback):
     """The parameters of the epoch with the best validation accuracy so far.
@@ -220,6 +247,10 @@ class KeepBest(Callback):
         self.checkpoint = checkpoint
         self.net = None
         self.accuracy, self.params, self.pending = 0.0, None, False
+
+    @classmethod
+    def from_settings(cls, settings):
+        return cls(settings.restore_best, settings.checkpoint)
 
     def on_train_begin(self, net, history):
         self.net = net
@@ -284,6 +315,10 @@ class LearningRateSchedule(Callback):
     def __init__(self, schedule):
         self.schedule = schedule
 
+    @classmethod
+    def from_settings(cls, settings):
+        return cls(settings.eta) if callable(settings.eta) else None
+
     def on_train_begin(self, net, history):
         if hasattr(self.schedule, "reset"):
             self.schedule.reset()
@@ -331,6 +366,11 @@ class EarlyStopping(Callback):
         self.patience = patience
         self.plateau = Plateau(patience)
 
+    @classmethod
+    def from_settings(cls, settings):
+        patience = settings.early_stopping
+        return None if patience is None else cls(patience)
+
     def on_train_begin(self, net, history):
         self.plateau.reset()
 
@@ -364,6 +404,13 @@ class MonitorTraining(Callback):
     def __init__(self, images=MONITORED_IMAGES):
         self.images = images
 
+    @classmethod
+    def from_settings(cls, settings):
+        monitored = settings.monitor_training
+        if not monitored:
+            return None
+        return cls(MONITORED_IMAGES if monitored is True else int(monitored))
+
     def on_epoch_end(self, net, epoch, history):
         loop = self.loop
         images, labels = (part[:self.images] for part in loop.training)
@@ -387,6 +434,10 @@ class GradientNorms(Callback):
     rule than plain SGD: the mean step over eta).  Two copies of the
     parameters and a subtraction per epoch, nothing compiled."""
 
+    @classmethod
+    def from_settings(cls, settings):
+        return cls()        # always
+
     def on_train_begin(self, net, history):
         self.before = [p.get_value() for p in net.params]
 
@@ -405,6 +456,25 @@ class GradientNorms(Callback):
                          for p in layer.params)) / steps
              for layer in net.layers])
         self.before = now
+
+
+#### The built-in callbacks, in order
+#: The callbacks SGD makes from its settings (each class's
+#: ``from_settings``), in the order their hooks run, before the user's: the
+#: measurements, the best epoch, the book's lines, then what may end
+#: training.  A callback that does a new option's work goes in here, where
+#: its hooks should run.
+BUILT_IN = [GradientNorms, MonitorTraining, KeepBest, BookLines, LearningRateSchedule,
+            EarlyStopping]
+
+
+def built_in(settings, printer):
+    """The callbacks ``settings`` (a ``network3.settings.TrainingSettings``)
+    ask for, in :data:`BUILT_IN`'s order, with ``printer`` (the run's
+    :class:`BookLines`, the loop's voice) for the book's lines."""
+    made = (printer if kind is BookLines else kind.from_settings(settings)
+            for kind in BUILT_IN)
+    return [callback for callback in made if callback is not None]
 
 
 #### Reports: TensorBoard

@@ -34,12 +34,11 @@ import time
 import numpy as np
 
 # network3
-from network3 import backends, chapter, data, options, runs, seeding
+from network3 import backends, chapter, data, options, runs, seeding, settings
 from network3.callbacks import TensorBoard
 from network3.interrupts import Interruption, is_interrupt
 from network3.network import Network, load
 from network3.runs import ladder, search, study
-from network3.schedules import halve_on_plateau
 from network3 import specs
 from network3.specs import format_augmentation, parse_layers
 
@@ -465,8 +464,11 @@ def _sweep(args):
 
 def _train(args):
     recipe = chapter.RECIPES[args.net]
-    epochs, eta, lmbda = (getattr(recipe, name) if getattr(args, name) is None
-                          else getattr(args, name) for name in ("epochs", "eta", "lmbda"))
+    # the options as the command line gave them, the recipe's for the rest
+    values = {name: getattr(args, name) for name in options.OPTIONS if hasattr(args, name)}
+    for name in ("epochs", "eta", "lmbda"):
+        if values[name] is None:
+            values[name] = getattr(recipe, name)
     if args.seed is not None:
         seeding.seed(args.seed)
     training_data, validation_data, test_data = data.load_data(args.data)
@@ -489,23 +491,18 @@ def _train(args):
         data.shared(part) for part in (training_data, validation_data, test_data))
     net = Network(layers, mbs, device=args.device, backend=args.backend)
     print("network3: {0}; {1} epochs, mini-batch {2}, eta={3}, lmbda={4}".format(
-        description, epochs, mbs, eta, lmbda))
-    if args.halve_on_plateau is not None:
-        eta = halve_on_plateau(eta, patience=args.halve_on_plateau)
-    augment = args.augment or (None if args.layers else recipe.augment)
-    if augment is not None:
+        description, values["epochs"], mbs, values["eta"], values["lmbda"]))
+    values["augment"] = args.augment or (None if args.layers else recipe.augment)
+    if values["augment"] is not None:
         print("network3: each epoch's training images transformed afresh: " +
-              format_augmentation(augment))
+              format_augmentation(values["augment"]))
+    arguments = settings.from_options(
+        values, checkpoint=args.checkpoint, progress=args.progress, backup=args.backup,
+        callbacks=[TensorBoard(args.tensorboard)] if args.tensorboard else [])
     start = time.perf_counter()
     with Interruption() as interruption:
-        history = net.SGD(training_data, epochs, mbs, eta, validation_data, test_data,
-                          lmbda=lmbda, checkpoint=args.checkpoint,
-                          progress=args.progress, early_stopping=args.early_stopping,
-                          momentum=args.momentum, update=None if args.update == "sgd"
-                          else args.update, monitor_training=args.monitor_training,
-                          augment=augment, backup=args.backup,
-                          callbacks=[TensorBoard(args.tensorboard)] if args.tensorboard
-                          else [])
+        history = net.SGD(training_data, validation_data=validation_data,
+                          test_data=test_data, **arguments)
         if args.save and history.epochs:
             with interruption.shielded():    # what was trained is kept
                 net.save(args.save)

@@ -28,9 +28,10 @@ import numpy as np
 import pytensor.tensor as T
 
 # network3
-from network3 import backends, config, data, graphs, options, saving, training, updates
+from network3 import backends, config, data, graphs, saving, training, updates
 from network3.images import as_batch
 from network3.layers import check_layers
+from network3.settings import TrainingSettings
 from network3.training import TrainingHistory
 
 __all__ = ["Network", "TrainingHistory", "load"]
@@ -117,7 +118,7 @@ class Network(object):
             validation_data, test_data, lmbda=0.0, *, restore_best=True,
             verbose=True, checkpoint=None, progress=None, early_stopping=None,
             momentum=0.0, update=None, monitor_training=False, augment=None,
-            callbacks=(), backup=None):
+            callbacks=(), backup=None, **options):
         """Train the network using mini-batch stochastic gradient descent.
 
         Parameters
@@ -169,6 +170,9 @@ class Network(object):
         backup : str or path or network3.backup.Backup, optional
             Written after every epoch with the whole state of training; SGD
             run again with it goes on exactly from there (``network3.backup``).
+        **options
+            Any other training option of the registry (``network3.options``),
+            by name, for the callback that does its work.
 
         Each keyword's default keeps the book's behaviour and numbers.
 
@@ -185,7 +189,7 @@ class Network(object):
             test_data, lmbda, restore_best=restore_best, verbose=verbose,
             checkpoint=checkpoint, progress=progress, early_stopping=early_stopping,
             momentum=momentum, update=update, monitor_training=monitor_training,
-            augment=augment, callbacks=callbacks, backup=backup)
+            augment=augment, callbacks=callbacks, backup=backup, **options)
         if test_data is not None:
             test_x = data.values(test_data[0])
             self.test_mb_predictions = lambda i: self.predict(
@@ -196,8 +200,8 @@ class Network(object):
         """SGD's step compiled for ``training_data``, to run by hand: ``train(
         first, count)`` trains on ``count`` mini-batches from number ``first``
         and returns their costs (``net.engine.sync()`` shows JAX's params)."""
-        arrays = options.check_sgd_arguments(
-            self, training_data, 0, self.mini_batch_size, eta, None, None, lmbda)[0]
+        arrays = TrainingSettings.from_sgd(
+            self, training_data, 0, self.mini_batch_size, eta, None, None, lmbda)[1][0]
         return training.compile_run(self, training_data, arrays, eta, lmbda)
 
     #### Saving and loading

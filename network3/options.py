@@ -3,11 +3,15 @@
 
 Every training option, once: its name, what a value must be (checked the
 same way wherever it comes from), its default, its help, its command-line
-flag, how a sweep reads a list or a range of it, and how runs.jsonl stores
-it.  ``Network.SGD``'s argument checks, ``network3 train``, ``network3
-experiments``, ``network3 sweep``, ``network3.runs.Run`` and its records all
-derive from :data:`OPTIONS`: an option added here (plus the callback or
-update rule that does its work) appears in all of them.
+flag, how a sweep reads a list or a range of it, how runs.jsonl stores it,
+and whether ``Network.SGD`` takes it and a backup's fingerprint names it.
+``Network.SGD``'s settings (``network3.settings``), ``network3 train``,
+``network3 experiments``, ``network3 sweep``, ``network3.runs.Run`` and its
+records all derive from :data:`OPTIONS`: an option added here (plus the
+callback or update rule that does its work) appears in all of them.
+
+This is the registry only: how SGD's arguments go together (a schedule
+for eta, the data against the layers) is checked in ``network3.settings``.
 
 """
 
@@ -17,12 +21,10 @@ import argparse
 import dataclasses
 import math
 import numbers
-import os
 
 # network3
-from network3 import activations, augmentation, data, ops, updates
+from network3 import activations, ops, updates
 from network3.augmentation import Augmentation
-from network3.callbacks import Callback
 from network3.params import INITS
 from network3.specs import format_augmentation, parse_augmentation
 
@@ -62,6 +64,14 @@ class Option:
     to_text, from_text : callable or None
         How a value that is not plain JSON is written to runs.jsonl and to
         the command line, and read back (an :class:`Augmentation`).
+    sgd : bool
+        Whether ``Network.SGD`` takes it (by name); not the layers' options,
+        nor ``halve_on_plateau``, which the command line and the runner make
+        into a schedule for eta (``network3.settings.from_options``).
+    fingerprinted : bool
+        Whether it shapes what training computes, so that a backup written
+        with another value is refused (not the mini-batch size, which the
+        network holds, nor momentum, which the update rule holds).
     """
 
     name: str
@@ -78,6 +88,8 @@ class Option:
     choices: tuple = None
     to_text: object = None
     from_text: object = None
+    sgd: bool = True
+    fingerprinted: bool = True
 
     def check(self, value, owner="SGD"):
         """``value`` if it is allowed, else ValueError naming ``owner``, the
@@ -168,18 +180,18 @@ OPTIONS = {option.name: option for option in (
     Option("epochs", "a non-negative integer", lambda v: v >= 0, None,
            "default: the book's (60; 40 for dropout)", kind=int),
     Option("mini_batch_size", "a positive integer", lambda v: v >= 1, 10,
-           "default: 10", kind=int, metavar="N"),
+           "default: 10", kind=int, metavar="N", fingerprinted=False),
     Option("update", "one of " + ", ".join(updates.RULES), _any, "sgd",
            "how the parameters move: " + ", ".join(updates.RULES) +
            " (with their default hyper-parameters; --momentum MU is momentum with "
            "mu=MU); default sgd, the book's", kind=str, choices=tuple(updates.RULES)),
     Option("momentum", "a number in [0, 1)", lambda v: 0 <= v < 1, 0.0,
            "momentum-based gradient descent (chapter 3), MU in [0, 1); default 0: "
-           "plain SGD", metavar="MU"),
+           "plain SGD", metavar="MU", fingerprinted=False),
     Option("halve_on_plateau", "a positive integer (a patience in epochs)",
            lambda v: v >= 1, None, "start at --eta and halve it after PATIENCE epochs "
            "without better validation accuracy; stop at eta/128 (chapter 3)",
-           kind=int, none=True, metavar="PATIENCE"),
+           kind=int, none=True, metavar="PATIENCE", sgd=False),
     Option("early_stopping", "a positive integer (epochs without improvement)",
            lambda v: v >= 1, None, "stop after N epochs without better validation "
            "accuracy", kind=int, none=True, metavar="N"),
@@ -189,12 +201,13 @@ OPTIONS = {option.name: option for option in (
            sweep=False, flag=False),
     Option("init", "one of " + ", ".join(INITS), _any, "book",
            "initial weights: the chapter's (default), He's (for ReLUs) or Glorot's",
-           kind=str, choices=INITS),
+           kind=str, choices=INITS, sgd=False),
     Option("pool_mode", "one of " + ", ".join(ops.POOL_MODES), _any, "max",
            "pooling of the conv layers (default max, the book's)", kind=str,
-           choices=ops.POOL_MODES),
+           choices=ops.POOL_MODES, sgd=False),
     Option("activation", "one of " + ", ".join(_ACTIVATIONS), _any, None,
-           "activation of --layers (default sigmoid)", kind=str, choices=_ACTIVATIONS),
+           "activation of --layers (default sigmoid)", kind=str, choices=_ACTIVATIONS,
+           sgd=False),
     Option("augment", "a network3.Augmentation", _any, None,
            "train every epoch on freshly transformed images: SPEC is "
            "comma-separated shift=PIXELS, rotate=DEGREES, shear=DEGREES, "
@@ -208,6 +221,11 @@ OPTIONS = {option.name: option for option in (
 def swept():
     """The options a sweep can vary, by name."""
     return {name: option for name, option in OPTIONS.items() if option.sweep}
+
+
+def sgd_options():
+    """The options ``Network.SGD`` takes, by name."""
+    return {name: option for name, option in OPTIONS.items() if option.sgd}
 
 
 def flags():
@@ -239,96 +257,3 @@ def add_arguments(parser, names, defaults=None):
                 default=defaults.get(name, option.default), help=option.help,
                 metavar=option.metavar or ("{" + ",".join(option.choices) + "}"
                                            if option.choices else name.upper()))
-
-
-#### SGD's arguments
-def check_sgd_arguments(net, training_data, epochs, mini_batch_size, eta,
-                        validation_data, test_data, lmbda=0.0, *, checkpoint=None,
-                        progress=None, early_stopping=None, momentum=0.0, update=None,
-                        monitor_training=False, augment=None, callbacks=(), backup=None):
-    """Check ``Network.SGD``'s arguments (the options as :data:`OPTIONS`
-    says, the data against the network's layers) before anything compiles;
-    return the training, validation and test sets as checked arrays (the
-    last two may be None)."""
-    check("epochs", epochs)
-    if mini_batch_size != net.mini_batch_size:
-        raise ValueError(
-            "SGD: mini_batch_size={0!r} but the network was built with "
-            "mini_batch_size={1}; they must be equal".format(
-                mini_batch_size, net.mini_batch_size))
-    if callable(eta):
-        if hasattr(eta, "observe") and validation_data is None:
-            raise ValueError("SGD: the learning-rate schedule eta={0!r} watches "
-                             "validation accuracy; give validation_data".format(eta))
-    else:
-        try:
-            check("eta", eta)
-        except ValueError as error:
-            raise ValueError("{0} (or a schedule: a function of the epoch "
-                             "number)".format(error)) from None
-    check("momentum", momentum)
-    if update is not None:
-        updates.check(update)
-        if momentum:
-            raise ValueError("SGD: give momentum={0} or update={1!r}, not both "
-                             "(momentum=mu is update=momentum(mu))".format(
-                                 momentum, update))
-    check("early_stopping", early_stopping)
-    if early_stopping is not None and validation_data is None:
-        raise ValueError("SGD: early_stopping={0} watches validation accuracy; "
-                         "give validation_data".format(early_stopping))
-    check("monitor_training", monitor_training)
-    check("lmbda", lmbda)
-    if not hasattr(net.layers[-1], "cost"):
-        raise TypeError(
-            "SGD: the last layer ({0}) has no cost to minimise; end the "
-            "network with a SoftmaxLayer".format(type(net.layers[-1]).__name__))
-    if progress is not None and not isinstance(progress, bool):
-        raise TypeError("SGD: progress must be True, False or None, got "
-                        "{0!r}".format(progress))
-    for callback in callbacks:
-        if not isinstance(callback, Callback):
-            raise TypeError("SGD: callbacks must be a list of network3.callbacks."
-                            "Callback objects, got {0!r} in it".format(callback))
-    _check_files(checkpoint, getattr(backup, "filename", backup))
-    training = data.check_dataset(training_data, "training_data", net.layers)
-    if len(training[0]) < net.mini_batch_size:
-        raise ValueError(
-            "training_data: {0} images, fewer than one mini-batch of "
-            "{1}".format(len(training[0]), net.mini_batch_size))
-    if augment is not None:
-        if not isinstance(augment, augmentation.Augmentation):
-            raise TypeError("SGD: augment must be a network3.Augmentation or None, "
-                            "got {0!r}".format(augment))
-        augmentation.network_image_shape(net.layers, training[0].shape[1])
-    return (training,
-            *(None if part is None else data.check_dataset(part, name, net.layers)
-              for part, name in ((validation_data, "validation_data"),
-                                 (test_data, "test_data"))))
-
-
-def _check_files(checkpoint, backup):
-    """The files SGD writes: each a name in a folder that exists, and not
-    the same file."""
-    _check_file("checkpoint", checkpoint)
-    _check_file("backup", backup)
-    if (checkpoint is not None and backup is not None
-            and os.path.abspath(checkpoint) == os.path.abspath(backup)):
-        raise ValueError("SGD: checkpoint and backup are the same file, {0!r}; the "
-                         "checkpoint is a model file, the backup a run's whole state: "
-                         "give them different names".format(os.fspath(backup)))
-
-
-def _check_file(name, filename):
-    """A file SGD writes (``checkpoint``, ``backup``): a name in a folder
-    that exists."""
-    if filename is None:
-        return
-    if not isinstance(filename, (str, os.PathLike)):
-        raise TypeError("SGD: {0} must be a file name, got {1!r}".format(
-            name, filename))
-    folder = os.path.dirname(os.path.abspath(filename))
-    if not os.path.isdir(folder):
-        raise ValueError(
-            "SGD: {0}={1!r}: the folder {2} does not exist; create it "
-            "or choose another".format(name, os.fspath(filename), folder))

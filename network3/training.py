@@ -6,9 +6,9 @@ the callbacks' hooks, as ``network3.py`` had them (what happens around
 them, from the book's printed lines to early stopping, is in
 ``network3.callbacks``).
 
-* :func:`sgd` checks SGD's arguments (``options.check_sgd_arguments``,
-  before anything compiles), turns its keywords into callbacks and runs a
-  :class:`Loop`;
+* :func:`sgd` makes SGD's settings (``network3.settings``: checked before
+  anything compiles), the callbacks they ask for (``callbacks.BUILT_IN``)
+  and runs a :class:`Loop`;
 * :class:`Loop` compiles the training step (through the network's back end),
   trains each epoch in runs of mini-batches, evaluates, calls the hooks, and
   ends cleanly however training ends: Ctrl-C (``network3.interrupts``),
@@ -36,9 +36,10 @@ import numpy as np
 import pytensor
 
 # network3
-from network3 import augmentation, backup as backups, callbacks as cb, config, options
+from network3 import augmentation, backup as backups, callbacks as cb, config
 from network3 import seeding, updates
 from network3.interrupts import Interruption, is_interrupt
+from network3.settings import TrainingSettings
 
 
 #### What training measured
@@ -92,10 +93,9 @@ class DivergenceGuard(object):
     guessing among the classes gets one warning.
     """
 
-    def __init__(self, n_classes, eta):
+    def __init__(self, n_classes):
         self.limit = -np.log(np.finfo(config.floatX).tiny)
         self.guessing = np.log(n_classes)
-        self.eta = eta
         #: whether the warning about a cost worse than guessing was given
         self.warned = False
 
@@ -104,13 +104,15 @@ class DivergenceGuard(object):
         bad = np.flatnonzero(~(np.asarray(costs) < self.limit))
         return int(bad[0]) if bad.size else None
 
-    def check_epoch(self, epoch, mean_cost):
+    def check_epoch(self, epoch, mean_cost, eta):
+        """Warn (once) if ``epoch``'s mean cost, trained with learning rate
+        ``eta``, is worse than guessing."""
         if mean_cost > self.guessing and not self.warned:
             self.warned = True
             warnings.warn(
                 "SGD: epoch {0}'s mean cost {1:.3f} is worse than guessing "
                 "({2:.3f}); the learning rate eta={3} may be too large".format(
-                    epoch, mean_cost, self.guessing, self.eta),
+                    epoch, mean_cost, self.guessing, eta),
                 stacklevel=_caller_level())
 
 
@@ -130,49 +132,26 @@ class _Stop(Exception):
 
 
 def sgd(net, training_data, epochs, mini_batch_size, eta, validation_data,
-        test_data, lmbda=0.0, *, restore_best=True, verbose=True, checkpoint=None,
-        progress=None, early_stopping=None, momentum=0.0, update=None,
-        monitor_training=False, augment=None, callbacks=(), backup=None):
+        test_data, lmbda=0.0, **keywords):
     """Train ``net`` by mini-batch stochastic gradient descent: the work of
-    ``Network.SGD``, whose docstring describes the arguments.  Returns a
-    :class:`TrainingHistory`."""
-    callbacks = list(callbacks or ())
-    training, validation, test = options.check_sgd_arguments(
-        net, training_data, epochs, mini_batch_size, eta, validation_data,
-        test_data, lmbda, checkpoint=checkpoint, progress=progress,
-        early_stopping=early_stopping, momentum=momentum, update=update,
-        monitor_training=monitor_training, augment=augment, callbacks=callbacks,
-        backup=backup)
-    unused = len(training[0]) % mini_batch_size
+    ``Network.SGD``, whose docstring describes the arguments (``keywords``:
+    its keyword-only ones, and any other option of the registry).  Returns
+    a :class:`TrainingHistory`."""
+    settings, datasets = TrainingSettings.from_sgd(
+        net, training_data, epochs, mini_batch_size, eta, validation_data, test_data,
+        lmbda, **keywords)
+    unused = len(datasets[0][0]) % mini_batch_size
     if unused:
         warnings.warn(
             "SGD: {0} training images do not fill a last mini-batch of {1} "
             "and are not used for training".format(unused, mini_batch_size),
             stacklevel=_caller_level())
-    if update is None:
-        update = updates.momentum(momentum) if momentum else updates.sgd()
-    printer = cb.BookLines(verbose, verbose and interactive() if progress is None
-                           else progress)
-    # the shorthands' callbacks, in the order their hooks run, then the user's
-    hooks = [cb.GradientNorms()]
-    if monitor_training:
-        hooks.append(cb.MonitorTraining(cb.MONITORED_IMAGES if monitor_training is True
-                                        else int(monitor_training)))
-    hooks += [cb.KeepBest(restore_best, checkpoint), printer]
-    if callable(eta):
-        hooks.append(cb.LearningRateSchedule(eta))
-    if early_stopping is not None:
-        hooks.append(cb.EarlyStopping(early_stopping))
-    loop = Loop(net, training_data, (training, validation, test), eta, lmbda,
-                updates.check(update), hooks + callbacks, printer, augment)
-    if backup is not None:
-        # what makes the run this run: a backup from another is refused
-        backups.attach(loop, backup, dict(
-            epochs=epochs, eta=eta, lmbda=lmbda, update=loop.update,
-            early_stopping=early_stopping, monitor_training=monitor_training,
-            augment=augment, callbacks=[type(c).__name__ for c in callbacks
-                                        if c.fingerprinted]))
-    return loop.run(epochs)
+    printer = cb.BookLines.from_settings(settings)
+    loop = Loop(net, training_data, datasets, settings,
+                cb.built_in(settings, printer) + list(settings.callbacks), printer)
+    if settings.backup is not None:
+        backups.attach(loop, settings.backup, settings.fingerprint())
+    return loop.run(settings.epochs)
 
 
 def compile_run(net, training_data, arrays, eta, lmbda, update=None):
@@ -189,36 +168,23 @@ def compile_run(net, training_data, arrays, eta, lmbda, update=None):
     return net.engine.training_run(graph, training_data, arrays)
 
 
-def interactive():
-    """Whether standard output is a terminal or a Jupyter notebook's (the
-    code runs in an IPython kernel, not merely where ipykernel is imported)."""
-    try:
-        if sys.stdout.isatty():
-            return True
-    except (AttributeError, ValueError):
-        return False
-    ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None else None
-    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
-
-
 class Loop(object):
-    """One SGD call: its settings, and the state the callbacks may read
-    while it runs (see ``network3.callbacks``)."""
+    """One SGD call: its ``settings`` (a ``settings.TrainingSettings``), and
+    the state the callbacks may read while it runs (see
+    ``network3.callbacks``)."""
 
-    def __init__(self, net, training_data, datasets, eta, lmbda, update, callbacks,
-                 printer, augment=None):
-        self.net, self.engine = net, net.engine
+    def __init__(self, net, training_data, datasets, settings, callbacks, printer):
+        self.net, self.engine, self.settings = net, net.engine, settings
         self.training, self.validation, self.test = datasets
         # a schedule's callback sets each epoch's eta (set_eta)
-        self.eta = None if callable(eta) else eta
-        self.lmbda, self.update = lmbda, update
+        self.eta = None if callable(settings.eta) else settings.eta
+        self.lmbda, self.update = settings.lmbda, settings.update
         self.callbacks, self.printer = callbacks, printer
         self.num_training_batches = len(self.training[0]) // net.mini_batch_size
         self.history = TrainingHistory()
-        self.guard = DivergenceGuard(net.layers[-1].output_size, self.eta)
+        self.guard = DivergenceGuard(net.layers[-1].output_size)
         self.interruption = Interruption()
-        self.pages = _Pages(self, training_data, augment)
+        self.pages = _Pages(self, training_data, settings.augment)
         self.graph = self.train = self.error = None
         self.epochs = self.epoch = self.minibatch_index = 0
         self.costs = []
@@ -232,7 +198,7 @@ class Loop(object):
 
     def set_eta(self, eta):
         """Train with learning rate ``eta`` from the next mini-batch on."""
-        self.eta = self.guard.eta = eta
+        self.eta = eta
         if self.graph is not None:
             self.graph.set_eta(eta)
 
@@ -352,7 +318,7 @@ class Loop(object):
         validation = None if self.validation is None else self.accuracy(self.validation)
         history.eta.append(self.eta)
         history.cost.append(cost)
-        self.guard.check_epoch(epoch, cost)
+        self.guard.check_epoch(epoch, cost, self.eta)
         if validation is not None:
             history.validation_accuracy.append(validation)
         history.test_accuracy.append(None)     # (KeepBest measures it at a best)
@@ -384,10 +350,9 @@ class Loop(object):
                        "diverged. The learning rate eta={2} is probably too "
                        "large: try a smaller one (e.g. eta={3:g})").format(
                            error.args[1], where, self.eta, self.eta / 10)
-        keeper = next(c for c in self.callbacks if isinstance(c, cb.KeepBest))
-        self.printer.problem(_summary(self.history, message, keeper.restore_at_end
+        self.printer.problem(_summary(self.history, message, self.settings.restore_best
                                       or reason == "diverged"))
-        if reason == "diverged" and keeper.params is None:
+        if reason == "diverged" and self.history.best_epoch is None:
             # nothing good to go back to but the start
             for param, value in zip(self.net.params, self.initial_params):
                 param.set_value(value)

@@ -390,3 +390,18 @@ def test_a_resumed_run_does_not_warn_again_of_a_cost_worse_than_guessing(tmp_pat
 
     assert len(run(stop=1)) == 1
     assert run() == []
+
+
+def test_a_backup_written_before_settings_and_state_moved_resumes(tmp_path, capsys):
+    """tests/reference/backup_reference.state was written by commit d1af79b
+    (tests/reference/make_backup_reference.py): this run, stopped by Ctrl-C
+    at the end of epoch 1 (before that epoch's backup: it goes on from
+    epoch 1).  It resumes, and the run ends as one never stopped."""
+    import shutil
+    state = tmp_path / "run.state"
+    shutil.copy(os.path.join(HERE, "reference", "backup_reference.state"), state)
+    whole = outcome(*train("numba", 4))
+    net, history = train("numba", 4, backup=state)
+    assert "Resuming from the backup {0} at epoch 1 of 4".format(state) in \
+        capsys.readouterr().err
+    assert_same(outcome(net, history), whole)

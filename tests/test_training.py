@@ -192,17 +192,17 @@ def test_divergence_after_a_best_epoch_restores_it_even_without_restore_best(
 
 
 def test_divergence_guard_spots_nan_infinity_and_underflow():
-    guard = training.DivergenceGuard(10, eta=1.0)
+    guard = training.DivergenceGuard(10)
     assert guard.first_bad([2.3, 1.0]) is None
     assert guard.first_bad([2.3, np.nan, 1.0]) == 1
     assert guard.first_bad([np.inf]) == 0
     # -log of the smallest float32: the right answers' probabilities underflowed
     assert guard.first_bad([80.0, 88.0]) == 1
     with pytest.warns(UserWarning, match="worse than guessing"):
-        guard.check_epoch(0, 2.4)
+        guard.check_epoch(0, 2.4, eta=1.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        guard.check_epoch(1, 2.5)            # said once
+        guard.check_epoch(1, 2.5, eta=1.0)   # said once
 
 
 #### Saying that it compiles

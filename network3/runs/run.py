@@ -21,10 +21,9 @@ import platform
 import time
 
 # network3
-from network3 import backup, chapter, data, options, saving, seeding, updates
+from network3 import backup, chapter, data, options, saving, seeding, settings
 from network3.callbacks import Reports
 from network3.network import Network
-from network3.schedules import halve_on_plateau
 from network3.specs import parse_layers
 
 
@@ -212,20 +211,15 @@ def train(run, say=None, send=None):
     training, validation, test = datasets(run.data, say)
     o = run.options
     seeding.seed(run.seed)
-    mbs = o["mini_batch_size"]
-    net = Network(build_layers(run), mbs, device=run.device, backend=run.backend)
-    eta = o["eta"] if o["halve_on_plateau"] is None else halve_on_plateau(
-        o["eta"], patience=o["halve_on_plateau"])
+    net = Network(build_layers(run), o["mini_batch_size"], device=run.device,
+                  backend=run.backend)
     resumed_at = backup.epoch_of(run.backup)
     start = time.perf_counter()
-    update = o.get("update", "sgd")
     reports = [] if run.report is None or send is None else [
         Reports(send, hparams=hparams(run), **run.report)]
-    history = net.SGD(training, o["epochs"], mbs, eta, validation, test,
-                      lmbda=o["lmbda"], verbose=run.verbose, augment=o["augment"],
-                      momentum=o["momentum"], early_stopping=o["early_stopping"],
-                      update=None if update == "sgd" else updates.by_name(update),
-                      backup=run.backup, callbacks=reports)
+    history = net.SGD(training, validation_data=validation, test_data=test,
+                      **settings.from_options(o, verbose=run.verbose, backup=run.backup,
+                                              callbacks=reports))
     seconds = time.perf_counter() - start
     if history.stopped == "interrupted":
         raise Interrupted(run.label())
