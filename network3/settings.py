@@ -131,8 +131,9 @@ def _check_options(net, values, validation_data):
     """Each option as the registry says (eta may be a schedule, update a
     rule), and how they go together; ``values["update"]`` becomes the
     rule training follows."""
-    check = options.check
-    check("epochs", values["epochs"])
+    for name in options.sgd_options():
+        if name not in _OWN_CHECKS:
+            options.check(name, values[name])
     if values["mini_batch_size"] != net.mini_batch_size:
         raise ValueError(
             "SGD: mini_batch_size={0!r} but the network was built with "
@@ -145,11 +146,11 @@ def _check_options(net, values, validation_data):
                              "validation accuracy; give validation_data".format(eta))
     else:
         try:
-            check("eta", eta)
+            options.check("eta", eta)
         except ValueError as error:
             raise ValueError("{0} (or a schedule: a function of the epoch "
                              "number)".format(error)) from None
-    momentum, update = check("momentum", values["momentum"]), values["update"]
+    momentum, update = values["momentum"], values["update"]
     if update is not None:
         update = updates.check(update)
         if momentum:
@@ -158,24 +159,19 @@ def _check_options(net, values, validation_data):
                                  momentum, values["update"]))
     values["update"] = update or (updates.momentum(momentum) if momentum
                                   else updates.sgd())
-    check("early_stopping", values["early_stopping"])
     if values["early_stopping"] is not None and validation_data is None:
         raise ValueError("SGD: early_stopping={0} watches validation accuracy; "
                          "give validation_data".format(values["early_stopping"]))
-    for name in ("monitor_training", "lmbda"):
-        check(name, values[name])
     augment = values["augment"]
     if augment is not None and not isinstance(augment, augmentation.Augmentation):
         raise TypeError("SGD: augment must be a network3.Augmentation or None, "
                         "got {0!r}".format(augment))
-    for name, option in options.sgd_options().items():
-        if name not in _CHECKED_ABOVE:
-            check(name, values[name])
 
 
-#: The options :func:`_check_options` checks in its own way.
-_CHECKED_ABOVE = {"epochs", "mini_batch_size", "eta", "momentum", "update",
-                  "early_stopping", "monitor_training", "lmbda", "augment"}
+#: The options SGD takes in other forms than the registry checks: a
+#: schedule for eta, a rule object for update, an Augmentation, and the
+#: network's own mini-batch size.
+_OWN_CHECKS = {"mini_batch_size", "eta", "update", "augment"}
 
 
 def _check_plumbing(net, restore_best, verbose, progress, checkpoint, backup, callbacks):
