@@ -62,9 +62,6 @@ HEADERS = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
 #: Seconds a connection may sit idle, or send its request this slowly,
 #: before it is closed.
 TIMEOUT = 30
-#: The names a server on a loopback address answers to: a page elsewhere
-#: that makes its own name point at 127.0.0.1 (DNS rebinding) gets 400.
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
 
 
 #### The server
@@ -194,13 +191,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _to_loopback(self):
         """Whether the request's Host names this machine's loopback (or
-        is missing, as HTTP/1.0 allows)."""
+        is missing, as HTTP/1.0 allows): a page elsewhere that makes its own
+        name point at 127.0.0.1 (DNS rebinding) gets 400."""
         hosts = self.headers.get_all("Host", [])
         if len(hosts) != 1:
             return not hosts
         host = hosts[0]
         name = host[1:host.find("]")] if host.startswith("[") else host.rsplit(":", 1)[0]
-        return name.lower() in LOOPBACK_NAMES or is_loopback(name)
+        return is_loopback(name.lower())
 
     def _body(self):
         """The request's body, at most MAX_BYTES, read only once its length
