@@ -9,6 +9,12 @@ round; the medians and their ratio are reported.
 
     python benchmarks/ab_commits.py 88c54c4            # that commit vs the working tree
     python benchmarks/ab_commits.py 88c54c4 --rounds 5 --nets relu,dropout
+    python benchmarks/ab_commits.py 88c54c4 --epoch    # also a whole SGD epoch
+
+The step is timed compiled, called as SGD calls it; ``--epoch`` also times
+one whole chapter epoch of the ReLU net through ``Network.SGD`` (the loop,
+its hooks and the evaluation included: ``bench_cpu.py --worker epoch``, the
+second epoch, compiled already).
 
 The earlier commit is checked out with ``git worktree`` into a temporary
 folder; both versions must have ``benchmarks/bench_cpu.py``'s network3 worker.
@@ -45,17 +51,33 @@ def step_us(tree, net, batch, weights, compiledir):
     return json.loads(out.stdout.strip().splitlines()[-1])["step_us"]
 
 
+def epoch_s(tree, compiledir):
+    """Seconds of a whole chapter epoch of the ReLU net through SGD, with
+    the code in ``tree``."""
+    env = dict(os.environ, PYTHONPATH=tree,
+               PYTENSOR_FLAGS="base_compiledir=" + compiledir)
+    out = subprocess.run(
+        [sys.executable, os.path.join(tree, "benchmarks", "bench_cpu.py"), "--worker",
+         "epoch"], capture_output=True, text=True, env=env, cwd=tree)
+    if out.returncode:
+        raise RuntimeError("{0}: {1}".format(tree, out.stderr[-3000:]))
+    return json.loads(out.stdout.strip().splitlines()[-1])["epoch_s"]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("commit", help="the earlier version (any git revision)")
     parser.add_argument("--nets", default=",".join(bench_cpu.NETS))
     parser.add_argument("--batches", default="10,64,256")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--epoch", action="store_true",
+                        help="also a whole SGD epoch of the ReLU net, loop included")
     args = parser.parse_args()
     import network3
     training = network3.load_data()[0]
     cases = [(net, int(b)) for net in args.nets.split(",")
              for b in args.batches.split(",")]
+    epochs = {"before": [], "after": []}
     with tempfile.TemporaryDirectory() as folder:
         before = os.path.join(folder, "before")
         subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", "-q", before,
@@ -73,6 +95,13 @@ def main():
                     print("round {0}: {1} batch {2}: before {3:.0f} µs, after {4:.0f} "
                           "µs".format(r + 1, c[0], c[1], times[c, "before"][-1],
                                       times[c, "after"][-1]), flush=True)
+                if args.epoch:
+                    for t in (("before", "after") if r % 2 == 0 else ("after", "before")):
+                        epochs[t].append(epoch_s(trees[t], os.path.join(folder,
+                                                                        "cache-" + t)))
+                    print("round {0}: SGD epoch, relu: before {1:.2f} s, after {2:.2f} "
+                          "s".format(r + 1, epochs["before"][-1], epochs["after"][-1]),
+                          flush=True)
         finally:
             subprocess.run(["git", "-C", ROOT, "worktree", "remove", "--force", before],
                            check=False)
@@ -81,6 +110,10 @@ def main():
     for c in cases:
         b, a = statistics.median(times[c, "before"]), statistics.median(times[c, "after"])
         print("| {0} | {1} | {2:.0f} | {3:.0f} | {4:.2f} |".format(c[0], c[1], b, a, a / b))
+    if args.epoch:
+        b, a = statistics.median(epochs["before"]), statistics.median(epochs["after"])
+        print("\nA whole SGD epoch of the ReLU net (mini-batch 10): before {0:.2f} s, after "
+              "{1:.2f} s, after / before {2:.3f}".format(b, a, a / b))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = ["tests/test_schedules.py", "tests/test_callbacks.py", "tests/test_backup.py",
          "tests/test_training.py", "tests/test_options.py", "tests/test_settings.py",
-         "tests/test_network.py"]
+         "tests/test_state.py", "tests/test_network.py"]
 
 #: (id, what it breaks, file, the text, what it becomes)
 MUTANTS = [
@@ -35,10 +35,10 @@ MUTANTS = [
      "history.validation_accuracy[-1] < self.accuracy:",
      "history.validation_accuracy[-1] <= self.accuracy:"),
     ("resume-no-callback-state", "a resume skips the callbacks' set_state (the plateau count...)",
-     "network3/backup.py", "        callback.set_state(saved)\n", "        pass\n"),
+     "network3/state.py", "            callback.set_state(own)\n", "            pass\n"),
     ("eta-not-recorded", "a set eta is not recorded in history.eta",
-     "network3/training.py", "        self.eta = eta\n        if self.graph is not None:",
-     "        if self.graph is not None:"),
+     "network3/state.py", "        self._eta = eta\n        if self._graph is not None:",
+     "        if self._graph is not None:"),
     ("fingerprint-no-lmbda", "the backup's fingerprint ignores lmbda",
      "network3/settings.py", '        shaped["callbacks"] = [',
      '        shaped.pop("lmbda")\n        shaped["callbacks"] = ['),
@@ -46,25 +46,27 @@ MUTANTS = [
      "network3/settings.py", '        shaped["callbacks"] = [',
      '        shaped.pop("early_stopping")\n        shaped["callbacks"] = ['),
     ("resume-no-eta", "a resume does not restore eta",
-     "network3/backup.py", '"eta": loop.eta,', '"eta": None,'),
+     "network3/state.py", '"eta": self.eta,', '"eta": None,'),
     ("resume-no-warned", "a resume forgets the cost warning was given",
-     "network3/backup.py", '    loop.guard.warned = state["warned"]\n', ""),
+     "network3/training.py", "        self.warned = warned\n", "        pass\n"),
     ("resume-no-augment-seed", "a resume draws a new augmentation seed",
-     "network3/backup.py", '    loop.pages.seed = state["augment_seed"]\n', ""),
+     "network3/training.py", "        self.seed = seed\n", "        pass\n"),
     ("resume-no-network3-rng", "a resume does not restore network3's generator",
-     "network3/backup.py", '    seeding.set_state(state["network3_rng"])\n', ""),
+     "network3/state.py", '        seeding.set_state(saved["network3_rng"])\n', ""),
     ("resume-no-numpy-rng", "a resume does not restore NumPy's global generator",
-     "network3/backup.py", '    np.random.set_state(state["numpy_rng"])\n', ""),
+     "network3/state.py", '        np.random.set_state(saved["numpy_rng"])\n', ""),
     ("resume-no-dropout-rng", "a resume does not restore the dropout generators",
-     "network3/backup.py", "        loop.engine.set_generator_state(var, saved)\n",
-     "        pass\n"),
+     "network3/state.py",
+     "                self._net.engine.set_generator_state(var, saved_generator)\n",
+     "                pass\n"),
     ("backup-wrong-epoch", "the backup says the epoch it ended, not the next",
-     "network3/backup.py", "capture(loop, epoch + 1)", "capture(loop, epoch)"),
+     "network3/state.py", '"epoch": self.history.epochs,', '"epoch": self.epoch,'),
     ("interrupt-removes-backup", "an interrupted run removes its backup",
-     "network3/backup.py", '            and loop.history.stopped != "interrupted"):', "):"),
+     "network3/backup.py", 'if event.error is None and event.stopped != "interrupted":',
+     "if event.error is None:"),
     ("early-stopping-no-reset", "a second SGD call's early stopping goes on counting",
-     "network3/callbacks.py", "    def on_train_begin(self, net, history):\n"
-     "        self.plateau.reset()\n", "    def on_train_begin(self, net, history):\n"
+     "network3/callbacks.py", "    def on_train_begin(self, net, state, event):\n"
+     "        self.plateau.reset()\n", "    def on_train_begin(self, net, state, event):\n"
      "        pass\n"),
     ("halving-thirds", "halve_on_plateau divides by 3",
      "network3/schedules.py", "self.eta /= 2", "self.eta /= 3"),
@@ -74,9 +76,9 @@ MUTANTS = [
     ("gradient-norms-cumulative", "GradientNorms measures from the start, not per epoch",
      "network3/callbacks.py", "        self.before = now\n", "        pass\n"),
     ("monitor-l2-doubled", "MonitorTraining's cost has twice the L2 term",
-     "network3/callbacks.py", "cost += 0.5 * loop.lmbda", "cost += loop.lmbda"),
+     "network3/callbacks.py", "cost += 0.5 * lmbda", "cost += lmbda"),
     ("diverged-no-restore", "a diverged run without restore_best keeps its last parameters",
-     "network3/callbacks.py", 'if self.restore_at_end or history.stopped == "diverged":',
+     "network3/callbacks.py", 'if self.restore_at_end or event.stopped == "diverged":',
      "if self.restore_at_end:"),
     ("early-stopping-without-validation", "early_stopping without validation data is let through",
      "network3/settings.py",
@@ -90,6 +92,20 @@ MUTANTS = [
     ("schedule-state-lost", "a resume does not restore a schedule's own state",
      "network3/callbacks.py", "        if state is not None:\n            self.schedule.set_state(state)",
      "        if state is not None:\n            pass"),
+    # the state and the one contract (since the state moved to state.py)
+    ("eta-not-in-step", "a set eta does not reach the training step",
+     "network3/state.py", "            self._graph.set_eta(eta)\n", "            pass\n"),
+    ("last-reason-wins", "a later hook's reason to stop replaces the first",
+     "network3/state.py", "        if self.stopping is None:\n            self.stopping = reason",
+     "        self.stopping = reason"),
+    ("batches-hook-cannot-stop", "a reason from a hook within an epoch is ignored until its end",
+     "network3/training.py", "            raise _Stop(self.state.stopping)\n",
+     "            pass\n"),
+    ("failed-start-no-end", "a hook failing at the start leaves those begun unended",
+     "network3/training.py", "            self._end(error, begun)\n", ""),
+    ("old-hooks-let-through", "a hook with the old arguments is let through",
+     "network3/callbacks.py", "            fits = arguments not in _OLD_ARGUMENTS\n",
+     "            fits = True\n"),
 ]
 
 

@@ -41,14 +41,14 @@ class Timed(TensorBoard):
         super().__init__(*args, **kwargs)
         self.epoch_seconds, self.end_seconds = [], 0.0
 
-    def on_epoch_end(self, net, epoch, history):
+    def on_epoch_end(self, net, state, event):
         start = time.perf_counter()
-        super().on_epoch_end(net, epoch, history)
+        super().on_epoch_end(net, state, event)
         self.epoch_seconds.append(time.perf_counter() - start)
 
-    def on_train_end(self, net, history):
+    def on_train_end(self, net, state, event):
         start = time.perf_counter()
-        super().on_train_end(net, history)
+        super().on_train_end(net, state, event)
         self.end_seconds = time.perf_counter() - start
 
 

@@ -8,7 +8,9 @@ the same file, the same network and the same arguments goes on from there
 parameters and history are, bit for bit, those of a run that was never
 stopped.
 
-What a backup holds, as of the end of an epoch:
+What a backup holds, as of the end of an epoch, is what
+``state.TrainingState.state()`` gives (the only way a backup reads training,
+and ``set_state`` the only way it restores it):
 
 * every variable the training step updates: the parameters and the update
   rule's state (velocities, running averages, Adam's step count);
@@ -18,10 +20,12 @@ What a backup holds, as of the end of an epoch:
 * the callbacks' state (:meth:`network3.callbacks.Callback.state`): the
   best epoch and its parameters, the learning-rate schedule, the early
   stopping counter, ...; the learning rate; the history; the next epoch;
-* a *fingerprint* of the run: the architecture, the back end, SGD's
-  arguments and a digest of the data.  A backup whose fingerprint differs
-  from the run's is refused (:class:`BackupError`) before anything is
-  trained, and left as it is.
+
+and beside it a *fingerprint* of the run: the architecture, the back end,
+SGD's arguments and a digest of the data.  A backup whose fingerprint
+differs from the run's is refused (:class:`BackupError`) before anything is
+trained, and left as it is.  :class:`BackupAndRestore` is the callback that
+does all this.
 
 The file is an ``.npz`` archive (arrays, and the rest as JSON) that loads
 without running code, written atomically (``files.atomic_write``): a crash
@@ -33,7 +37,6 @@ removes it; a run that is interrupted or fails keeps it.
 
 #### Libraries
 # Standard library
-import dataclasses
 import hashlib
 import io
 import json
@@ -44,11 +47,11 @@ import zipfile
 
 # Third-party libraries
 import numpy as np
-from pytensor.tensor.random.type import RandomType
 
 # network3
-from network3 import config, files, saving, seeding
+from network3 import config, files, saving
 from network3.augmentation import Augmentation
+from network3.callbacks import Callback
 from network3.specs import format_augmentation
 from network3.updates import UpdateRule
 
@@ -176,7 +179,7 @@ class Backup(object):
         return os.path.exists(self.filename)
 
     def write(self, state, fingerprint):
-        """Write ``state`` (see :func:`capture`) with the run's ``fingerprint``,
+        """Write ``state`` (``TrainingState.state()``) with the run's ``fingerprint``,
         atomically."""
         arrays = []
         meta = {"format": FORMAT, "version": VERSION, "fingerprint": fingerprint,
@@ -249,108 +252,48 @@ def _load(filename, arrays=True):
     return meta, found
 
 
-#### A loop's backup, from start to end
-def attach(loop, backup, settings):
-    """Give ``loop`` (a ``training.Loop``) its backup (a file name or a
-    :class:`Backup`) and its fingerprint, from ``settings`` (SGD's arguments
-    that shape training, by name)."""
-    loop.backup = backup if isinstance(backup, Backup) else Backup(backup)
-    loop.fingerprint = fingerprint(loop.net, settings,
-                                   (loop.training, loop.validation, loop.test))
+#### The callback
+class BackupAndRestore(Callback):
+    """``SGD(backup=...)``'s callback: at the start, a run with a backup
+    goes on from it (the fingerprint checked first); after every epoch but
+    the last, the state of training is written to it; at the end, a run
+    that ended by itself (not interrupted, no error) removes it.  It runs
+    after every other callback (``training.CALLBACKS``), so that it
+    restores their state after their ``on_train_begin``, and writes it
+    after their ``on_epoch_end``.
 
+    Parameters
+    ----------
+    backup : str or path or Backup
+    """
 
-def resumed_state(loop):
-    """The state ``loop``'s backup holds, if it has one (None if not);
-    :class:`BackupError` if it is not this run's."""
-    if loop.backup is None or not loop.backup.exists():
-        return None
-    return loop.backup.read(loop.fingerprint)
+    def __init__(self, backup):
+        self.file = backup if isinstance(backup, Backup) else Backup(backup)
+        self.fingerprint = None
 
+    @classmethod
+    def from_settings(cls, settings):
+        return None if settings.backup is None else cls(settings.backup)
 
-def after_epoch(loop, epoch):
-    """Back up ``loop`` after ``epoch`` (not after the last), shielded
-    from Ctrl-C."""
-    if loop.backup is not None and epoch + 1 < loop.epochs:
-        with loop.interruption.shielded():
-            loop.backup.write(capture(loop, epoch + 1), loop.fingerprint)
+    def on_train_begin(self, net, state, event):
+        self.fingerprint = fingerprint(net, state.settings.fingerprint(),
+                                       (state.training, state.validation, state.test))
+        if not self.file.exists():
+            return
+        state.set_state(self.file.read(self.fingerprint))
+        history = state.history
+        line = "Resuming from the backup {0} at epoch {1} of {2}".format(
+            self.file.name, state.epoch, state.epochs)
+        if history.best_epoch is not None:
+            line += " (best validation accuracy so far {0:.2%}, at epoch {1})".format(
+                history.best_validation_accuracy, history.best_epoch)
+        state.notice(line + ".")
 
+    def on_epoch_end(self, net, state, event):
+        if state.stopping is None and event.epoch + 1 < state.epochs:
+            with state.shielded():
+                self.file.write(state.state(), self.fingerprint)
 
-def at_end(loop):
-    """A run that ended by itself (not interrupted, no error) needs its
-    backup no more."""
-    if (loop.backup is not None and loop.error is None
-            and loop.history.stopped != "interrupted"):
-        loop.backup.remove()
-
-
-#### Capturing and restoring a loop's state
-def _random_variables(graph):
-    return [var for var, _ in graph.updates if isinstance(var.type, RandomType)]
-
-
-def _state_variables(graph):
-    """Every variable the training step updates but the random streams:
-    the parameters and the update rule's state."""
-    return [var for var, _ in graph.updates if not isinstance(var.type, RandomType)]
-
-
-def capture(loop, next_epoch):
-    """The state of ``loop`` (a ``training.Loop``) at the end of an epoch,
-    when ``next_epoch`` is the next to train; the back end synced first."""
-    loop.engine.sync()
-    graph, engine = loop.graph, loop.engine
-    return {
-        "epoch": next_epoch,
-        "eta": loop.eta,
-        "history": dataclasses.asdict(loop.history),
-        "variables": [var.get_value() for var in _state_variables(graph)],
-        "generators": [engine.generator_state(var) for var in _random_variables(graph)],
-        "callbacks": [callback.state() for callback in loop.callbacks],
-        "augment_seed": loop.pages.seed,
-        "initial_params": loop.initial_params,
-        "warned": loop.guard.warned,
-        "network3_rng": seeding.get_state(),
-        "numpy_rng": np.random.get_state(legacy=False),
-    }
-
-
-def restore_before_compiling(loop, state):
-    """Put back what training reads before the step compiles: the
-    callbacks' state, the history, the learning rate, the random streams
-    outside the step.  Returns the epoch to go on from."""
-    history = loop.history
-    for field in dataclasses.fields(history):
-        setattr(history, field.name, state["history"][field.name])
-    for callback, saved in zip(loop.callbacks, state["callbacks"]):
-        callback.set_state(saved)
-    if state["eta"] is not None:
-        loop.eta = state["eta"]
-    loop.guard.warned = state["warned"]
-    loop.pages.seed = state["augment_seed"]
-    loop.initial_params = state["initial_params"]
-    seeding.set_state(state["network3_rng"])
-    np.random.set_state(state["numpy_rng"])
-    return state["epoch"]
-
-
-def restore_after_compiling(loop, state):
-    """Put back the step's own state, which compiling set afresh: the
-    parameters, the update rule's state and the dropout generators; and say
-    that the run resumes."""
-    graph = loop.graph
-    variables = _state_variables(graph)
-    shapes = [var.get_value(borrow=True).shape for var in variables]
-    if [np.shape(value) for value in state["variables"]] != shapes:
-        raise BackupError("the backup's parameters and update-rule state do not fit "
-                          "this network's training step")
-    for var, value in zip(variables, state["variables"]):
-        var.set_value(np.asarray(value, dtype=var.type.dtype))
-    for var, saved in zip(_random_variables(graph), state["generators"]):
-        loop.engine.set_generator_state(var, saved)
-    history = loop.history
-    line = "Resuming from the backup {0} at epoch {1} of {2}".format(
-        loop.backup.name, state["epoch"], loop.epochs)
-    if history.best_epoch is not None:
-        line += " (best validation accuracy so far {0:.2%}, at epoch {1})".format(
-            history.best_validation_accuracy, history.best_epoch)
-    loop.printer.notice(line + ".")
+    def on_train_end(self, net, state, event):
+        if event.error is None and event.stopped != "interrupted":
+            self.file.remove()

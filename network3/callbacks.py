@@ -5,6 +5,13 @@ What happens around the SGD loop, as callbacks (the habit Keras made
 familiar): objects whose hooks the loop calls at the start and end of
 training, of each epoch, and of each run of mini-batches.
 
+Every hook receives the same three things: the network, the
+``state.TrainingState`` (what training has done so far: the epoch, eta,
+the history, the data sets, ...; and ``say``, ``accuracy``) and the
+``state.Event`` it is called about (its epoch, its mini-batches, why
+training ended).  Any hook may end training by returning a string, the
+reason (or by ``state.stop(reason)``).
+
 ``Network.SGD(..., callbacks=[...])`` takes your own.  SGD's settings
 (``network3.settings``) make the callbacks here, each by its
 ``from_settings``: the book's printed lines and the progress bar
@@ -12,23 +19,17 @@ training, of each epoch, and of each run of mini-batches.
 (:class:`KeepBest`), a learning-rate schedule (:class:`LearningRateSchedule`),
 ``early_stopping`` (:class:`EarlyStopping`), ``monitor_training``
 (:class:`MonitorTraining`) and each layer's speed of learning
-(:class:`GradientNorms`, always on).  :data:`BUILT_IN` states the order their
-hooks run in (the measurements, then the best epoch, then the book's lines,
-then whatever may end training); yours run after them, in the order given.
-:class:`TensorBoard` writes what training measures to TensorBoard's event
-files, and :class:`Reports` hands the same reports to a function of yours.
-
-While training, a callback's :attr:`Callback.loop` is the running loop
-(``network3.training.Loop``), which a callback may read: ``eta`` (and
-``set_eta``), ``lmbda``, ``num_training_batches``, the checked data sets
-``training``, ``validation`` and ``test``, ``accuracy(data)``, ``say(line)``
-(printed with the book's lines, unless ``verbose=False``), ``engine`` and
-``error`` (the exception ending training, in ``on_train_end``).
+(:class:`GradientNorms`, always on); ``backup`` makes
+``backup.BackupAndRestore``.  ``training.CALLBACKS`` states the order their
+hooks run in, and where yours run.  :class:`TensorBoard` writes what
+training measures to TensorBoard's event files, and :class:`Reports` hands
+the same reports to a function of yours.
 
 """
 
 #### Libraries
 # Standard library
+import inspect
 import numbers
 import os
 import sys
@@ -41,17 +42,23 @@ import numpy as np
 from network3 import saving, tensorboard
 from network3.schedules import Plateau
 
+#: The hooks, in the order the loop first calls them.
+HOOKS = ("on_train_begin", "on_epoch_begin", "on_batches_begin", "on_batches_end",
+         "on_epoch_end", "on_train_end")
+
 
 class Callback(object):
     """The base of every callback: hooks that do nothing.
 
-    A hook of ``on_epoch_end`` that returns a string ends training after
-    that epoch, with that string as ``history.stopped`` (the first one
-    returned wins; the other callbacks still run).
+    Each hook is called as ``hook(net, state, event)``: the network, the
+    ``network3.state.TrainingState`` and the ``network3.state.Event``.  A
+    hook that returns a string ends training with that string as
+    ``history.stopped`` (the first one given wins; the other callbacks'
+    hooks for the event still run): after the epoch from ``on_epoch_end``,
+    at once from the others (``on_train_begin``: before anything trains;
+    ``on_train_end``'s is not used).
     """
 
-    #: The running loop, set before ``on_train_begin`` (see the module's docstring).
-    loop = None
     #: Whether a backup's fingerprint names the callback (``SGD(backup=...)``
     #: refuses a backup written with other callbacks): False for one that
     #: only watches, so that a run resumes with it or without it.
@@ -61,31 +68,35 @@ class Callback(object):
     def from_settings(cls, settings):
         """The callback ``settings`` (a ``network3.settings.TrainingSettings``)
         ask for, or None: how SGD makes the built-in callbacks
-        (:data:`BUILT_IN`) from its options."""
+        (``training.CALLBACKS``) from its options."""
         return None
 
-    def on_train_begin(self, net, history):
-        """Before anything is compiled (``history`` is empty)."""
+    def on_train_begin(self, net, state, event):
+        """Before anything is compiled (``state.history`` is empty; a run
+        resumed from a backup gets its state after every callback's
+        ``on_train_begin``)."""
 
-    def on_epoch_begin(self, net, epoch, history):
-        """Before the epoch's first mini-batch."""
+    def on_epoch_begin(self, net, state, event):
+        """Before ``event.epoch``'s first mini-batch."""
 
-    def on_batches_begin(self, net, iteration):
-        """Before a run of mini-batches (up to the back end's ``chunk``),
-        the first of which is number ``iteration`` since training began."""
+    def on_batches_begin(self, net, state, event):
+        """Before a run of mini-batches (up to the back end's ``chunk``):
+        ``event.batches``, numbered since training began."""
 
-    def on_batches_end(self, net, epoch, costs):
-        """After a run of mini-batches; ``costs``: the epoch's so far."""
+    def on_batches_end(self, net, state, event):
+        """After a run of mini-batches (``event.batches``: those trained);
+        ``state.costs``: the epoch's costs so far."""
 
-    def on_epoch_end(self, net, epoch, history):
-        """After the epoch's evaluation: ``history`` holds the epoch's cost,
-        validation accuracy (if there is validation data) and a ``None``
-        test accuracy, which :class:`KeepBest` fills in at a new best.
-        Return a string to end training."""
+    def on_epoch_end(self, net, state, event):
+        """After the epoch's evaluation: ``state.history`` holds the epoch's
+        cost, validation accuracy (if there is validation data), seconds so
+        far and a ``None`` test accuracy, which :class:`KeepBest` fills in at
+        a new best."""
 
-    def on_train_end(self, net, history):
-        """However training ended (``history.stopped`` says why; the
-        loop's ``error`` is the exception, if one ended it)."""
+    def on_train_end(self, net, state, event):
+        """However training ended: ``event.stopped`` says why it ended
+        early, ``event.error`` is the exception that ended it (raised after
+        the hooks), if one did."""
 
     def state(self):
         """What the callback needs to go on exactly where it was, if the run
@@ -97,6 +108,39 @@ class Callback(object):
     def set_state(self, state):
         """Go on from ``state`` (what :meth:`state` returned), when a run
         resumes: called after ``on_train_begin``."""
+
+
+#: The arguments hooks had before they all took (net, state, event), and
+#: where those things are now.
+_OLD_ARGUMENTS = {("net", "history"), ("net", "iteration"), ("net", "epoch", "history"),
+                  ("net", "epoch", "costs")}
+
+
+def check_hooks(callback):
+    """TypeError, naming the hook and the fix, if one of ``callback``'s
+    hooks cannot be called as ``hook(net, state, event)``."""
+    for name in HOOKS:
+        hook = getattr(callback, name)
+        if getattr(type(callback), name) is getattr(Callback, name):
+            continue
+        try:
+            signature = inspect.signature(hook)
+        except (TypeError, ValueError):     # (one Python cannot look into)
+            continue
+        arguments = tuple(signature.parameters)
+        try:
+            signature.bind(None, None, None)
+            fits = arguments not in _OLD_ARGUMENTS
+        except TypeError:
+            fits = False
+        if not fits:
+            raise TypeError(
+                "SGD: callbacks: {0}.{1}({2}) must take (net, state, event), as every "
+                "hook does: the epoch is event.epoch, the history state.history, the "
+                "epoch's costs state.costs, the iteration event.batches[0], and what "
+                "self.loop showed is the state (state.eta, state.say, ...); see "
+                "network3.callbacks".format(type(callback).__name__, name,
+                                            ", ".join(arguments)))
 
 
 #### The book's lines and the progress bar
@@ -158,27 +202,29 @@ class BookLines(Callback):
         else:
             print(text, file=sys.stderr, flush=True)
 
-    def on_epoch_begin(self, net, epoch, history):
+    def on_epoch_begin(self, net, state, event):
         if self.progress:
             from tqdm.auto import tqdm
-            self._bar = tqdm(total=self.loop.num_training_batches,
-                             desc="Epoch {0}/{1}".format(epoch + 1, self.loop.epochs),
+            self._bar = tqdm(total=state.num_training_batches,
+                             desc="Epoch {0}/{1}".format(event.epoch + 1, state.epochs),
                              unit="batch", leave=False, dynamic_ncols=True,
                              mininterval=0.5)
 
-    def on_batches_begin(self, net, iteration):
+    def on_batches_begin(self, net, state, event):
+        iteration = event.batches[0]
         if iteration % 1000 == 0:
             self.say("Training mini-batch number {0}".format(iteration))
 
-    def on_batches_end(self, net, epoch, costs):
+    def on_batches_end(self, net, state, event):
         if self._bar is None:
             return
+        costs = state.costs
         rate = self._bar.format_dict.get("rate")
         self._bar.update(len(costs) - self._bar.n)
         self._bar.set_postfix_str("cost {0:.4f}, {1:.0f} images/s".format(
             np.mean(costs[-1000:]), rate * net.mini_batch_size if rate else 0.0),
             refresh=False)
-        if len(costs) == self.loop.num_training_batches:
+        if len(costs) == state.num_training_batches:
             self._close_bar()
 
     def _close_bar(self):
@@ -186,9 +232,10 @@ class BookLines(Callback):
             self._bar.close()
             self._bar = None
 
-    def on_epoch_end(self, net, epoch, history):
-        if self.loop.validation is None:
+    def on_epoch_end(self, net, state, event):
+        if state.validation is None:
             return
+        epoch, history = event.epoch, state.history
         self.say("Epoch {0}: validation accuracy {1:.2%}".format(
             epoch, history.validation_accuracy[-1]))
         if history.best_epoch == epoch:
@@ -197,11 +244,12 @@ class BookLines(Callback):
                 self.say('The corresponding test accuracy is {0:.2%}'.format(
                     history.test_accuracy[-1]))
 
-    def on_train_end(self, net, history):
+    def on_train_end(self, net, state, event):
         self.cancel_notice()
         self._close_bar()
-        if self.loop.error is not None:
+        if event.error is not None:
             return
+        history = state.history
         self.say("Finished training network.")
         if history.best_epoch is not None:
             self.say("Best validation accuracy of {0:.2%} obtained at iteration "
@@ -252,20 +300,20 @@ class KeepBest(Callback):
     def from_settings(cls, settings):
         return cls(settings.restore_best, settings.checkpoint)
 
-    def on_train_begin(self, net, history):
+    def on_train_begin(self, net, state, event):
         self.net = net
         self.accuracy, self.params, self.pending = 0.0, None, False
 
-    def on_epoch_end(self, net, epoch, history):
-        loop = self.loop
-        if loop.validation is None or history.validation_accuracy[-1] < self.accuracy:
+    def on_epoch_end(self, net, state, event):
+        epoch, history = event.epoch, state.history
+        if state.validation is None or history.validation_accuracy[-1] < self.accuracy:
             return
-        with loop.interruption.shielded():
-            self.keep(epoch, loop.num_training_batches*(epoch+1) - 1,
+        with state.shielded():
+            self.keep(epoch, state.num_training_batches*(epoch+1) - 1,
                       history.validation_accuracy[-1], history)
         self.write_checkpoint()
-        if loop.test is not None:
-            history.best_test_accuracy = loop.accuracy(loop.test)
+        if state.test is not None:
+            history.best_test_accuracy = state.accuracy(state.test)
             history.test_accuracy[-1] = history.best_test_accuracy
 
     def keep(self, epoch, iteration, accuracy, history):
@@ -296,13 +344,13 @@ class KeepBest(Callback):
         self.accuracy, self.params, self.pending = (
             state["accuracy"], state["params"], state["pending"])
 
-    def on_train_end(self, net, history):
+    def on_train_end(self, net, state, event):
         # after an error, the checkpoint is left as it was (the error may be
         # the checkpoint's own); after a second Ctrl-C cut a write short, it
         # is written again
-        if self.loop.error is None:
+        if event.error is None:
             self.write_checkpoint()
-        if self.restore_at_end or history.stopped == "diverged":
+        if self.restore_at_end or event.stopped == "diverged":
             self.restore()
 
 
@@ -319,14 +367,14 @@ class LearningRateSchedule(Callback):
     def from_settings(cls, settings):
         return cls(settings.eta) if callable(settings.eta) else None
 
-    def on_train_begin(self, net, history):
+    def on_train_begin(self, net, state, event):
         if hasattr(self.schedule, "reset"):
             self.schedule.reset()
-        self.loop.set_eta(self._eta(0))
+        state.eta = self._eta(0)
 
-    def on_epoch_begin(self, net, epoch, history):
-        if epoch > 0:
-            self.loop.set_eta(self._eta(epoch))
+    def on_epoch_begin(self, net, state, event):
+        if event.epoch > 0:
+            state.eta = self._eta(event.epoch)
 
     def _eta(self, epoch):
         """The schedule's learning rate for ``epoch``, checked."""
@@ -347,12 +395,13 @@ class LearningRateSchedule(Callback):
         if state is not None:
             self.schedule.set_state(state)
 
-    def on_epoch_end(self, net, epoch, history):
+    def on_epoch_end(self, net, state, event):
         if not hasattr(self.schedule, "observe"):
             return None
+        history = state.history
         self.schedule.observe(history)
         if getattr(self.schedule, "finished", False):
-            self.loop.say("The learning-rate schedule has finished (eta fell to {0:g}); "
+            state.say("The learning-rate schedule has finished (eta fell to {0:g}); "
                           "training ends.".format(self.schedule(len(history.eta))))
             return "schedule"
         return None
@@ -371,7 +420,7 @@ class EarlyStopping(Callback):
         patience = settings.early_stopping
         return None if patience is None else cls(patience)
 
-    def on_train_begin(self, net, history):
+    def on_train_begin(self, net, state, event):
         self.plateau.reset()
 
     def state(self):
@@ -380,10 +429,10 @@ class EarlyStopping(Callback):
     def set_state(self, state):
         self.plateau.set_state(state)
 
-    def on_epoch_end(self, net, epoch, history):
-        if not self.plateau.observe(history.validation_accuracy[-1]):
+    def on_epoch_end(self, net, state, event):
+        if not self.plateau.observe(state.history.validation_accuracy[-1]):
             return None
-        self.loop.say("Early stopping: no better validation accuracy in the last {0} "
+        state.say("Early stopping: no better validation accuracy in the last {0} "
                       "epoch{1}.".format(self.patience,
                                          "" if self.patience == 1 else "s"))
         return "early_stopping"
@@ -411,20 +460,20 @@ class MonitorTraining(Callback):
             return None
         return cls(MONITORED_IMAGES if monitored is True else int(monitored))
 
-    def on_epoch_end(self, net, epoch, history):
-        loop = self.loop
-        images, labels = (part[:self.images] for part in loop.training)
-        with loop.interruption.deferred():
-            correct, cost = loop.engine.evaluate(net.prediction_graph, images, labels)
+    def on_epoch_end(self, net, state, event):
+        images, labels = (part[:self.images] for part in state.training)
+        with state.deferred():
+            correct, cost = net.engine.evaluate(net.prediction_graph, images, labels)
         cost /= len(labels)
-        if loop.lmbda:
+        lmbda = state.settings.lmbda
+        if lmbda:
             squares = sum(float(np.square(w.get_value(borrow=True), dtype=float).sum())
                           for layer in net.layers for w in layer.regularized_params())
-            cost += 0.5 * loop.lmbda / loop.num_training_batches * squares
-        history.training_accuracy.append(correct / len(labels))
-        history.training_cost.append(cost)
-        loop.say("Epoch {0}: training accuracy {1:.2%}, training cost {2:.4f}".format(
-            epoch, correct / len(labels), cost))
+            cost += 0.5 * lmbda / state.num_training_batches * squares
+        state.history.training_accuracy.append(correct / len(labels))
+        state.history.training_cost.append(cost)
+        state.say("Epoch {0}: training accuracy {1:.2%}, training cost {2:.4f}".format(
+            event.epoch, correct / len(labels), cost))
 
 
 class GradientNorms(Callback):
@@ -438,7 +487,7 @@ class GradientNorms(Callback):
     def from_settings(cls, settings):
         return cls()        # always
 
-    def on_train_begin(self, net, history):
+    def on_train_begin(self, net, state, event):
         self.before = [p.get_value() for p in net.params]
 
     def state(self):
@@ -447,34 +496,15 @@ class GradientNorms(Callback):
     def set_state(self, state):
         self.before = state["before"]
 
-    def on_epoch_end(self, net, epoch, history):
+    def on_epoch_end(self, net, state, event):
         now = [p.get_value() for p in net.params]
-        steps = self.loop.eta * max(len(self.loop.costs), 1)
+        steps = state.eta * max(len(state.costs), 1)
         before, after = dict(zip(net.params, self.before)), dict(zip(net.params, now))
-        history.gradient_norms.append(
+        state.history.gradient_norms.append(
             [np.sqrt(sum(np.square(after[p] - before[p], dtype=float).sum()
                          for p in layer.params)) / steps
              for layer in net.layers])
         self.before = now
-
-
-#### The built-in callbacks, in order
-#: The callbacks SGD makes from its settings (each class's
-#: ``from_settings``), in the order their hooks run, before the user's: the
-#: measurements, the best epoch, the book's lines, then what may end
-#: training.  A callback that does a new option's work goes in here, where
-#: its hooks should run.
-BUILT_IN = [GradientNorms, MonitorTraining, KeepBest, BookLines, LearningRateSchedule,
-            EarlyStopping]
-
-
-def built_in(settings, printer):
-    """The callbacks ``settings`` (a ``network3.settings.TrainingSettings``)
-    ask for, in :data:`BUILT_IN`'s order, with ``printer`` (the run's
-    :class:`BookLines`, the loop's voice) for the book's lines."""
-    made = (printer if kind is BookLines else kind.from_settings(settings)
-            for kind in BUILT_IN)
-    return [callback for callback in made if callback is not None]
 
 
 #### Reports: TensorBoard
@@ -521,36 +551,36 @@ class Reports(Callback):
         self.hparams = hparams
         self._reported = 0          # the epoch's mini-batches reported so far
 
-    def on_epoch_begin(self, net, epoch, history):
+    def on_epoch_begin(self, net, state, event):
         self._reported = 0
 
-    def on_batches_end(self, net, epoch, costs):
-        every = self.batch_cost_every
+    def on_batches_end(self, net, state, event):
+        every, costs = self.batch_cost_every, state.costs
         if every is None or len(costs) - self._reported < every:
             return
-        first = self.loop.num_training_batches * epoch
+        first = state.num_training_batches * event.epoch
         groups = range(self._reported, len(costs) - every + 1, every)
         self._reported = groups[-1] + every
         self.send({"kind": "batches", "costs": [
             (first + k + every - 1, float(np.mean(costs[k:k + every])))
             for k in groups]})
 
-    def on_epoch_end(self, net, epoch, history):
+    def on_epoch_end(self, net, state, event):
         verdict = self.send(tensorboard.epoch_report(
-            net, history, epoch, histograms=self.histograms, images=self.images))
+            net, state.history, event.epoch, histograms=self.histograms,
+            images=self.images))
         return verdict if isinstance(verdict, str) else None
 
-    def on_train_end(self, net, history):
+    def on_train_end(self, net, state, event):
         # (an interrupted run goes on later, and ends then)
-        if self.loop.error is not None or history.stopped == "interrupted":
+        if event.error is not None or event.stopped == "interrupted":
             return
-        loop = self.loop
-        hparams = self.hparams
+        history, settings, hparams = state.history, state.settings, self.hparams
         if hparams is None:
-            hparams = {"eta": history.eta[0] if history.eta else loop.eta,
-                       "lmbda": loop.lmbda, "mini_batch_size": net.mini_batch_size,
-                       "epochs": loop.epochs, "update": loop.update.name}
-        self.send(tensorboard.end_report(net, history, loop.validation, hparams,
+            hparams = {"eta": history.eta[0] if history.eta else state.eta,
+                       "lmbda": settings.lmbda, "mini_batch_size": net.mini_batch_size,
+                       "epochs": state.epochs, "update": settings.update.name}
+        self.send(tensorboard.end_report(net, history, state.validation, hparams,
                                          images=self.images))
 
 
@@ -579,14 +609,14 @@ class TensorBoard(Reports):
         self.log_dir = log_dir
         self.writer = None
 
-    def on_train_begin(self, net, history):
+    def on_train_begin(self, net, state, event):
         self.writer = tensorboard.EventWriter(self.log_dir)
 
     def _write(self, report):
         self.writer.write(report)
 
-    def on_train_end(self, net, history):
+    def on_train_end(self, net, state, event):
         try:
-            super().on_train_end(net, history)
+            super().on_train_end(net, state, event)
         finally:
             self.writer.close()

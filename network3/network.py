@@ -32,7 +32,7 @@ from network3 import backends, config, data, graphs, saving, training, updates
 from network3.images import as_batch
 from network3.layers import check_layers
 from network3.settings import TrainingSettings
-from network3.training import TrainingHistory
+from network3.state import TrainingHistory
 
 __all__ = ["Network", "TrainingHistory", "load"]
 
@@ -165,8 +165,9 @@ class Network(object):
             Train each epoch on freshly transformed training images, made in
             the background a page at a time (see ``network3.augmentation``).
         callbacks : list of network3.callbacks.Callback, optional
-            Your own hooks into the loop, run after those the keywords above
-            add (see ``network3.callbacks``).
+            Your own hooks into the loop, each called as ``hook(net, state,
+            event)``, run after those the keywords above add and before the
+            backup's (see ``network3.callbacks``).
         backup : str or path or network3.backup.Backup, optional
             Written after every epoch with the whole state of training; SGD
             run again with it goes on exactly from there (``network3.backup``).

@@ -4,8 +4,9 @@
 What training is told, in one place: :class:`TrainingSettings`, made and
 checked once before anything compiles, then only read -- by the loop
 (``network3.training``), by the callbacks made from it (each built-in one's
-``from_settings``, in ``network3.callbacks.BUILT_IN``'s order), by the
-backup's fingerprint and by runs.jsonl.
+``from_settings``, in ``network3.training.CALLBACKS``' order; they find it
+as the training state's ``settings``), by the backup's fingerprint and by
+runs.jsonl.
 
 Two ways in:
 
@@ -28,7 +29,7 @@ import os
 
 # network3
 from network3 import augmentation, data, options, updates
-from network3.callbacks import Callback
+from network3.callbacks import Callback, check_hooks
 from network3.schedules import halve_on_plateau
 
 #: SGD's keywords that are not training options: what to keep at the end,
@@ -186,6 +187,7 @@ def _check_plumbing(net, restore_best, verbose, progress, checkpoint, backup, ca
         if not isinstance(callback, Callback):
             raise TypeError("SGD: callbacks must be a list of network3.callbacks."
                             "Callback objects, got {0!r} in it".format(callback))
+        check_hooks(callback)
     _check_files(checkpoint, getattr(backup, "filename", backup))
 
 

@@ -7,13 +7,13 @@ them, from the book's printed lines to early stopping, is in
 ``network3.callbacks``).
 
 * :func:`sgd` makes SGD's settings (``network3.settings``: checked before
-  anything compiles), the callbacks they ask for (``callbacks.BUILT_IN``)
-  and runs a :class:`Loop`;
+  anything compiles), the callbacks they ask for and the user's, in the
+  order :data:`CALLBACKS` states, and runs a :class:`Loop`;
 * :class:`Loop` compiles the training step (through the network's back end),
-  trains each epoch in runs of mini-batches, evaluates, calls the hooks, and
-  ends cleanly however training ends: Ctrl-C (``network3.interrupts``),
-  divergence (:class:`DivergenceGuard`), a callback, or an error;
-* :class:`TrainingHistory` is what it measured, epoch by epoch.
+  trains each epoch in runs of mini-batches, evaluates, keeps the
+  ``state.TrainingState`` up to date and calls the hooks with it, and ends
+  cleanly however training ends: Ctrl-C (``network3.interrupts``),
+  divergence (:class:`DivergenceGuard`), a callback, or an error.
 
 The loop knows a network only through ``net.layers``, ``net.params``,
 ``net.mini_batch_size``, ``net.engine`` (its back end),
@@ -25,7 +25,6 @@ The loop knows a network only through ``net.layers``, ``net.params``,
 #### Libraries
 # Standard library
 import contextlib
-import dataclasses
 import os
 import sys
 import time
@@ -40,47 +39,7 @@ from network3 import augmentation, backup as backups, callbacks as cb, config
 from network3 import seeding, updates
 from network3.interrupts import Interruption, is_interrupt
 from network3.settings import TrainingSettings
-
-
-#### What training measured
-@dataclasses.dataclass
-class TrainingHistory:
-    """What ``Network.SGD`` measured, epoch by epoch.
-
-    Lists hold one entry per epoch trained; ``test_accuracy[k]`` is ``None``
-    for epochs where the test set was not evaluated (the book evaluates it
-    only when validation accuracy reaches a new best).  Accuracies are
-    fractions in [0, 1].
-    """
-
-    validation_accuracy: list = dataclasses.field(default_factory=list)
-    test_accuracy: list = dataclasses.field(default_factory=list)
-    cost: list = dataclasses.field(default_factory=list)
-    seconds: list = dataclasses.field(default_factory=list)
-    #: the learning rate each epoch trained with
-    eta: list = dataclasses.field(default_factory=list)
-    #: with ``monitor_training``: accuracy and cost (with the L2 term, as
-    #: ``cost``) on the monitored training images, at each epoch's end
-    training_accuracy: list = dataclasses.field(default_factory=list)
-    training_cost: list = dataclasses.field(default_factory=list)
-    #: how fast each layer learns (chapter 5): per epoch, per layer, the
-    #: norm of the epoch's mean gradient of the layer's parameters
-    #: (``network3.callbacks.GradientNorms``)
-    gradient_norms: list = dataclasses.field(default_factory=list)
-    best_validation_accuracy: float = None
-    best_epoch: int = None
-    best_iteration: int = None
-    best_test_accuracy: float = None
-    #: ``None``, or why training ended early: ``"interrupted"``,
-    #: ``"diverged"``, ``"early_stopping"``, ``"schedule"`` (a learning-rate
-    #: schedule such as ``halve_on_plateau`` finished) or what a callback
-    #: returned
-    stopped: str = None
-
-    @property
-    def epochs(self):
-        """Number of epochs trained."""
-        return len(self.cost)
+from network3.state import Event, TrainingState
 
 
 #### Divergence
@@ -104,6 +63,12 @@ class DivergenceGuard(object):
         bad = np.flatnonzero(~(np.asarray(costs) < self.limit))
         return int(bad[0]) if bad.size else None
 
+    def state(self):
+        return self.warned
+
+    def set_state(self, warned):
+        self.warned = warned
+
     def check_epoch(self, epoch, mean_cost, eta):
         """Warn (once) if ``epoch``'s mean cost, trained with learning rate
         ``eta``, is worse than guessing."""
@@ -126,6 +91,35 @@ def _caller_level():
     return level
 
 
+#### The callbacks, in order
+#: Where the callbacks given to SGD (``callbacks=``) run, in :data:`CALLBACKS`.
+USERS = "callbacks="
+
+#: The loop's callbacks, in the order their hooks run: those SGD's
+#: settings ask for (each class's ``from_settings``): the measurements, the
+#: best epoch, the book's lines, then what may end training; then the
+#: user's, in the order given; then the backup, which restores a resumed
+#: run after every other callback began and writes what they all did.  A
+#: callback that does a new option's work goes in here, where its hooks
+#: should run.
+CALLBACKS = [cb.GradientNorms, cb.MonitorTraining, cb.KeepBest, cb.BookLines,
+             cb.LearningRateSchedule, cb.EarlyStopping, USERS, backups.BackupAndRestore]
+
+
+def make_callbacks(settings, printer):
+    """The callbacks of a run with ``settings`` (a
+    ``settings.TrainingSettings``), in :data:`CALLBACKS`' order, with
+    ``printer`` (the run's ``callbacks.BookLines``, the loop's voice) for
+    the book's lines."""
+    made = []
+    for kind in CALLBACKS:
+        if kind is USERS:
+            made += settings.callbacks
+        else:
+            made.append(printer if kind is cb.BookLines else kind.from_settings(settings))
+    return [callback for callback in made if callback is not None]
+
+
 #### The loop
 class _Stop(Exception):
     """Raised inside the loop to end training early; ``args[0]`` says why."""
@@ -136,7 +130,7 @@ def sgd(net, training_data, epochs, mini_batch_size, eta, validation_data,
     """Train ``net`` by mini-batch stochastic gradient descent: the work of
     ``Network.SGD``, whose docstring describes the arguments (``keywords``:
     its keyword-only ones, and any other option of the registry).  Returns
-    a :class:`TrainingHistory`."""
+    a ``state.TrainingHistory``."""
     settings, datasets = TrainingSettings.from_sgd(
         net, training_data, epochs, mini_batch_size, eta, validation_data, test_data,
         lmbda, **keywords)
@@ -147,11 +141,8 @@ def sgd(net, training_data, epochs, mini_batch_size, eta, validation_data,
             "and are not used for training".format(unused, mini_batch_size),
             stacklevel=_caller_level())
     printer = cb.BookLines.from_settings(settings)
-    loop = Loop(net, training_data, datasets, settings,
-                cb.built_in(settings, printer) + list(settings.callbacks), printer)
-    if settings.backup is not None:
-        backups.attach(loop, settings.backup, settings.fingerprint())
-    return loop.run(settings.epochs)
+    return Loop(net, training_data, datasets, settings,
+                make_callbacks(settings, printer), printer).run()
 
 
 def compile_run(net, training_data, arrays, eta, lmbda, update=None):
@@ -169,79 +160,73 @@ def compile_run(net, training_data, arrays, eta, lmbda, update=None):
 
 
 class Loop(object):
-    """One SGD call: its ``settings`` (a ``settings.TrainingSettings``), and
-    the state the callbacks may read while it runs (see
-    ``network3.callbacks``)."""
+    """One SGD call: trains ``net`` as its ``settings`` (a
+    ``settings.TrainingSettings``) say, keeps :attr:`state` (a
+    ``state.TrainingState``) up to date and calls the ``callbacks``' hooks
+    with it."""
 
     def __init__(self, net, training_data, datasets, settings, callbacks, printer):
         self.net, self.engine, self.settings = net, net.engine, settings
-        self.training, self.validation, self.test = datasets
-        # a schedule's callback sets each epoch's eta (set_eta)
-        self.eta = None if callable(settings.eta) else settings.eta
-        self.lmbda, self.update = settings.lmbda, settings.update
         self.callbacks, self.printer = callbacks, printer
-        self.num_training_batches = len(self.training[0]) // net.mini_batch_size
-        self.history = TrainingHistory()
-        self.guard = DivergenceGuard(net.layers[-1].output_size)
         self.interruption = Interruption()
-        self.pages = _Pages(self, training_data, settings.augment)
-        self.graph = self.train = self.error = None
-        self.epochs = self.epoch = self.minibatch_index = 0
-        self.costs = []
-        # SGD(backup=...): the file (a backup.Backup) and the run's fingerprint
-        self.backup = self.fingerprint = None
+        self.guard = DivergenceGuard(net.layers[-1].output_size)
+        self.pages = _Pages(net, training_data, datasets[0], settings.augment,
+                            self.interruption)
+        self.state = TrainingState(
+            net, settings, datasets, callbacks,
+            {"warned": self.guard, "augment_seed": self.pages}, printer, self.interruption)
+        self.train = self.error = None
 
-    #### What callbacks use
-    def say(self, line):
-        """Print ``line`` with the book's lines (unless ``verbose=False``)."""
-        self.printer.say(line)
+    def _hook(self, callback, event):
+        """Call ``callback``'s hook for ``event`` (a ``state.Event``); a
+        string it returns ends training (the first one given wins)."""
+        reason = getattr(callback, "on_" + event.name)(self.net, self.state, event)
+        if isinstance(reason, str):
+            self.state.stop(reason)
 
-    def set_eta(self, eta):
-        """Train with learning rate ``eta`` from the next mini-batch on."""
-        self.eta = eta
-        if self.graph is not None:
-            self.graph.set_eta(eta)
+    def _hooks(self, event):
+        """Call every callback's hook for ``event``, in order."""
+        for callback in self.callbacks:
+            self._hook(callback, event)
 
-    def accuracy(self, dataset):
-        """Fraction of ``dataset``'s (checked) images the net labels right."""
-        images, labels = dataset
-        with self.interruption.deferred():
-            return float(np.mean(self.net.predict(images) == labels))
-
-    def _hooks(self, name, *args):
-        """Call every callback's hook ``name``; return the first string one
-        returned (why to stop), or None."""
-        reasons = [getattr(callback, name)(self.net, *args)
-                   for callback in self.callbacks]
-        return next((r for r in reasons if isinstance(r, str)), None)
+    def _hooks_may_stop(self, event):
+        """:meth:`_hooks`, then end training at once if one said so."""
+        self._hooks(event)
+        if self.state.stopping is not None:
+            raise _Stop(self.state.stopping)
 
     #### Training
-    def run(self, epochs):
-        history, self.epochs = self.history, epochs
-        for callback in self.callbacks:
-            callback.loop = self
-        resumed = backups.resumed_state(self)      # (refused before anything happens)
-        self.initial_params = [p.get_value() for p in self.net.params]
-        self._hooks("on_train_begin", history)
-        first = 0 if resumed is None else backups.restore_before_compiling(self, resumed)
+    def run(self):
+        state, history = self.state, self.state.history
+        # (a resume's backup is read and checked here, before anything compiles)
+        begun = []
+        try:
+            for callback in self.callbacks:
+                self._hook(callback, Event("train_begin"))
+                begun.append(callback)
+        except BaseException as error:
+            # those that began end (a TensorBoard writer closes), then the error
+            self._end(error, begun)
+            raise
+        if state.stopping is not None:          # a hook ended it before it began
+            history.stopped = state.stopping
+            self._end()
+            return history
         # PyTensor compiles the step when it is first called: if the first
         # mini-batch takes long, say why (it is cancelled when one is done).
         self.printer.notice_later(cb.COMPILE_NOTICE, cb.COMPILE_NOTICE_AFTER)
-        with self.interruption, self.pages.feeding(epochs, first):
+        with self.interruption, self.pages.feeding(state.epochs, state.epoch):
             if not self._compile():
                 return history
-            if resumed is not None:
-                backups.restore_after_compiling(self, resumed)
             ending = None
             try:
                 # Do the actual training
-                for epoch in range(first, epochs):
-                    self._hooks("on_epoch_begin", epoch, history)
+                for epoch in range(state.epoch, state.epochs):
                     self._train_epoch(epoch)
-                    history.stopped = self._end_epoch(epoch)
-                    if history.stopped is not None:
+                    self._end_epoch(epoch)
+                    if state.stopping is not None:
+                        history.stopped = state.stopping
                         break
-                    backups.after_epoch(self, epoch)
                 if self.interruption.requested:    # during the last evaluation
                     raise _Stop("interrupted")
             except BaseException as error:
@@ -249,27 +234,36 @@ class Loop(object):
             with self.interruption.shielded():     # (a second Ctrl-C waits)
                 if ending is not None:
                     self._stop(ending)
-                self._hooks("on_train_end", history)
-                backups.at_end(self)
+                self._end()
         if self.error is not None:
             raise self.error
         return history
 
+    def _end(self, error=None, callbacks=None):
+        """The ``callbacks``' (default: all) ``on_train_end``; ``error``: the
+        exception ending training, if not kept in :attr:`error`."""
+        event = Event("train_end", stopped=self.state.history.stopped,
+                      error=error or self.error)
+        for callback in self.callbacks if callbacks is None else callbacks:
+            self._hook(callback, event)
+
     def _compile(self):
         """Compile the step (Ctrl-C stops at once); False if interrupted."""
+        settings = self.settings
         try:
             with self.interruption.immediately():
                 if self.interruption.requested:
                     raise KeyboardInterrupt
-                self.train = compile_run(self.net, *self.pages.training_set(), self.eta,
-                                         self.lmbda, self.update)
-                self.graph = self.net.training_graph(bool(self.lmbda), self.update)
+                self.train = compile_run(self.net, *self.pages.training_set(),
+                                         self.state.eta, settings.lmbda, settings.update)
+                self.state.bind_step(self.net.training_graph(bool(settings.lmbda),
+                                                             settings.update))
             return True
         except BaseException as error:
             self.printer.cancel_notice()
             if not is_interrupt(error):
                 raise
-            self.history.stopped = "interrupted"
+            self.state.history.stopped = "interrupted"
             self.printer.problem("SGD interrupted before training started "
                                  "(while compiling); nothing was trained.")
             return False
@@ -278,30 +272,34 @@ class Loop(object):
         """Train on every mini-batch of the epoch, in runs no longer than the
         back end's chunk and never past the book's next printed line (nor,
         with ``augment``, past the page of images the step reads)."""
-        n, pages = self.num_training_batches, self.pages
-        self.epoch, self.minibatch_index, self.costs = epoch, 0, []
+        state, pages = self.state, self.pages
+        n = state.num_training_batches
+        state.epoch, state.minibatch_index, state.costs = epoch, 0, []
+        self._hooks_may_stop(Event("epoch_begin", epoch))
         self.start = time.perf_counter()
         pages.start_epoch()
-        while self.minibatch_index < n:
+        while state.minibatch_index < n:
             if self.interruption.requested:
                 raise _Stop("interrupted")
-            pages.turn(self.minibatch_index)    # (a wait counts in the epoch)
-            iteration = n*epoch+self.minibatch_index
-            self._hooks("on_batches_begin", iteration)
+            pages.turn(state.minibatch_index)    # (a wait counts in the epoch)
+            iteration = state.iteration
             count = min(1000 - iteration % 1000, self.engine.chunk,
-                        pages.end - self.minibatch_index)
+                        pages.end - state.minibatch_index)
+            self._hooks_may_stop(Event("batches_begin", epoch,
+                                       range(iteration, iteration + count)))
             pages.make_room()
             with self.interruption.deferred():
-                new_costs = self.train(self.minibatch_index - pages.first, count,
+                new_costs = self.train(state.minibatch_index - pages.first, count,
                                        self._after_step)
             self.printer.cancel_notice()
             bad = self.guard.first_bad(new_costs)
             if bad is not None:
-                self.minibatch_index += bad
+                state.minibatch_index += bad
                 raise _Stop("diverged", float(new_costs[bad]))
-            self.costs.extend(new_costs.tolist())
-            self.minibatch_index += len(new_costs)
-            self._hooks("on_batches_end", epoch, self.costs)
+            state.costs.extend(new_costs.tolist())
+            state.minibatch_index += len(new_costs)
+            self._hooks_may_stop(Event("batches_end", epoch,
+                                       range(iteration, iteration + len(new_costs))))
 
     def _after_step(self):
         """Called by the back end after each mini-batch: whether to stop."""
@@ -311,26 +309,28 @@ class Loop(object):
     def _end_epoch(self, epoch):
         """The book's end of an epoch: evaluate, record the epoch (only once
         it is evaluated, so that every list of the history has it), then the
-        hooks; return why to stop (a hook's string) or None."""
-        history = self.history
+        hooks (a string one returns ends training after the epoch)."""
+        state = self.state
+        history = state.history
         self.engine.sync()
-        cost = float(np.mean(self.costs)) if self.costs else float("nan")
-        validation = None if self.validation is None else self.accuracy(self.validation)
-        history.eta.append(self.eta)
+        cost = float(np.mean(state.costs)) if state.costs else float("nan")
+        validation = None if state.validation is None else state.accuracy(state.validation)
+        history.eta.append(state.eta)
         history.cost.append(cost)
-        self.guard.check_epoch(epoch, cost, self.eta)
+        self.guard.check_epoch(epoch, cost, state.eta)
         if validation is not None:
             history.validation_accuracy.append(validation)
         history.test_accuracy.append(None)     # (KeepBest measures it at a best)
-        reason = self._hooks("on_epoch_end", epoch, history)
         history.seconds.append(time.perf_counter() - self.start)
-        return reason
+        self._hooks(Event("epoch_end", epoch))
+        history.seconds[-1] = time.perf_counter() - self.start    # (the hooks' time too)
 
     #### Ending early
     def _stop(self, error):
         """End training early (shielded from Ctrl-C); an error that is not a
-        reason to (Ctrl-C, divergence) is kept in ``self.error``, raised after
-        the hooks."""
+        reason to (Ctrl-C, divergence, a hook's reason) is kept in
+        ``self.error``, raised after the hooks."""
+        state = self.state
         if isinstance(error, _Stop):
             reason = error.args[0]
         elif is_interrupt(error):
@@ -339,22 +339,25 @@ class Loop(object):
             self.error = error
             self._sync()
             return
-        self.history.stopped = reason
+        state.history.stopped = reason
         self._sync()
-        where = "epoch {0}, mini-batch {1}".format(self.epoch, self.minibatch_index)
+        where = "epoch {0}, mini-batch {1}".format(state.epoch, state.minibatch_index)
         if reason == "interrupted":
             message = "SGD interrupted at {0} of {1}".format(
-                where, self.num_training_batches)
-        else:
+                where, state.num_training_batches)
+        elif reason == "diverged":
             message = ("SGD stopped: the cost became {0:.4g} at {1}; training "
                        "diverged. The learning rate eta={2} is probably too "
                        "large: try a smaller one (e.g. eta={3:g})").format(
-                           error.args[1], where, self.eta, self.eta / 10)
-        self.printer.problem(_summary(self.history, message, self.settings.restore_best
+                           error.args[1], where, state.eta, state.eta / 10)
+        else:
+            message = "SGD stopped at {0} of {1}: {2}".format(
+                where, state.num_training_batches, reason)
+        self.printer.problem(_summary(state.history, message, self.settings.restore_best
                                       or reason == "diverged"))
-        if reason == "diverged" and self.history.best_epoch is None:
+        if reason == "diverged" and state.history.best_epoch is None:
             # nothing good to go back to but the start
-            for param, value in zip(self.net.params, self.initial_params):
+            for param, value in zip(self.net.params, state.initial_params):
                 param.set_value(value)
             self.printer.problem("The network holds its parameters from before "
                                  "this SGD call.")
@@ -385,13 +388,15 @@ class _Pages(object):
     ``augmented_data`` variables, made by an ``augmentation.EpochFeed`` in
     a background thread while the page before trains.  Pages are whole
     mini-batches; ``first`` and ``end`` are the mini-batches of the epoch
-    the current page holds."""
+    the current page holds.  Its own state (for a backup) is the
+    augmentation's seed."""
 
-    def __init__(self, loop, training_data, augment):
-        self.loop, self.net = loop, loop.net
-        self.training_data, self.training = training_data, loop.training
+    def __init__(self, net, training_data, training, augment, interruption):
+        self.net, self.engine, self.interruption = net, net.engine, interruption
+        self.training_data, self.training = training_data, training
+        self.num_training_batches = len(training[0]) // net.mini_batch_size
         self.augment, self.feed = augment, None
-        self.first = self.end = self.first_epoch = 0
+        self.first = self.end = self.first_epoch = self.epochs = 0
         self.seed = None
         if augment is not None:
             self.seed = seeding.new_seed()
@@ -403,29 +408,35 @@ class _Pages(object):
                     pytensor.shared(self.training[1], borrow=True,
                                     name="augmented_labels"))
 
+    def state(self):
+        return self.seed
+
+    def set_state(self, seed):
+        self.seed = seed
+
     def feeding(self, epochs, first=0):
         """A context in which the feed (if any) runs, from epoch ``first``
-        on: it starts now (making the first page while the step compiles)
-        and is stopped at the end (Ctrl-C cannot cut that short), when the
-        network's variables let the last page go."""
-        self.first_epoch = first
+        to ``epochs``: it starts now (making the first page while the step
+        compiles) and is stopped at the end (Ctrl-C cannot cut that short),
+        when the network's variables let the last page go."""
+        self.first_epoch, self.epochs = first, epochs
         return self if self.augment is not None else contextlib.nullcontext()
 
     def __enter__(self):
-        mbs, n = self.net.mini_batch_size, self.loop.num_training_batches
+        mbs, n = self.net.mini_batch_size, self.num_training_batches
         shape = augmentation.network_image_shape(self.net.layers,
                                                 self.training[0].shape[1])
         self.feed = augmentation.EpochFeed(
-            self.augment, self.training[0][:n * mbs], shape, self.loop.epochs,
+            self.augment, self.training[0][:n * mbs], shape, self.epochs,
             self.seed, page=mbs * max(1, augmentation.PAGE // mbs),
             first_epoch=self.first_epoch)
         return self
 
     def __exit__(self, *exc_info):
-        with self.loop.interruption.shielded():
+        with self.interruption.shielded():
             self.feed.close()
             self.feed = None
-            self.loop.engine.make_room(False)
+            self.engine.make_room(False)
             for var, part in zip(self.net.augmented_data, self.training):
                 var.set_value(part[:0].copy())
         return False
@@ -442,7 +453,7 @@ class _Pages(object):
 
     def start_epoch(self):
         self.first = 0
-        self.end = 0 if self.feed is not None else self.loop.num_training_batches
+        self.end = 0 if self.feed is not None else self.num_training_batches
 
     def turn(self, index):
         """At mini-batch ``index`` of the epoch: the next page, if the
@@ -459,4 +470,4 @@ class _Pages(object):
     def make_room(self):
         """While the feed works, the back end leaves it a core."""
         if self.feed is not None:
-            self.loop.engine.make_room(self.feed.busy)
+            self.engine.make_room(self.feed.busy)

@@ -55,8 +55,8 @@ class StopAfter(Callback):
     def __init__(self, epoch=None):
         self.epoch = epoch
 
-    def on_epoch_end(self, net, epoch, history):
-        if epoch == self.epoch:
+    def on_epoch_end(self, net, state, event):
+        if event.epoch == self.epoch:
             raise KeyboardInterrupt
 
 
@@ -120,8 +120,8 @@ def test_a_run_that_ends_by_itself_removes_its_backup_and_an_error_keeps_it(tmp_
     assert state.exists()
 
     class Fails(Callback):
-        def on_epoch_end(self, net, epoch, history):
-            if epoch == 1:
+        def on_epoch_end(self, net, state, event):
+            if event.epoch == 1:
                 raise RuntimeError("a callback's bug")
     net, (training, validation, test) = small_net("numba"), small_data()
     with pytest.raises(RuntimeError, match="bug"):
@@ -217,7 +217,7 @@ from network3.callbacks import Callback
 from test_backup import small_data, small_net
 
 class Started(Callback):
-    def on_train_begin(self, net, history):
+    def on_train_begin(self, net, state, event):
         print("started", flush=True)
 
 net = small_net({backend!r})
@@ -313,8 +313,8 @@ class HalveAtEnd(Callback):
     """Halves eta at each epoch's end (for the next epoch): a learning rate
     no schedule re-derives, that only the backup can give back."""
 
-    def on_epoch_end(self, net, epoch, history):
-        self.loop.set_eta(self.loop.eta / 2)
+    def on_epoch_end(self, net, state, event):
+        state.eta = state.eta / 2
 
 
 def test_a_resume_restores_eta_and_every_generator_whatever_the_process_drew(tmp_path):
@@ -365,7 +365,7 @@ def test_the_best_epochs_parameters_come_back_with_keepbests_state():
     net = small_net("numba")
     kept = [p.get_value() + 1 for p in net.params]
     keeper = KeepBest()
-    keeper.on_train_begin(net, None)
+    keeper.on_train_begin(net, None, None)
     keeper.set_state({"accuracy": 0.5, "params": kept, "pending": False})
     keeper.restore()
     for param, value in zip(net.params, kept):

@@ -32,26 +32,27 @@ class Recorder(callbacks.Callback):
     def __init__(self, stop_after=None):
         self.calls, self.stop_after = [], stop_after
 
-    def on_train_begin(self, net, history):
-        self.calls.append(("train_begin", history.epochs))
+    def on_train_begin(self, net, state, event):
+        self.calls.append(("train_begin", state.history.epochs))
 
-    def on_epoch_begin(self, net, epoch, history):
-        self.calls.append(("epoch_begin", epoch, self.loop.eta))
+    def on_epoch_begin(self, net, state, event):
+        self.calls.append(("epoch_begin", event.epoch, state.eta))
 
-    def on_batches_begin(self, net, iteration):
-        self.calls.append(("batches_begin", iteration))
+    def on_batches_begin(self, net, state, event):
+        self.calls.append(("batches_begin", event.batches[0]))
 
-    def on_batches_end(self, net, epoch, costs):
-        self.calls.append(("batches_end", epoch, len(costs)))
+    def on_batches_end(self, net, state, event):
+        self.calls.append(("batches_end", event.epoch, len(state.costs)))
 
-    def on_epoch_end(self, net, epoch, history):
-        self.calls.append(("epoch_end", epoch, history.validation_accuracy[-1],
-                           history.best_epoch))
-        if epoch == self.stop_after:
+    def on_epoch_end(self, net, state, event):
+        self.calls.append(("epoch_end", event.epoch,
+                           state.history.validation_accuracy[-1],
+                           state.history.best_epoch))
+        if event.epoch == self.stop_after:
             return "had enough"
 
-    def on_train_end(self, net, history):
-        self.calls.append(("train_end", history.stopped))
+    def on_train_end(self, net, state, event):
+        self.calls.append(("train_end", event.stopped))
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -95,11 +96,11 @@ def test_a_callback_that_changes_eta_changes_the_step(small):
     training_data, validation_data = small
 
     class Freeze(callbacks.Callback):
-        def on_epoch_begin(self, net, epoch, history):
-            if epoch == 1:
-                self.loop.set_eta(1e-30)
+        def on_epoch_begin(self, net, state, event):
+            if event.epoch == 1:
+                state.eta = 1e-30
 
-        def on_epoch_end(self, net, epoch, history):
+        def on_epoch_end(self, net, state, event):
             self.params = [p.get_value() for p in net.params]
 
     freeze = Freeze()
@@ -128,3 +129,81 @@ def test_the_book_lines_come_from_their_callback(small, capsys):
     quiet = net_on("numba")
     quiet.SGD(training_data, 1, 10, 0.1, validation_data, None, verbose=False)
     assert capsys.readouterr().out == ""
+
+
+#### The one contract
+def says(hook, reason, when=lambda state, event: True):
+    """A callback whose hook ``hook`` returns ``reason`` when ``when(state,
+    event)``; its ``ended`` is what its ``on_train_end`` was told."""
+    class Says(callbacks.Callback):
+        ended = None
+
+        def on_train_end(self, net, state, event):
+            self.ended = (event.stopped, event.error)
+
+    setattr(Says, hook, lambda self, net, state, event:
+            reason if when(state, event) else None)
+    return Says()
+
+
+def test_any_hook_ends_training_with_its_reason_and_the_first_reason_wins(small, capsys):
+    training_data, validation_data = small
+    # after the epoch, from on_epoch_end: two callbacks say why; the first wins
+    first = says("on_epoch_end", "first", lambda state, event: event.epoch == 1)
+    second = says("on_epoch_end", "second", lambda state, event: event.epoch == 1)
+    history = net_on("numba").SGD(training_data, 4, 10, 0.1, validation_data, None,
+                                  verbose=False, callbacks=[first, second])
+    assert history.stopped == "first" and history.epochs == 2
+    assert second.ended == ("first", None)
+    # at once, from a run of mini-batches: the epoch is cut short, not recorded
+    seen = []
+
+    def after_25(state, event):
+        seen.append((event.batches, state.iteration, state.epoch, len(state.costs)))
+        return event.batches.stop >= 25
+    net = net_on("numba")
+    history = net.SGD(training_data, 4, 10, 0.1, validation_data, None, verbose=False,
+                      callbacks=[says("on_batches_end", "enough batches", after_25)])
+    assert history.stopped == "enough batches" and history.epochs == 1
+    # the event's mini-batches are those trained; the state has moved past them
+    for batches, iteration, epoch, costs in seen:
+        assert iteration == batches.stop and batches.stop - 20 * epoch == costs
+    assert "SGD stopped at epoch 1, mini-batch" in capsys.readouterr().err
+    # before anything trains, from on_train_begin: nothing compiles
+    net = net_on("numba")
+    history = net.SGD(training_data, 4, 10, 0.1, validation_data, None, verbose=False,
+                      callbacks=[says("on_train_begin", "not today")])
+    assert history.stopped == "not today" and history.epochs == 0
+    assert net.engine.compilations == 0
+
+
+def test_when_a_hook_fails_at_the_start_those_begun_end(small):
+    training_data, validation_data = small
+
+    class Fails(callbacks.Callback):
+        def on_train_begin(self, net, state, event):
+            raise RuntimeError("a callback's bug")
+
+    begun, later = says("on_epoch_end", None), says("on_epoch_end", None)
+    with pytest.raises(RuntimeError, match="bug"):
+        net_on("numba").SGD(training_data, 2, 10, 0.1, validation_data, None,
+                            verbose=False, callbacks=[begun, Fails(), later])
+    assert begun.ended[1] is not None and str(begun.ended[1]) == "a callback's bug"
+    assert later.ended is None
+
+
+@pytest.mark.parametrize("hook, arguments", [
+    ("on_epoch_end", "net, epoch, history"), ("on_train_begin", "net, history"),
+    ("on_batches_begin", "net, iteration"), ("on_batches_end", "net, epoch, costs"),
+    ("on_epoch_begin", "net, state")])
+def test_a_hook_with_other_arguments_is_refused_before_anything_compiles(
+        small, hook, arguments):
+    training_data, validation_data = small
+    namespace = {}
+    exec("def {0}(self, {1}):\n    pass".format(hook, arguments), namespace)
+    Old = type("Old", (callbacks.Callback,), {hook: namespace[hook]})
+    net = net_on("numba")
+    with pytest.raises(TypeError, match=r"Old\.{0}\({1}\) must take \(net, state, "
+                       r"event\)".format(hook, arguments)):
+        net.SGD(training_data, 1, 10, 0.1, validation_data, None, callbacks=[Old()])
+    assert net.engine.compilations == 0

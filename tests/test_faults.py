@@ -158,7 +158,7 @@ class EpochsEnded(network3.callbacks.Callback):
         self.count = 0
         self.changed = threading.Condition()
 
-    def on_epoch_end(self, net, epoch, history):
+    def on_epoch_end(self, net, state, event):
         with self.changed:
             self.count += 1
             self.changed.notify_all()

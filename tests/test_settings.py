@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import network3
-from network3 import callbacks, cli, options, schedules, settings
+from network3 import callbacks, cli, options, schedules, settings, training
 from network3.callbacks import Callback
 from network3.settings import TrainingSettings
 
@@ -69,9 +69,9 @@ class EtaDecay(Callback):
     def from_settings(cls, settings):
         return cls(settings.eta_decay) if settings.eta_decay else None
 
-    def on_epoch_begin(self, net, epoch, history):
-        if epoch > 0:
-            self.loop.set_eta(self.loop.eta * (1 - self.decay))
+    def on_epoch_begin(self, net, state, event):
+        if event.epoch > 0:
+            state.eta = state.eta * (1 - self.decay)
 
 
 @pytest.fixture
@@ -81,9 +81,9 @@ def eta_decay(monkeypatch):
     monkeypatch.setitem(options.OPTIONS, "eta_decay", options.Option(
         "eta_decay", "a number in [0, 1)", lambda v: 0 <= v < 1, 0.0,
         "multiply eta by 1 - D each epoch", metavar="D"))
-    built_in = list(callbacks.BUILT_IN)
-    built_in.insert(built_in.index(callbacks.EarlyStopping), EtaDecay)
-    monkeypatch.setattr(callbacks, "BUILT_IN", built_in)
+    order = list(training.CALLBACKS)
+    order.insert(order.index(callbacks.EarlyStopping), EtaDecay)
+    monkeypatch.setattr(training, "CALLBACKS", order)
     EtaDecay.made = []
 
 

@@ -57,8 +57,8 @@ class Interrupt(Callback):
     def __init__(self, epoch):
         self.epoch = epoch
 
-    def on_epoch_end(self, net, epoch, history):
-        if epoch == self.epoch:
+    def on_epoch_end(self, net, state, event):
+        if event.epoch == self.epoch:
             raise KeyboardInterrupt
 
 

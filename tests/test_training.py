@@ -14,6 +14,7 @@ import network3
 from network3 import (Augmentation, FullyConnectedLayer, Network, SoftmaxLayer,
                       augmentation, callbacks, linear, seeding, training)
 from network3.augmentation import EpochFeed
+from network3.state import TrainingState
 
 from conftest import BACKENDS, numpy_forward
 
@@ -95,9 +96,9 @@ def test_a_tie_makes_the_later_epoch_the_best(small):
 
 def test_best_keeper_keeps_copies():
     net = Network([SoftmaxLayer(4, 2)], 1)
-    history = training.TrainingHistory()
+    history = network3.TrainingHistory()
     keeper = callbacks.KeepBest()
-    keeper.on_train_begin(net, history)
+    keeper.on_train_begin(net, None, None)
     net.params[0].set_value(np.ones((4, 2), "float32"))
     keeper.keep(0, 9, 0.5, history)
     net.params[0].set_value(np.full((4, 2), 7, "float32"))   # training goes on
@@ -281,7 +282,7 @@ def test_no_momentum_and_a_constant_schedule_are_the_books_sgd_bit_for_bit():
 def scripted_validation(monkeypatch, accuracies):
     """Make SGD's validation accuracy, epoch by epoch, ``accuracies``."""
     script = iter(accuracies)
-    monkeypatch.setattr(training.Loop, "accuracy", lambda self, data: next(script))
+    monkeypatch.setattr(TrainingState, "accuracy", lambda self, data: next(script))
 
 
 def test_early_stopping_ends_after_n_epochs_without_a_strictly_better_one(
