@@ -191,6 +191,37 @@ class TrainingState(object):
         if self.stopping is None:
             self.stopping = reason
 
+    #### What the loop records (the loop keeps the state up to date)
+    def begin_epoch(self, epoch):
+        """Epoch ``epoch`` begins: no mini-batch of it trained yet."""
+        self.epoch, self.minibatch_index, self.costs = epoch, 0, []
+
+    def trained(self, costs):
+        """The epoch's next mini-batches are trained, with ``costs``."""
+        self.costs.extend(costs)
+        self.minibatch_index += len(costs)
+
+    def record_epoch(self, cost, validation, seconds):
+        """The epoch is trained and evaluated: its mean ``cost``, its
+        ``validation`` accuracy (None without validation data), the eta it
+        trained with and its ``seconds`` so far go in the history, with a
+        test accuracy of None (``KeepBest`` measures it at a new best)."""
+        history = self.history
+        history.eta.append(self.eta)
+        history.cost.append(cost)
+        if validation is not None:
+            history.validation_accuracy.append(validation)
+        history.test_accuracy.append(None)
+        history.seconds.append(seconds)
+
+    def record_seconds(self, seconds):
+        """The epoch's ``seconds``, its hooks' included."""
+        self.history.seconds[-1] = seconds
+
+    def end(self, reason):
+        """Training ended early, because of ``reason`` (``history.stopped``)."""
+        self.history.stopped = reason
+
     #### What hooks use
     def say(self, line):
         """Print ``line`` with the book's lines (unless ``verbose=False``)."""

@@ -209,7 +209,7 @@ class Loop(object):
             self._end(error, begun)
             raise
         if state.stopping is not None:          # a hook ended it before it began
-            history.stopped = state.stopping
+            state.end(state.stopping)
             self._end()
             return history
         # PyTensor compiles the step when it is first called: if the first
@@ -225,7 +225,7 @@ class Loop(object):
                     self._train_epoch(epoch)
                     self._end_epoch(epoch)
                     if state.stopping is not None:
-                        history.stopped = state.stopping
+                        state.end(state.stopping)
                         break
                 if self.interruption.requested:    # during the last evaluation
                     raise _Stop("interrupted")
@@ -263,7 +263,7 @@ class Loop(object):
             self.printer.cancel_notice()
             if not is_interrupt(error):
                 raise
-            self.state.history.stopped = "interrupted"
+            self.state.end("interrupted")
             self.printer.problem("SGD interrupted before training started "
                                  "(while compiling); nothing was trained.")
             return False
@@ -274,7 +274,7 @@ class Loop(object):
         with ``augment``, past the page of images the step reads)."""
         state, pages = self.state, self.pages
         n = state.num_training_batches
-        state.epoch, state.minibatch_index, state.costs = epoch, 0, []
+        state.begin_epoch(epoch)
         self._hooks_may_stop(Event("epoch_begin", epoch))
         self.start = time.perf_counter()
         pages.start_epoch()
@@ -294,10 +294,9 @@ class Loop(object):
             self.printer.cancel_notice()
             bad = self.guard.first_bad(new_costs)
             if bad is not None:
-                state.minibatch_index += bad
+                state.trained(new_costs[:bad].tolist())
                 raise _Stop("diverged", float(new_costs[bad]))
-            state.costs.extend(new_costs.tolist())
-            state.minibatch_index += len(new_costs)
+            state.trained(new_costs.tolist())
             self._hooks_may_stop(Event("batches_end", epoch,
                                        range(iteration, iteration + len(new_costs))))
 
@@ -311,19 +310,13 @@ class Loop(object):
         it is evaluated, so that every list of the history has it), then the
         hooks (a string one returns ends training after the epoch)."""
         state = self.state
-        history = state.history
         self.engine.sync()
         cost = float(np.mean(state.costs)) if state.costs else float("nan")
         validation = None if state.validation is None else state.accuracy(state.validation)
-        history.eta.append(state.eta)
-        history.cost.append(cost)
         self.guard.check_epoch(epoch, cost, state.eta)
-        if validation is not None:
-            history.validation_accuracy.append(validation)
-        history.test_accuracy.append(None)     # (KeepBest measures it at a best)
-        history.seconds.append(time.perf_counter() - self.start)
+        state.record_epoch(cost, validation, time.perf_counter() - self.start)
         self._hooks(Event("epoch_end", epoch))
-        history.seconds[-1] = time.perf_counter() - self.start    # (the hooks' time too)
+        state.record_seconds(time.perf_counter() - self.start)
 
     #### Ending early
     def _stop(self, error):
@@ -339,7 +332,7 @@ class Loop(object):
             self.error = error
             self._sync()
             return
-        state.history.stopped = reason
+        state.end(reason)
         self._sync()
         where = "epoch {0}, mini-batch {1}".format(state.epoch, state.minibatch_index)
         if reason == "interrupted":
