@@ -110,8 +110,8 @@ class Callback(object):
         resumes: called after ``on_train_begin``."""
 
 
-#: The arguments hooks had before they all took (net, state, event), and
-#: where those things are now.
+#: The arguments hooks had before they all took (net, state, event): a hook
+#: that still takes them is refused, with where those things are now.
 _OLD_ARGUMENTS = {("net", "history"), ("net", "iteration"), ("net", "epoch", "history"),
                   ("net", "epoch", "costs")}
 
