@@ -249,3 +249,55 @@ def test_the_sigmoid_of_floats_uses_our_kernel_and_of_integers_pytensors():
     f = pytensor.function([x := T.ivector()], T.sigmoid(x), mode=config.mode)
     np.testing.assert_allclose(f(np.array([-3, 0, 3], np.int32)),
                                1 / (1 + np.exp(-np.array([-3.0, 0.0, 3.0]))), rtol=1e-6)
+
+
+#### A graph function's final pass
+LINKING_CHILD = r"""
+import json, sys
+import numpy as np
+import network3
+from network3 import ConvPoolLayer, FullyConnectedLayer, ReLU, SoftmaxLayer
+from numba.core import codegen
+library = codegen.CPUCodeLibrary
+cheap = library._optimize_final_module
+graph_passes = []
+if sys.argv[1] == "full":
+    library._optimize_final_module = cheap.full
+else:
+    def counting(self):
+        graph_passes.append(self.name)
+        return cheap(self)
+    library._optimize_final_module = counting
+network3.seed(3)
+net = network3.Network(
+    [ConvPoolLayer((3, 1, 5, 5), (4, 1, 12, 12), activation_fn=ReLU),
+     FullyConnectedLayer(3 * 4 * 4, 10, activation_fn=ReLU, p_dropout=0.5),
+     SoftmaxLayer(10, 3, p_dropout=0.5)], 4)
+rng = np.random.default_rng(0)
+x = rng.uniform(size=(40, 144)).astype("float32")
+y = rng.integers(3, size=40).astype("int32")
+history = net.SGD((x, y), 2, 4, 0.1, (x, y), None, lmbda=0.1, verbose=False)
+np.savez(sys.argv[2], *[p.get_value() for p in net.params], cost=np.array(history.cost))
+print(json.dumps(sorted(set(graph_passes))))
+"""
+
+
+def test_a_graph_functions_cheap_final_pass_changes_no_number(tmp_path):
+    """The same seeded training (a conv layer, dropout, L2), compiled from
+    empty caches once with Numba's full final pass over the graph's function
+    and once with network3's cheap one: the same numbers, bit for bit."""
+    results = {}
+    for kind in ("full", "cheap"):
+        env = dict(os.environ, PYTENSOR_FLAGS="base_compiledir={0}".format(
+            tmp_path / kind / "pytensor"), NUMBA_CACHE_DIR=str(tmp_path / kind / "numba"))
+        out = subprocess.run([sys.executable, "-c", LINKING_CHILD, kind,
+                              str(tmp_path / (kind + ".npz"))],
+                             capture_output=True, text=True, env=env)
+        assert out.returncode == 0, out.stderr[-3000:]
+        results[kind] = out.stdout.strip().splitlines()[-1]
+    # the cheap pass ran, for the graphs' functions (and Numba's for the others)
+    assert "numba_funcified_fgraph" in results["cheap"]
+    with np.load(tmp_path / "full.npz") as full, np.load(tmp_path / "cheap.npz") as cheap:
+        assert full.files == cheap.files
+        for name in full.files:
+            np.testing.assert_array_equal(full[name], cheap[name], err_msg=name)
