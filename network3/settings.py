@@ -32,12 +32,6 @@ from network3 import augmentation, data, options, updates
 from network3.callbacks import Callback, check_hooks
 from network3.schedules import halve_on_plateau
 
-#: SGD's keywords that are not training options: what to keep at the end,
-#: what to say, what to write, what else runs.
-PLUMBING = {"restore_best": True, "verbose": True, "progress": None, "checkpoint": None,
-            "backup": None, "callbacks": ()}
-
-
 @dataclasses.dataclass(frozen=True)
 class TrainingSettings:
     """What one SGD call is told, checked.
@@ -52,7 +46,9 @@ class TrainingSettings:
         ``augment`` and any option added to the registry; each is also an
         attribute (``settings.eta``).
     restore_best, verbose, progress, checkpoint, backup, callbacks
-        SGD's keywords of those names (:data:`PLUMBING`).
+        SGD's keywords of those names, which are not training options
+        (:data:`PLUMBING`): what to keep at the end, what to say, what to
+        write, what else runs.
     """
 
     values: dict
@@ -102,6 +98,12 @@ class TrainingSettings:
                                values["augment"])
         plumbing["callbacks"] = tuple(plumbing["callbacks"] or ())
         return cls(values, **plumbing), datasets
+
+
+#: SGD's keywords that are not training options, with their defaults: the
+#: settings' fields but ``values``.
+PLUMBING = {field.name: field.default for field in dataclasses.fields(TrainingSettings)
+            if field.name != "values"}
 
 
 def from_options(values, **keywords):
